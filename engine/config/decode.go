@@ -1,0 +1,97 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Value converts the document to plain JSON values (maps, slices,
+// strings, json.Number, bools, nil) for the schema check.
+func (d *Document) Value() any { return toValue(d.Root) }
+
+func toValue(n *yaml.Node) any {
+	switch n.Kind {
+	case yaml.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if _, dup := m[n.Content[i].Value]; dup {
+				continue
+			}
+			m[n.Content[i].Value] = toValue(n.Content[i+1])
+		}
+		return m
+	case yaml.SequenceNode:
+		s := make([]any, len(n.Content))
+		for i, c := range n.Content {
+			s[i] = toValue(c)
+		}
+		return s
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!null":
+			return nil
+		case "!!bool":
+			var b bool
+			if err := n.Decode(&b); err == nil {
+				return b
+			}
+		case "!!int":
+			var i int64
+			if err := n.Decode(&i); err == nil {
+				return json.Number(strconv.FormatInt(i, 10))
+			}
+		case "!!float":
+			var f float64
+			if err := n.Decode(&f); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+				return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
+			}
+		}
+		return n.Value
+	}
+	return nil
+}
+
+// Decode fills a Pipeline from the document. It assumes the schema check
+// passed; a decode error here is reported as a position-less error.
+func (d *Document) Decode() (*Pipeline, error) {
+	var p Pipeline
+	if err := d.Root.Decode(&p); err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", d.File, err)
+	}
+	for _, e := range p.Entities {
+		if e.Incremental != nil && e.Incremental.Field == "" {
+			e.Incremental = nil
+		}
+	}
+	d.Secrets = append(d.Secrets, p.secrets()...)
+	return &p, nil
+}
+
+// secrets lists every non-empty value held in a Secret setting.
+func (p *Pipeline) secrets() []string {
+	var out []string
+	add := func(s Secret) {
+		if s.IsSet() {
+			out = append(out, s.Reveal())
+		}
+	}
+	add(p.Source.DSN)
+	add(p.Source.Token)
+	if a := p.Source.Auth; a != nil {
+		for _, s := range a.Headers {
+			add(s)
+		}
+		for _, s := range a.Query {
+			add(s)
+		}
+		add(a.Token)
+		add(a.Password)
+		add(a.ClientSecret)
+		add(a.RefreshToken)
+	}
+	return out
+}

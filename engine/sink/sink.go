@@ -1,0 +1,190 @@
+// Package sink defines destinations: where rows, rejects, checkpoints and
+// sync history land. A batch's rows, its rejects and the entity's new
+// checkpoint commit in one transaction, so the checkpoint is never ahead
+// of the data.
+package sink
+
+import (
+	"context"
+	"time"
+
+	"github.com/crmsync/crmsync/engine/value"
+)
+
+// Column is one column of a table.
+type Column struct {
+	Name string
+	Type value.Type
+}
+
+// Write modes.
+const (
+	Upsert  = "upsert"
+	Append  = "append"
+	Replace = "replace"
+)
+
+// Table is the destination table of an entity (or of a child array).
+type Table struct {
+	Name       string
+	Columns    []Column // declared fields, in order
+	PrimaryKey []string // column names; empty for append
+	KeepRaw    bool     // add a _raw jsonb column holding the source record
+	Write      string   // Upsert (default), Append or Replace
+	// DeleteMissing is "", "soft" or "hard": after a complete successful
+	// full sync, rows whose key was not seen are marked _deleted_at or deleted.
+	DeleteMissing string
+	// ParentKey names the columns of a child table that hold its parent's
+	// primary key; a re-synced parent's children are replaced.
+	ParentKey []string
+}
+
+// Row is one record's values in Table.Columns order (see package value
+// for the Go type of each field type), and its raw source JSON.
+type Row struct {
+	Values []any
+	Raw    string
+}
+
+// Reject is a record that failed validation or conversion.
+type Reject struct {
+	RecordID string
+	Reasons  []string
+	Raw      string
+}
+
+// ChildRows are the rows of a child table produced from one batch.
+// Parents lists the parent keys whose children are replaced by Rows.
+type ChildRows struct {
+	Table   *Table
+	Parents [][]any
+	Rows    []Row
+}
+
+// Checkpoint is the state stored per entity.
+type Checkpoint struct {
+	Watermark string // newest value of the incremental field, RFC 3339 for times
+	Resume    string // the source's own position (see source.Page.Resume)
+	UpdatedAt time.Time
+}
+
+// Batch is what commits in one transaction.
+type Batch struct {
+	SyncID   int64
+	Pipeline string
+	Entity   string
+	Table    *Table
+	Rows     []Row
+	Children []ChildRows
+	Rejects  []Reject
+	// Checkpoint, when not nil, replaces the entity's stored checkpoint.
+	Checkpoint *Checkpoint
+}
+
+// Result counts what a batch did to the table. Duplicate keys within a
+// batch count once (the last one wins).
+type Result struct {
+	Created, Updated, Unchanged int
+}
+
+// Writer creates tables and writes batches.
+type Writer interface {
+	// Prepare creates the table or evolves it: a new column is added; a
+	// column whose type changed is an error naming table, column, both
+	// types and how to migrate.
+	Prepare(ctx context.Context, t *Table) error
+	Write(ctx context.Context, b *Batch) (Result, error)
+}
+
+// FullRefresher is implemented by destinations that support replace and
+// delete_missing: Begin is called before the first batch of a full sync,
+// Finish after the last, with ok=false when the sync did not complete.
+type FullRefresher interface {
+	BeginFull(ctx context.Context, t *Table, syncID int64) error
+	FinishFull(ctx context.Context, t *Table, syncID int64, ok bool) error
+}
+
+// Statuses of a sync.
+const (
+	StatusRunning     = "running"
+	StatusSuccess     = "success"
+	StatusPartial     = "partial"
+	StatusFailed      = "failed"
+	StatusInterrupted = "interrupted"
+)
+
+// Sync is one row of crmsync_sync_history.
+type Sync struct {
+	ID               int64
+	Pipeline, Entity string
+	PlanHash         string
+	StartedAt        time.Time
+	FinishedAt       time.Time // zero while running
+	Status           string
+	Processed        int64
+	Created          int64
+	Updated          int64
+	Unchanged        int64
+	Failed           int64
+	Filtered         int64
+	Rejected         int64
+	APICalls         int64
+	Retries          int64
+	ValidationErrors int64
+	ProcessingErrors int64
+	Duration         time.Duration
+	RecordsPerSecond float64
+	SuccessRate      float64
+	Errors           []string
+}
+
+// StoredReject is one row of crmsync_rejects.
+type StoredReject struct {
+	Pipeline, Entity string
+	RecordID         string
+	Reasons          []string
+	Raw              string
+	SyncID           int64
+	CreatedAt        time.Time
+}
+
+// Filter selects history or rejects rows; empty fields match all.
+type Filter struct {
+	Pipeline, Entity string
+	Limit            int
+}
+
+// State stores checkpoints, history and rejects.
+type State interface {
+	Checkpoint(ctx context.Context, pipeline, entity string) (Checkpoint, error)
+	// ResetCheckpoint forgets an entity's checkpoint (used by tests and --full with --reset).
+	StartSync(ctx context.Context, s *Sync) (int64, error)
+	FinishSync(ctx context.Context, s *Sync) error
+	// MarkInterrupted turns rows left "running" by dead processes into
+	// "interrupted" and returns how many it changed.
+	MarkInterrupted(ctx context.Context, pipeline, entity string) (int, error)
+	History(ctx context.Context, f Filter) ([]Sync, error)
+	Rejects(ctx context.Context, f Filter) ([]StoredReject, error)
+}
+
+// Locker keeps two runs of one entity apart, across processes.
+// Lock returns ErrLocked at once when another holder has it.
+type Locker interface {
+	Lock(ctx context.Context, pipeline, entity string) (unlock func(), err error)
+}
+
+// Destination is a complete destination.
+type Destination interface {
+	Writer
+	State
+	Locker
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// ErrLocked is returned by Lock when the entity is being synced elsewhere.
+var ErrLocked = lockedError{}
+
+type lockedError struct{}
+
+func (lockedError) Error() string { return "another crmsync run is syncing this entity" }

@@ -1,0 +1,85 @@
+package source
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"sync"
+
+	"github.com/crmsync/crmsync/engine/config"
+)
+
+// Problem is a finding of a source kind's compile step, at a JSON pointer
+// into the pipeline file ("/source/base_url", "/entities/contacts/paginate").
+type Problem struct {
+	Path    string
+	Code    string
+	Message string
+	Warning bool
+}
+
+// Spec is what a source kind compiles one entity from.
+type Spec struct {
+	Pipeline string
+	Source   *config.Source
+	Entity   *config.Entity
+	Path     string // JSON pointer of the entity, "/entities/<name>"
+	BaseDir  string // folder of the pipeline file, for relative paths
+}
+
+// Env is what a reader gets at run time.
+type Env struct {
+	Logger *slog.Logger
+	// Redact removes every secret of the pipeline from a text; use it on
+	// anything that reaches a log, an error or the history.
+	Redact func(string) string
+	// Version is crmsync's version, for the User-Agent.
+	Version string
+}
+
+// Opener opens a reader at run time (connects, authenticates lazily).
+// Compiling does no I/O; opening may.
+type Opener interface {
+	Open(ctx context.Context, env *Env) (Reader, error)
+}
+
+// CompileFunc checks one entity's source settings and prepares its
+// reader. It reports every problem it finds, and returns a nil Opener
+// when any is an error.
+type CompileFunc func(spec *Spec) (Opener, []Problem)
+
+var (
+	mu    sync.RWMutex
+	kinds = map[string]CompileFunc{}
+)
+
+// Register makes a source type available by name. It panics on a
+// duplicate, as database/sql does.
+func Register(typ string, f CompileFunc) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := kinds[typ]; dup {
+		panic("source: Register called twice for " + typ)
+	}
+	kinds[typ] = f
+}
+
+// Lookup returns the compile function of a source type.
+func Lookup(typ string) (CompileFunc, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	f, ok := kinds[typ]
+	return f, ok
+}
+
+// Types lists the registered source types.
+func Types() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	var out []string
+	for k := range kinds {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

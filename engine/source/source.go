@@ -1,0 +1,75 @@
+// Package source defines what every reader of records (http, sql, file,
+// github) gives the runner: pages of raw JSON records, streamed.
+package source
+
+import (
+	"context"
+	"time"
+)
+
+// Record is one source record as JSON text. File sources set File and Row
+// (1-based line of the record's first line); others leave them empty.
+type Record struct {
+	JSON string
+	File string
+	Row  int
+}
+
+// Page is one unit of reading: an HTTP page, a batch of SQL rows, a chunk
+// of a file. Resume, when set, is the source's own position after this
+// page; the runner stores it with the page's rows in one transaction and
+// hands it back in ReadState.Resume, so a killed sync continues after the
+// last committed page.
+type Page struct {
+	Number  int // 1-based
+	Records []Record
+	Resume  string
+	// Total is the number of records the source says it holds, -1 if unknown.
+	Total int
+	// Rejects are records the source could not read (a malformed CSV row),
+	// with the reason; they go to the rejects store, not into the table.
+	Rejects []Reject
+}
+
+// Reject is a record a source could not turn into JSON.
+type Reject struct {
+	Raw    string
+	File   string
+	Row    int
+	Reason string
+}
+
+// ReadState is what the runner knows when a read starts.
+type ReadState struct {
+	// Watermark is the stored maximum of the incremental field, already
+	// formatted as the entity asks (rfc3339, epoch_s, …) and moved back by
+	// its lookback; "" on a first or full run.
+	Watermark string
+	// WatermarkTime is the same watermark as a time, zero when none.
+	WatermarkTime time.Time
+	// Resume is the Resume of the last committed page; "" to start over.
+	Resume string
+	// Window limits the read to [Start, End) when set (--start-date/--end-date).
+	Start, End time.Time
+	// Parent is the parent record (JSON) of a child entity's read.
+	Parent string
+}
+
+// Stats are counters a source keeps for the sync result and metrics.
+type Stats struct {
+	APICalls      int64
+	Retries       int64
+	RateLimitWait time.Duration
+}
+
+// Reader reads one entity. Read calls emit once per page, in order, and
+// returns when the source is exhausted, emit returns an error, or ctx
+// ends. It must not hold more than a bounded number of pages in memory.
+type Reader interface {
+	Read(ctx context.Context, st ReadState, emit func(Page) error) error
+}
+
+// StatsReporter is implemented by readers that count calls and retries.
+type StatsReporter interface {
+	Stats() Stats
+}
