@@ -1,0 +1,108 @@
+package config
+
+// HTTPSource holds the settings of type: http.
+type HTTPSource struct {
+	BaseURL   string            `yaml:"base_url"`
+	Headers   map[string]string `yaml:"headers"`
+	Auth      *Auth             `yaml:"auth"`
+	RateLimit *RateLimit        `yaml:"rate_limit"`
+	Retry     *Retry            `yaml:"retry"`
+	Timeout   Duration          `yaml:"timeout"`
+	Paginate  *Paginate         `yaml:"paginate"`   // default for every entity
+	ErrorWhen string            `yaml:"error_when"` // expr over the decoded body
+	Records   string            `yaml:"records"`    // default records path for every entity
+}
+
+// HTTPEntity holds an entity's settings for type: http.
+type HTTPEntity struct {
+	Request  *Request  `yaml:"request"`
+	Records  string    `yaml:"records"`
+	Paginate *Paginate `yaml:"paginate"`
+	// Parent makes the entity iterate over another entity's records.
+	Parent *Parent `yaml:"parent"`
+}
+
+// Auth is how HTTP requests authenticate.
+type Auth struct {
+	Type string `yaml:"type"` // none | api_key | bearer | basic | oauth2
+
+	// api_key: one or more headers and/or query parameters.
+	Headers map[string]Secret `yaml:"headers"`
+	Query   map[string]Secret `yaml:"query"`
+
+	// bearer
+	Token  Secret `yaml:"token"`
+	Scheme string `yaml:"scheme"` // Authorization scheme, default "Bearer"
+
+	// basic
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
+
+	// oauth2
+	Grant        string   `yaml:"grant"` // client_credentials | refresh_token
+	TokenURL     string   `yaml:"token_url"`
+	ClientID     string   `yaml:"client_id"`
+	ClientSecret Secret   `yaml:"client_secret"`
+	RefreshToken Secret   `yaml:"refresh_token"`
+	Scopes       []string `yaml:"scopes"`
+}
+
+// RateLimit is a token bucket shared by every entity of the source, or by
+// every pipeline naming the same budget.
+type RateLimit struct {
+	PerSecond float64 `yaml:"per_second"`
+	Burst     int     `yaml:"burst"`
+	Budget    string  `yaml:"budget"`
+	// Response headers that tell how many calls remain and when the window resets.
+	RemainingHeader string `yaml:"remaining_header"`
+	ResetHeader     string `yaml:"reset_header"`
+}
+
+// Retry is the back-off policy for 429, 5xx, resets, timeouts and truncated bodies.
+type Retry struct {
+	Attempts int      `yaml:"attempts"`
+	Initial  Duration `yaml:"initial"`
+	Max      Duration `yaml:"max"`
+}
+
+// Paginate picks a pagination style and its settings.
+type Paginate struct {
+	Style string `yaml:"style"` // none | offset | page | cursor | next_url | link_header
+
+	// offset and page
+	OffsetParam string `yaml:"offset_param"`
+	PageParam   string `yaml:"page_param"`
+	LimitParam  string `yaml:"limit_param"`
+	Limit       int    `yaml:"limit"`
+	StartPage   *int   `yaml:"start_page"`
+	Total       string `yaml:"total"`       // gjson path of the total record count
+	TotalPages  string `yaml:"total_pages"` // gjson path of the total page count
+
+	// cursor and next_url
+	Cursor  string `yaml:"cursor"`   // gjson path of the next cursor
+	Param   string `yaml:"param"`    // where the cursor goes
+	In      string `yaml:"in"`       // query | body | header (default query)
+	NextURL string `yaml:"next_url"` // gjson path of the next page's full URL
+	HasMore string `yaml:"has_more"` // gjson path of a "more pages" boolean
+
+	MaxPages int `yaml:"max_pages"`
+}
+
+// Request is the HTTP request of an entity.
+type Request struct {
+	Method  string            `yaml:"method"`
+	Path    string            `yaml:"path"`
+	Params  map[string]string `yaml:"params"`
+	Headers map[string]string `yaml:"headers"`
+	Body    any               `yaml:"body"`
+}
+
+// Parent makes an entity iterate over the records of another entity
+// (a substream): one read per parent record, with {{ parent.<path> }}
+// available to the request.
+type Parent struct {
+	Entity string `yaml:"entity"`
+	// Key is the gjson path of the parent's key; its value is stored in
+	// each child row as parent_id.
+	Key string `yaml:"key"`
+}

@@ -1,0 +1,30 @@
+package source
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Watermark formats, as written in incremental.format.
+var WatermarkFormats = []string{"rfc3339", "epoch_s", "epoch_ms", "date", "datetime"}
+
+// FormatTime writes t as a watermark format expects: rfc3339 (the
+// default), epoch_s, epoch_ms, date (2006-01-02) or datetime
+// (2006-01-02 15:04:05, for SQL and naive APIs). Times are UTC.
+func FormatTime(t time.Time, format string) (string, error) {
+	t = t.UTC()
+	switch format {
+	case "", "rfc3339":
+		return t.Format(time.RFC3339Nano), nil
+	case "epoch_s":
+		return strconv.FormatInt(t.Unix(), 10), nil
+	case "epoch_ms":
+		return strconv.FormatInt(t.UnixMilli(), 10), nil
+	case "date":
+		return t.Format("2006-01-02"), nil
+	case "datetime":
+		return t.Format("2006-01-02 15:04:05"), nil
+	}
+	return "", fmt.Errorf("unknown watermark format %q", format)
+}
