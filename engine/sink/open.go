@@ -1,0 +1,56 @@
+package sink
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// OpenFunc opens a destination from its DSN.
+type OpenFunc func(ctx context.Context, dsn string) (Destination, error)
+
+var (
+	mu      sync.RWMutex
+	schemes = map[string]OpenFunc{}
+)
+
+// Register makes a DSN scheme ("postgres", "sqlite") available.
+func Register(scheme string, f OpenFunc) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := schemes[scheme]; dup {
+		panic("sink: Register called twice for " + scheme)
+	}
+	schemes[scheme] = f
+}
+
+// DefaultDSN is the embedded default destination.
+const DefaultDSN = "sqlite:crmsync.db"
+
+// Open opens the destination a DSN names: sqlite:PATH, postgres://… or
+// postgresql://…. The scheme picks the destination.
+func Open(ctx context.Context, dsn string) (Destination, error) {
+	scheme, _, ok := strings.Cut(dsn, ":")
+	if !ok {
+		return nil, fmt.Errorf("destination %q: want sqlite:PATH or postgres://…", dsn)
+	}
+	if scheme == "postgresql" {
+		scheme = "postgres"
+	}
+	mu.RLock()
+	f, ok := schemes[scheme]
+	mu.RUnlock()
+	if !ok {
+		var names []string
+		mu.RLock()
+		for k := range schemes {
+			names = append(names, k)
+		}
+		mu.RUnlock()
+		sort.Strings(names)
+		return nil, fmt.Errorf("destination scheme %q is not supported (supported: %s)", scheme, strings.Join(names, ", "))
+	}
+	return f(ctx, dsn)
+}
