@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/crmsync/crmsync/engine/config"
 )
@@ -25,6 +26,11 @@ type Spec struct {
 	Entity   *config.Entity
 	Path     string // JSON pointer of the entity, "/entities/<name>"
 	BaseDir  string // folder of the pipeline file, for relative paths
+	// BatchSize is the entity's resolved batch size (entity, defaults,
+	// environment override): a good page size for sources that choose one.
+	BatchSize int
+	// Timezone is the resolved zone for naive times (source, defaults), nil = UTC.
+	Timezone *time.Location
 }
 
 // Env is what a reader gets at run time.
