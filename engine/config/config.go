@@ -43,6 +43,10 @@ type Incremental struct {
 	Format   string   `yaml:"format"` // rfc3339 | epoch_s | epoch_ms | date (default rfc3339)
 	Lookback Duration `yaml:"lookback"`
 	Start    string   `yaml:"start"` // watermark of the very first run
+	// Sorted says the source returns records in ascending order of the
+	// field, so the watermark may advance with every batch; otherwise it
+	// advances only when a sync completes.
+	Sorted bool `yaml:"sorted"`
 	// Expression (SQL) for the incremental column of sql sources, for
 	// example COALESCE(updated_at, add_date).
 	Column string `yaml:"column"`

@@ -30,6 +30,8 @@ type Document struct {
 	// Secrets holds every value that came from ${file:…} or that sits in a
 	// secret setting, so that later code can redact them from any text.
 	Secrets []string
+	// Interpolated holds the JSON pointers of values that came from ${…}.
+	Interpolated map[string]bool
 
 	findings diag.List
 }
@@ -71,6 +73,38 @@ func (d *Document) AddKeyf(path string, sev diag.Severity, code, format string, 
 	}
 	d.findings = append(d.findings, diag.Finding{File: d.File, Line: p.Line, Column: p.Column,
 		Severity: sev, Code: code, Message: fmt.Sprintf(format, args...)})
+}
+
+// AddAt records a finding at a position.
+func (d *Document) AddAt(p Pos, sev diag.Severity, code, msg string) {
+	d.findings = append(d.findings, diag.Finding{File: d.File, Line: p.Line, Column: p.Column, Severity: sev, Code: code, Message: msg})
+}
+
+// Node returns the YAML node at a JSON pointer, or nil.
+func (d *Document) Node(path string) *yaml.Node {
+	n := d.Root
+	for _, t := range strings.Split(strings.TrimPrefix(path, "/"), "/") {
+		if t == "" {
+			continue
+		}
+		t = strings.NewReplacer("~1", "/", "~0", "~").Replace(t)
+		switch n.Kind {
+		case yaml.MappingNode:
+			n = Lookup(n, t)
+		case yaml.SequenceNode:
+			i, err := strconv.Atoi(t)
+			if err != nil || i < 0 || i >= len(n.Content) {
+				return nil
+			}
+			n = n.Content[i]
+		default:
+			return nil
+		}
+		if n == nil {
+			return nil
+		}
+	}
+	return n
 }
 
 // PosOf returns the position of path's value, or of its closest ancestor.
@@ -364,6 +398,10 @@ func (d *Document) interpolate(n *yaml.Node, path, dir string, opts Options) {
 			}
 		})
 		if changed {
+			if d.Interpolated == nil {
+				d.Interpolated = map[string]bool{}
+			}
+			d.Interpolated[path] = true
 			n.Value = out
 			// An interpolated value is data, never a YAML number or bool by accident.
 			if n.Tag != "!!str" && n.Style == 0 {

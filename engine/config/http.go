@@ -20,6 +20,9 @@ type HTTPEntity struct {
 	Paginate *Paginate `yaml:"paginate"`
 	// Parent makes the entity iterate over another entity's records.
 	Parent *Parent `yaml:"parent"`
+	// RateLimit is an extra bucket for this entity's requests, waited on
+	// after the source's (an endpoint with its own limit, such as a search).
+	RateLimit *RateLimit `yaml:"rate_limit"`
 }
 
 // Auth is how HTTP requests authenticate.
@@ -33,6 +36,10 @@ type Auth struct {
 	// bearer
 	Token  Secret `yaml:"token"`
 	Scheme string `yaml:"scheme"` // Authorization scheme, default "Bearer"
+	// Format is the whole Authorization value with {{ token }} where the
+	// token goes, for schemes that are not "<scheme> <token>"
+	// (CallRail: 'Token token="{{ token }}"').
+	Format string `yaml:"format"`
 
 	// basic
 	Username string `yaml:"username"`
@@ -56,6 +63,9 @@ type RateLimit struct {
 	// Response headers that tell how many calls remain and when the window resets.
 	RemainingHeader string `yaml:"remaining_header"`
 	ResetHeader     string `yaml:"reset_header"`
+	// Window is how long to wait when the remaining count reaches 0 and no
+	// reset header says when the window ends (HubSpot: 10s; default 1s).
+	Window Duration `yaml:"window"`
 }
 
 // Retry is the back-off policy for 429, 5xx, resets, timeouts and truncated bodies.
@@ -86,6 +96,13 @@ type Paginate struct {
 	HasMore string `yaml:"has_more"` // gjson path of a "more pages" boolean
 
 	MaxPages int `yaml:"max_pages"`
+
+	// A query that stops after a fixed number of results (HubSpot search:
+	// 10,000) is restarted after RestartAfter records, with {{ watermark }}
+	// set to the newest value of RestartWatermark (a gjson path into each
+	// record) seen so far and the cursor cleared.
+	RestartAfter     int    `yaml:"restart_after"`
+	RestartWatermark string `yaml:"restart_watermark"`
 }
 
 // Request is the HTTP request of an entity.

@@ -14,4 +14,9 @@ type SQLEntity struct {
 	Columns StringList `yaml:"columns"`
 	Where   string     `yaml:"where"`
 	Query   string     `yaml:"query"`
+	// KeyColumns are the columns the keyset pages on, in order; default
+	// primary_key (whose names must then be column names).
+	KeyColumns StringList `yaml:"key_columns"`
+	// Count runs a COUNT(*) before reading, for progress (Page.Total).
+	Count bool `yaml:"count"`
 }

@@ -8,16 +8,12 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/engine/config"
+	"github.com/crmsync/crmsync/engine/diag"
 )
 
 // Problem is a finding of a source kind's compile step, at a JSON pointer
 // into the pipeline file ("/source/base_url", "/entities/contacts/paginate").
-type Problem struct {
-	Path    string
-	Code    string
-	Message string
-	Warning bool
-}
+type Problem = diag.Problem
 
 // Spec is what a source kind compiles one entity from.
 type Spec struct {

@@ -29,6 +29,8 @@ type Page struct {
 	// Rejects are records the source could not read (a malformed CSV row),
 	// with the reason; they go to the rejects store, not into the table.
 	Rejects []Reject
+	// Parent is the parent record of a substream's page (set by the runner).
+	Parent string
 }
 
 // Reject is a record a source could not turn into JSON.

@@ -1,0 +1,42 @@
+# crmsync — see README.md.
+GO      ?= go
+BIN     := bin/crmsync
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: all build test unit services lint-pipelines bench fuzz demo vet clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/crmsync
+
+## test: every test, against the real PostgreSQL and MariaDB (started if installed but stopped)
+test: services vet lint-pipelines
+	$(GO) test -count=1 -timeout 20m ./...
+
+services:
+	@bash scripts/ensure-services.sh
+
+vet:
+	$(GO) vet ./...
+
+## lint-pipelines: every shipped pipeline must lint clean
+lint-pipelines: build
+	./$(BIN) lint pipelines/ examples/
+
+## bench: the record-path and load-path benchmarks (not part of test)
+bench: services
+	GOMAXPROCS=1 $(GO) test -run '^$$' -bench . -benchmem ./engine/transform/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./engine/sink/...
+
+## fuzz: fuzz the pipeline loader for a minute
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s ./engine/pipeline/
+
+## demo: the quick start against the embedded SQLite destination
+demo: build
+	bash examples/quickstart/demo.sh
+
+clean:
+	rm -rf bin

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/crmsync/crmsync/engine/diag"
+	"github.com/crmsync/crmsync/engine/pipeline"
+	"github.com/crmsync/crmsync/schema"
+)
+
+func init() {
+	register(command{name: "lint", args: "FILE|DIR...", summary: "check pipeline files against the schema and compile them", run: lintCmd})
+	register(command{name: "schema", summary: "print the JSON Schema of pipeline files", run: func(_ []string, stdout, _ io.Writer) int {
+		stdout.Write(schema.JSON)
+		return exitOK
+	}})
+}
+
+func lintCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("lint", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	strict := fs.Bool("strict", false, "treat warnings (such as unset environment variables) as errors")
+	format := fs.String("format", "text", "output format: text or json")
+	profile := fs.String("env", "", "environment profile to apply before checking")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: crmsync lint [--strict] [--format text|json] [--env PROFILE] FILE|DIR...")
+		fmt.Fprintln(stderr, "Checks every file and prints every problem as path:line:col: severity: message [code].")
+		fmt.Fprintln(stderr, "Exit status: 0 clean, 1 problems found, 2 usage or I/O error.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() == 0 || (*format != "text" && *format != "json") {
+		fs.Usage()
+		return exitUsage
+	}
+	files, err := pipeline.Expand(fs.Args())
+	if err != nil {
+		fmt.Fprintln(stderr, "crmsync lint:", err)
+		return exitUsage
+	}
+	var all diag.List
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			fmt.Fprintln(stderr, "crmsync lint:", err)
+			return exitUsage
+		}
+		_, findings := pipeline.Load(f, data, pipeline.Options{Profile: *profile})
+		all = append(all, findings...)
+	}
+	if *format == "json" {
+		all.WriteJSON(stdout)
+	} else {
+		all.WriteText(stdout)
+	}
+	problems := all.HasErrors() || (*strict && len(all) > 0)
+	if problems {
+		return exitFailed
+	}
+	if *format == "text" && len(all) == 0 {
+		fmt.Fprintf(stderr, "%d file(s) ok\n", len(files))
+	}
+	return exitOK
+}

@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/crmsync/crmsync/engine/pipeline"
+	"github.com/crmsync/crmsync/engine/runner"
+	"github.com/crmsync/crmsync/engine/sink"
+)
+
+func init() {
+	register(command{name: "run", args: "FILE|DIR...", summary: "sync pipelines once and exit", run: runCmd})
+}
+
+type runFlags struct {
+	dest, profile, start, end, logFormat string
+	entities                             stringsFlag
+	full, dryRun, debug, skipValidation  bool
+	quiet, noProgress                    bool
+	batchSize, maxRecords, parallel      int
+}
+
+func runCmd(args []string, stdout, stderr io.Writer) int {
+	var f runFlags
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.dest, "dest", "", "destination: sqlite:PATH or postgres://… (default $CRMSYNC_DEST, else sqlite:crmsync.db)")
+	fs.Var(&f.entities, "entity", "sync only this entity (repeatable)")
+	fs.BoolVar(&f.full, "full", false, "ignore the checkpoint and read everything (rows are still upserted)")
+	fs.StringVar(&f.start, "start-date", "", "sync only records from this date or time on (does not move the checkpoint backwards)")
+	fs.StringVar(&f.end, "end-date", "", "sync only records before this date or time")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "read, transform and validate, but write nothing (not even history)")
+	fs.StringVar(&f.profile, "env", "", "environment profile to apply (environments: in the file)")
+	fs.IntVar(&f.batchSize, "batch-size", 0, "records per write transaction (overrides the file and <PIPELINE>_BATCH_SIZE)")
+	fs.IntVar(&f.maxRecords, "max-records", -1, "stop each entity after this many records and commit what was read (0: no limit)")
+	fs.BoolVar(&f.debug, "debug", false, "log at debug level")
+	fs.BoolVar(&f.skipValidation, "skip-validation", false, "run no validators (types are still converted)")
+	fs.BoolVar(&f.quiet, "quiet", false, "print only warnings and errors: no progress, no summary")
+	fs.BoolVar(&f.noProgress, "no-progress", false, "no live progress line")
+	fs.StringVar(&f.logFormat, "log-format", "", "log format: text or json (default: text on a terminal, else json)")
+	fs.IntVar(&f.parallel, "parallel", 4, "entities of one pipeline synced at once")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: crmsync run [flags] FILE|DIR...")
+		fmt.Fprintln(stderr, "Syncs every entity of the pipeline files once. Exit status: 0 all succeeded, 1 any failed, 2 usage error, 3 any partial.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	var start, end time.Time
+	var err error
+	if f.start != "" {
+		if start, err = pipeline.ParseWatermarkTime(f.start); err != nil {
+			fmt.Fprintf(stderr, "crmsync run: --start-date %q: want 2006-01-02 or an RFC 3339 time\n", f.start)
+			return exitUsage
+		}
+	}
+	if f.end != "" {
+		if end, err = pipeline.ParseWatermarkTime(f.end); err != nil {
+			fmt.Fprintf(stderr, "crmsync run: --end-date %q: want 2006-01-02 or an RFC 3339 time\n", f.end)
+			return exitUsage
+		}
+	}
+	if !start.IsZero() && !end.IsZero() && !end.After(start) {
+		fmt.Fprintln(stderr, "crmsync run: --end-date must be after --start-date")
+		return exitUsage
+	}
+	log := newLogger(stderr, f.logFormat, f.debug, f.quiet)
+	files, err := pipeline.Expand(fs.Args())
+	if err != nil {
+		fmt.Fprintln(stderr, "crmsync run:", err)
+		return exitUsage
+	}
+	opts := pipeline.Options{Profile: f.profile, BatchSize: f.batchSize}
+	if f.maxRecords >= 0 {
+		opts.MaxRecords = &f.maxRecords
+	}
+	var plans []*pipeline.Plan
+	for _, file := range files {
+		plan, findings := pipeline.LoadFile(file, opts)
+		if findings.HasErrors() {
+			findings.WriteText(stderr)
+			fmt.Fprintf(stderr, "crmsync run: %s has problems; nothing was synced (run crmsync lint %s)\n", file, file)
+			return exitUsage
+		}
+		for _, w := range findings {
+			log.Warn(w.String())
+		}
+		plans = append(plans, plan)
+	}
+	for _, name := range f.entities {
+		found := false
+		for _, p := range plans {
+			found = found || p.Entity(name) != nil
+		}
+		if !found {
+			fmt.Fprintf(stderr, "crmsync run: no pipeline has an entity %q\n", name)
+			return exitUsage
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var dest sink.Destination
+	dsn := destDSN(f.dest)
+	if !f.dryRun {
+		if dest, err = sink.Open(ctx, dsn); err != nil {
+			fmt.Fprintln(stderr, "crmsync run:", err)
+			return exitUsage
+		}
+		defer dest.Close()
+	}
+	prog := newProgress(stderr, !f.quiet && !f.noProgress && isTerminal(stderr))
+	ro := runner.Options{Dest: dest, Logger: log, Full: f.full, Start: start, End: end, DryRun: f.dryRun,
+		SkipValidation: f.skipValidation, Version: version, Progress: prog.update}
+	var results []*runner.Result
+	for _, p := range plans {
+		results = append(results, syncPlan(ctx, p, f.entities, f.parallel, ro)...)
+	}
+	prog.done()
+	if !f.quiet {
+		printSummary(stdout, results, f.dryRun)
+	}
+	return exitCode(results)
+}
+
+// syncPlan runs the chosen entities of one plan, up to parallel at once.
+func syncPlan(ctx context.Context, p *pipeline.Plan, only []string, parallel int, o runner.Options) []*runner.Result {
+	var ents []*pipeline.Entity
+	for _, e := range p.Entities {
+		if len(only) == 0 || slices.Contains(only, e.Name) {
+			ents = append(ents, e)
+		}
+	}
+	results := make([]*runner.Result, len(ents))
+	if parallel < 1 {
+		parallel = 1
+	}
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, e := range ents {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i] = runner.Sync(ctx, p, e, o)
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+func exitCode(results []*runner.Result) int {
+	code := exitOK
+	for _, r := range results {
+		switch r.Status {
+		case sink.StatusFailed, sink.StatusInterrupted:
+			return exitFailed
+		case sink.StatusPartial:
+			code = exitPartial
+		}
+	}
+	return code
+}
+
+func printSummary(w io.Writer, results []*runner.Result, dryRun bool) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	title := "PIPELINE\tENTITY\tSTATUS\tPROCESSED\tCREATED\tUPDATED\tUNCHANGED\tFILTERED\tREJECTED\tRECORDS/S\tDURATION\t"
+	if dryRun {
+		fmt.Fprintln(w, "dry run: nothing was written")
+	}
+	fmt.Fprintln(tw, title)
+	for _, r := range results {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%.0f\t%s\t\n", r.Pipeline, r.Entity, r.Status, r.Processed,
+			r.Created, r.Updated, r.Unchanged, r.Filtered, r.Rejected, r.RecordsPerSecond, r.Duration.Round(time.Millisecond))
+	}
+	tw.Flush()
+	for _, r := range results {
+		if r.Err != nil {
+			fmt.Fprintf(w, "%s %s: %s\n", r.Pipeline, r.Entity, strings.TrimSpace(r.Err.Error()))
+		}
+	}
+}
+
+func destDSN(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if v := os.Getenv("CRMSYNC_DEST"); v != "" {
+		return v
+	}
+	return sink.DefaultDSN
+}
+
+func newLogger(w io.Writer, format string, debug, quiet bool) *slog.Logger {
+	level := slog.LevelInfo
+	if debug {
+		level = slog.LevelDebug
+	} else if quiet {
+		level = slog.LevelWarn
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "" {
+		format = "json"
+		if isTerminal(w) {
+			format = "text"
+		}
+	}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// progress draws one live line per update on a terminal.
+type progress struct {
+	mu      sync.Mutex
+	w       io.Writer
+	on      bool
+	started time.Time
+}
+
+func newProgress(w io.Writer, on bool) *progress {
+	return &progress{w: w, on: on, started: time.Now()}
+}
+
+func (p *progress) update(pr runner.Progress) {
+	if !p.on {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	el := time.Since(p.started)
+	rate := float64(pr.Records) / max(el.Seconds(), 0.001)
+	total := ""
+	if pr.Total > 0 {
+		total = fmt.Sprintf("/%d", pr.Total)
+	}
+	fmt.Fprintf(p.w, "\r\033[K%s %s: page %d, %d%s records, %.0f rec/s, %s", pr.Pipeline, pr.Entity, pr.Pages, pr.Records, total, rate, el.Round(time.Second))
+}
+
+func (p *progress) done() {
+	if p.on {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}

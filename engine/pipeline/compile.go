@@ -1,0 +1,296 @@
+package pipeline
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync/engine/config"
+	"github.com/crmsync/crmsync/engine/diag"
+	"github.com/crmsync/crmsync/engine/schedule"
+	"github.com/crmsync/crmsync/engine/sink"
+	"github.com/crmsync/crmsync/engine/source"
+	"github.com/crmsync/crmsync/engine/transform"
+	"github.com/crmsync/crmsync/engine/value"
+	"gopkg.in/yaml.v3"
+)
+
+// Built-in defaults, the blueprint's base_config.
+const (
+	DefaultBatchSize = 500
+)
+
+// compile turns a decoded pipeline into a plan, reporting every problem
+// on the document. Entities with schema errors (bad) are skipped.
+func compile(d *config.Document, p *config.Pipeline, bad []string, o Options) *Plan {
+	plan := &Plan{
+		File: d.File, Name: p.Name, Description: p.Description, Profile: o.Profile,
+		Hash: hashOf(d), Schedule: p.Schedule, Source: &p.Source,
+	}
+	plan.redactor = newRedactor(d.Secrets)
+	report := func(pr diag.Problem) {
+		sev := diag.Error
+		if pr.Warning {
+			sev = diag.Warning
+		}
+		at := d.PosOf(pr.Path)
+		if pr.Offset > 0 {
+			at = offsetPos(d, pr.Path, at, pr.Offset)
+		}
+		d.AddAt(at, sev, pr.Code, pr.Message)
+	}
+	checkLiteralSecrets(d)
+	if p.Schedule != "" {
+		if err := CheckSchedule(p.Schedule); err != nil {
+			d.Addf("/schedule", diag.Error, "bad-schedule", "schedule %q: %v", p.Schedule, err)
+		}
+	}
+	if _, ok := source.Lookup(p.Source.Type); !ok {
+		d.Addf("/source/type", diag.Error, "unknown-source", "source type %q is not built into this crmsync (built in: %s)", p.Source.Type, strings.Join(source.Types(), ", "))
+		return nil
+	}
+	defTZ := time.UTC
+	if tz := firstNonEmpty(p.Defaults.Timezone); tz != "" {
+		l, err := time.LoadLocation(tz)
+		if err != nil {
+			d.Addf("/defaults/timezone", diag.Error, "bad-timezone", "unknown time zone %q (use an IANA name such as America/New_York)", tz)
+		} else {
+			defTZ = l
+		}
+	}
+	srcTZ := defTZ
+	if p.Source.Timezone != "" {
+		l, err := time.LoadLocation(p.Source.Timezone)
+		if err != nil {
+			d.Addf("/source/timezone", diag.Error, "bad-timezone", "unknown time zone %q (use an IANA name such as UTC or America/Chicago)", p.Source.Timezone)
+		} else {
+			srcTZ = l
+		}
+	}
+	tables := map[string]string{}
+	names := map[string]bool{}
+	for _, e := range p.Entities {
+		names[e.Name] = true
+	}
+	for _, ce := range p.Entities {
+		path := "/entities/" + config.Escape(ce.Name)
+		if isBad(bad, path) {
+			continue
+		}
+		e := &Entity{Name: ce.Name, Path: path, Config: ce, FullRefresh: ce.FullRefresh}
+		e.BatchSize = firstPositive(o.BatchSize, d.Overrides.BatchSize, ce.BatchSize, p.Defaults.BatchSize, DefaultBatchSize)
+		e.MaxRecords = firstPositive(ce.MaxRecords, p.Defaults.MaxRecords)
+		if d.Overrides.MaxRecords != nil {
+			e.MaxRecords = *d.Overrides.MaxRecords
+		}
+		if o.MaxRecords != nil {
+			e.MaxRecords = *o.MaxRecords
+		}
+		e.MaxRejectRate = ce.MaxRejectRate
+		if e.MaxRejectRate == 0 {
+			e.MaxRejectRate = p.Defaults.MaxRejectRate
+		}
+		policy, _ := transform.ParsePolicy(firstNonEmpty(ce.OnInvalid, p.Defaults.OnInvalid))
+		strict := d.Overrides.StrictValidation != nil && *d.Overrides.StrictValidation
+		region := firstNonEmpty(p.Defaults.DefaultRegion, "US")
+		prog, problems := transform.Compile(transform.Options{
+			Pipeline: p.Name, Entity: ce.Name, Path: path, Fields: ce.Fields, Filter: ce.Filter,
+			PrimaryKey: ce.PrimaryKey, OnInvalid: policy, Strict: strict, Timezone: defTZ, Region: region,
+		})
+		for _, pr := range problems {
+			report(pr)
+		}
+		e.Program = prog
+		fieldIdx := map[string]int{}
+		for i, f := range ce.Fields {
+			fieldIdx[f.Name] = i
+		}
+		write := firstNonEmpty(ce.Write, p.Defaults.Write, sink.Upsert)
+		if len(ce.PrimaryKey) == 0 && write != sink.Append {
+			d.AddKeyf(path, diag.Error, "primary-key", "entity %q has no primary_key: name the field(s) that identify a record, or set write: append", ce.Name)
+		}
+		for i, k := range ce.PrimaryKey {
+			if _, ok := fieldIdx[k]; !ok {
+				d.Addf(fmt.Sprintf("%s/primary_key/%d", path, i), diag.Error, "primary-key",
+					"primary key %q of entity %q is not one of its fields%s", k, ce.Name, hint(k, ce.Fields))
+			}
+		}
+		if ce.Incremental != nil {
+			inc := ce.Incremental
+			i, ok := fieldIdx[inc.Field]
+			if !ok {
+				d.Addf(path+"/incremental/field", diag.Error, "incremental-field", "incremental field %q of entity %q is not one of its fields%s", inc.Field, ce.Name, hint(inc.Field, ce.Fields))
+			} else if prog != nil {
+				t := prog.Fields()[i].Type
+				switch t {
+				case value.Boolean, value.JSON, value.StringArray:
+					d.Addf(path+"/incremental/field", diag.Error, "incremental-field", "incremental field %q is of type %s: a watermark needs a datetime, date, integer, decimal or string", inc.Field, t)
+				}
+				e.Incremental = &Incremental{Field: inc.Field, Index: i, Type: t, Format: inc.Format, Lookback: inc.Lookback.Duration, Start: inc.Start}
+			}
+			if inc.Start != "" {
+				if _, err := ParseWatermarkTime(inc.Start); err != nil {
+					d.Addf(path+"/incremental/start", diag.Error, "invalid-value", "incremental start %q is not a date or RFC 3339 time", inc.Start)
+				}
+			}
+			if ce.FullRefresh {
+				d.AddKeyf(path+"/full_refresh", diag.Error, "conflicting-settings", "entity %q sets both incremental and full_refresh: choose one", ce.Name)
+			}
+		}
+		if ce.DeleteMissing != "" {
+			if write != sink.Upsert {
+				d.Addf(path+"/delete_missing", diag.Error, "conflicting-settings", "delete_missing works with write: upsert, not %s", write)
+			}
+			if ce.Incremental != nil {
+				d.Addf(path+"/delete_missing", diag.Error, "conflicting-settings", "delete_missing needs full syncs: an incremental sync never sees every key (remove incremental or delete_missing)")
+			}
+		}
+		if ce.Parent != nil {
+			switch {
+			case ce.Parent.Entity == ce.Name:
+				d.Addf(path+"/parent/entity", diag.Error, "unknown-parent", "entity %q cannot be its own parent", ce.Name)
+			case !names[ce.Parent.Entity]:
+				d.Addf(path+"/parent/entity", diag.Error, "unknown-parent", "parent entity %q is not defined in this file%s", ce.Parent.Entity, hintNames(ce.Parent.Entity, names))
+			}
+			e.Parent, e.ParentKey = ce.Parent.Entity, firstNonEmpty(ce.Parent.Key, "id")
+		}
+		e.Table = &sink.Table{Name: firstNonEmpty(ce.Table, p.Name+"_"+ce.Name), PrimaryKey: ce.PrimaryKey,
+			KeepRaw: ce.KeepRaw, Write: write, DeleteMissing: ce.DeleteMissing}
+		if prog != nil {
+			for _, f := range prog.Fields() {
+				e.Table.Columns = append(e.Table.Columns, sink.Column{Name: f.Name, Type: f.Type})
+			}
+		}
+		if other, dup := tables[e.Table.Name]; dup {
+			d.Addf(path, diag.Error, "duplicate-table", "entities %q and %q both write to table %q: give one a table: name", other, ce.Name, e.Table.Name)
+		}
+		tables[e.Table.Name] = ce.Name
+		if len(ce.Children) > 0 {
+			d.AddKeyf(path+"/children", diag.Error, "not-built", "children: is not built yet in this crmsync version")
+		}
+		compileSource, _ := source.Lookup(p.Source.Type)
+		opener, sp := compileSource(&source.Spec{Pipeline: p.Name, Source: &p.Source, Entity: ce, Path: path,
+			BaseDir: filepath.Dir(d.File), BatchSize: e.BatchSize, Timezone: srcTZ})
+		for _, pr := range sp {
+			report(pr)
+		}
+		e.Source = opener
+		plan.Entities = append(plan.Entities, e)
+	}
+	checkParentCycles(d, plan)
+	return plan
+}
+
+func checkParentCycles(d *config.Document, plan *Plan) {
+	for _, e := range plan.Entities {
+		seen := map[string]bool{e.Name: true}
+		for cur := e; cur != nil && cur.Parent != ""; {
+			if seen[cur.Parent] {
+				d.Addf(e.Path+"/parent/entity", diag.Error, "unknown-parent", "entity %q: parents form a cycle through %q", e.Name, cur.Parent)
+				break
+			}
+			seen[cur.Parent] = true
+			cur = plan.Entity(cur.Parent)
+		}
+	}
+}
+
+// checkLiteralSecrets warns about secrets written into the file itself.
+func checkLiteralSecrets(d *config.Document) {
+	secretKeys := map[string]bool{"/source/dsn": true, "/source/token": true, "/source/auth/token": true,
+		"/source/auth/password": true, "/source/auth/client_secret": true, "/source/auth/refresh_token": true}
+	src := config.Lookup(d.Root, "source")
+	auth := config.Lookup(src, "auth")
+	for _, k := range []string{"headers", "query"} {
+		if m := config.Lookup(auth, k); m != nil && m.Kind == yaml.MappingNode {
+			for i := 0; i < len(m.Content); i += 2 {
+				secretKeys["/source/auth/"+k+"/"+config.Escape(m.Content[i].Value)] = true
+			}
+		}
+	}
+	for p := range secretKeys {
+		if !d.Has(p) || d.Interpolated[p] {
+			continue
+		}
+		d.Addf(p, diag.Warning, "literal-secret", "a secret is written into the file: use ${env:NAME} or ${file:PATH} so it stays out of version control")
+	}
+}
+
+func isBad(bad []string, path string) bool {
+	for _, b := range bad {
+		if b == path || strings.HasPrefix(b, path+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func hint(name string, fields config.Fields) string {
+	var names []string
+	for _, f := range fields {
+		names = append(names, f.Name)
+	}
+	if s := diag.Suggest(name, names); s != "" {
+		return fmt.Sprintf("; did you mean %q?", s)
+	}
+	return " (fields: " + strings.Join(names, ", ") + ")"
+}
+
+func hintNames(name string, set map[string]bool) string {
+	var names []string
+	for n := range set {
+		names = append(names, n)
+	}
+	if s := diag.Suggest(name, names); s != "" {
+		return fmt.Sprintf("; did you mean %q?", s)
+	}
+	return ""
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func firstPositive(n ...int) int {
+	for _, v := range n {
+		if v > 0 {
+			return v
+		}
+	}
+	return 0
+}
+
+// offsetPos moves a position to a character inside a single-line scalar.
+func offsetPos(d *config.Document, path string, at config.Pos, offset int) config.Pos {
+	n := d.Node(path)
+	if n == nil || n.Kind != yaml.ScalarNode || strings.Contains(n.Value, "\n") {
+		return at
+	}
+	col := at.Column + offset - 1
+	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		col++
+	}
+	return config.Pos{Line: at.Line, Column: col}
+}
+
+// ParseWatermarkTime reads a watermark start: RFC 3339 or a date.
+func ParseWatermarkTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("not a date or RFC 3339 time: %q", s)
+}
+
+// CheckSchedule reports whether a schedule can be parsed.
+func CheckSchedule(s string) error {
+	_, err := schedule.Parse(s)
+	return err
+}

@@ -1,0 +1,264 @@
+package pipeline_test
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/crmsync/crmsync/engine/config"
+	"github.com/crmsync/crmsync/engine/pipeline"
+	"github.com/crmsync/crmsync/schema"
+	"gopkg.in/yaml.v3"
+
+	_ "github.com/crmsync/crmsync/engine/source/filesrc"
+	_ "github.com/crmsync/crmsync/engine/source/githubsrc"
+	_ "github.com/crmsync/crmsync/engine/source/httpsrc"
+	_ "github.com/crmsync/crmsync/engine/source/sqlsrc"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+const root = "../.."
+
+// envOf reads "# env: NAME=value" lines at the top of a test file: each
+// golden case sees only the variables it declares.
+func envOf(data []byte) func(string) (string, bool) {
+	env := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		line := sc.Text()
+		rest, ok := strings.CutPrefix(line, "# env: ")
+		if !ok {
+			break
+		}
+		k, v, _ := strings.Cut(rest, "=")
+		env[k] = v
+	}
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+}
+
+// TestLintGolden checks every broken pipeline under testdata/lint against
+// its expected findings, word for word.
+func TestLintGolden(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(root, "testdata/lint/*.yaml"))
+	if len(files) < 30 {
+		t.Fatalf("want at least 30 broken pipelines under testdata/lint, found %d", len(files))
+	}
+	for _, f := range files {
+		name := filepath.Base(f)
+		t.Run(strings.TrimSuffix(name, ".yaml"), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan, findings := pipeline.Load(name, data, pipeline.Options{LookupEnv: envOf(data)})
+			if len(findings) == 0 {
+				t.Fatal("no findings: a file under testdata/lint must have a problem")
+			}
+			if findings.HasErrors() != (plan == nil) {
+				t.Fatalf("plan returned = %v with errors = %v", plan != nil, findings.HasErrors())
+			}
+			var got bytes.Buffer
+			findings.WriteText(&got)
+			golden := strings.TrimSuffix(f, ".yaml") + ".golden"
+			if *update {
+				os.WriteFile(golden, got.Bytes(), 0o644)
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("missing golden file (run go test ./engine/pipeline -update): %v", err)
+			}
+			if got.String() != string(want) {
+				t.Errorf("findings differ\n--- got\n%s--- want\n%s", got.String(), want)
+			}
+		})
+	}
+}
+
+// validFiles are the pipeline files that must lint clean.
+func validFiles(t testing.TB) []string {
+	var out []string
+	for _, pat := range []string{"pipelines/*.yaml", "examples/*/*.yaml", "testdata/valid/*.yaml"} {
+		m, _ := filepath.Glob(filepath.Join(root, pat))
+		out = append(out, m...)
+	}
+	if len(out) == 0 {
+		t.Fatal("no valid pipeline files found")
+	}
+	return out
+}
+
+// TestValidFilesLintClean: every shipped pipeline compiles without an error.
+func TestValidFilesLintClean(t *testing.T) {
+	for _, f := range validFiles(t) {
+		plan, findings := pipeline.LoadFile(f, pipeline.Options{})
+		if findings.HasErrors() || plan == nil {
+			t.Errorf("%s does not lint clean:\n%s", f, findings.Error())
+		}
+	}
+}
+
+// yamlToJSON gives the schema the file as an editor's language server
+// would: no interpolation, no profiles.
+func yamlToJSON(t *testing.T, data []byte) any {
+	d := config.Parse("x.yaml", data, config.Options{LookupEnv: func(string) (string, bool) { return "", false }})
+	if d.Root == nil {
+		return nil
+	}
+	return d.Value()
+}
+
+// TestSchemaAcceptsValidFiles: the published schema validates every valid file.
+func TestSchemaAcceptsValidFiles(t *testing.T) {
+	sch, err := schema.Compiled()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range validFiles(t) {
+		data, _ := os.ReadFile(f)
+		if err := sch.Validate(yamlToJSON(t, data)); err != nil {
+			t.Errorf("%s: schema rejects a valid file: %v", f, err)
+		}
+	}
+}
+
+// schemaCodes are the finding codes that come from the JSON Schema.
+var schemaCodes = []string{"unknown-key", "wrong-type", "missing-required", "invalid-value", "bad-duration", "invalid-name", "wrong-source-setting"}
+
+// TestSchemaRejectsSchemaErrors: every golden-broken file whose problem is
+// a schema problem is rejected by the schema alone, as an editor shows it.
+func TestSchemaRejectsSchemaErrors(t *testing.T) {
+	sch, _ := schema.Compiled()
+	files, _ := filepath.Glob(filepath.Join(root, "testdata/lint/*.golden"))
+	checked := 0
+	for _, g := range files {
+		want, _ := os.ReadFile(g)
+		isSchema := false
+		for _, c := range schemaCodes {
+			isSchema = isSchema || bytes.Contains(want, []byte("["+c+"]"))
+		}
+		if !isSchema || bytes.Contains(want, []byte("[env-override]")) {
+			continue
+		}
+		data, _ := os.ReadFile(strings.TrimSuffix(g, ".golden") + ".yaml")
+		var n yaml.Node
+		if yaml.Unmarshal(data, &n) != nil {
+			continue
+		}
+		checked++
+		if err := sch.Validate(yamlToJSON(t, data)); err == nil {
+			t.Errorf("%s: the schema accepts a file with a schema problem:\n%s", filepath.Base(g), want)
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("only %d schema cases checked", checked)
+	}
+}
+
+// TestSecretsNeverPrint: secrets interpolated into a plan are redacted
+// wherever they could be printed.
+func TestSecretsNeverPrint(t *testing.T) {
+	src := []byte(`version: 1
+name: demo
+source:
+  type: http
+  base_url: http://127.0.0.1:1
+  auth: {type: api_key, headers: {X-Auth-Key: "${env:KEY}"}, query: {api_key: "${file:secret.txt}"}}
+entities:
+  e:
+    request: {path: /e}
+    primary_key: id
+    fields: {id: id}
+`)
+	env := func(k string) (string, bool) { return "key-SECRET-1", k == "KEY" }
+	read := func(string) ([]byte, error) { return []byte("file-SECRET-2\n"), nil }
+	plan, findings := pipeline.Load("demo.yaml", src, pipeline.Options{LookupEnv: env, ReadFile: read})
+	if plan == nil {
+		t.Fatal(findings)
+	}
+	msg := plan.Redact("GET /e?api_key=file-SECRET-2 with X-Auth-Key key-SECRET-1")
+	if strings.Contains(msg, "SECRET") {
+		t.Fatalf("secret survived redaction: %s", msg)
+	}
+	var dump bytes.Buffer
+	for _, s := range []any{plan.Source.Auth.Headers["X-Auth-Key"], plan.Source.Auth.Query["api_key"]} {
+		dump.WriteString(strings.Join([]string{fmtAll(s)}, ""))
+	}
+	if strings.Contains(dump.String(), "SECRET") {
+		t.Fatalf("a secret prints: %s", dump.String())
+	}
+	if got := plan.Source.Auth.Headers["X-Auth-Key"].Reveal(); got != "key-SECRET-1" {
+		t.Fatalf("Reveal = %q", got)
+	}
+}
+
+// TestOverridesAndProfiles: <PIPELINE>_<SETTING> variables and --env
+// profiles reach the plan, command-line values win.
+func TestOverridesAndProfiles(t *testing.T) {
+	src := []byte(`version: 1
+name: hubspot
+source: {type: http, base_url: "http://x", timeout: 10s}
+defaults: {batch_size: 100}
+environments:
+  development: {defaults: {batch_size: 50}}
+entities:
+  contacts:
+    request: {path: /c}
+    primary_key: id
+    fields: {id: id}
+`)
+	cases := []struct {
+		env     map[string]string
+		profile string
+		cli     int
+		want    int
+	}{
+		{nil, "", 0, 100},
+		{nil, "development", 0, 50},
+		{map[string]string{"HUBSPOT_BATCH_SIZE": "25"}, "development", 0, 25},
+		{map[string]string{"HUBSPOT_BATCH_SIZE": "25"}, "", 7, 7},
+	}
+	for _, c := range cases {
+		plan, f := pipeline.Load("h.yaml", src, pipeline.Options{Profile: c.profile, BatchSize: c.cli,
+			LookupEnv: func(k string) (string, bool) { v, ok := c.env[k]; return v, ok }})
+		if plan == nil {
+			t.Fatal(f)
+		}
+		if got := plan.Entities[0].BatchSize; got != c.want {
+			t.Errorf("env %v profile %q cli %d: batch size %d, want %d", c.env, c.profile, c.cli, got, c.want)
+		}
+	}
+	_, f := pipeline.Load("h.yaml", src, pipeline.Options{Profile: "prod"})
+	if !slices.ContainsFunc(f, func(x diagFinding) bool { return x.Code == "unknown-profile" }) {
+		t.Fatalf("unknown profile not reported: %v", f)
+	}
+	plan, _ := pipeline.Load("h.yaml", src, pipeline.Options{LookupEnv: func(k string) (string, bool) { return "45s", k == "HUBSPOT_TIMEOUT" }})
+	if plan.Source.Timeout.Duration.Seconds() != 45 {
+		t.Fatalf("HUBSPOT_TIMEOUT not applied: %v", plan.Source.Timeout)
+	}
+}
+
+// FuzzLoad: no input may panic or hang the loader.
+func FuzzLoad(f *testing.F) {
+	for _, file := range validFiles(f) {
+		data, _ := os.ReadFile(file)
+		f.Add(data)
+	}
+	broken, _ := filepath.Glob(filepath.Join(root, "testdata/lint/*.yaml"))
+	for _, file := range broken {
+		data, _ := os.ReadFile(file)
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		pipeline.Load("fuzz.yaml", data, pipeline.Options{
+			LookupEnv: func(string) (string, bool) { return "", false },
+			ReadFile:  func(string) ([]byte, error) { return nil, os.ErrNotExist },
+		})
+	})
+}

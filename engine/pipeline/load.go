@@ -1,0 +1,135 @@
+package pipeline
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/crmsync/crmsync/engine/config"
+	"github.com/crmsync/crmsync/engine/diag"
+	"gopkg.in/yaml.v3"
+)
+
+// Options control loading.
+type Options struct {
+	// Profile names the environments: entry to apply (--env).
+	Profile string
+	// LookupEnv and ReadFile default to the os package.
+	LookupEnv func(string) (string, bool)
+	ReadFile  func(string) ([]byte, error)
+	// Command-line settings, winning over the file and the environment.
+	BatchSize  int
+	MaxRecords *int
+}
+
+// LoadFile reads and compiles one pipeline file.
+func LoadFile(path string, o Options) (*Plan, diag.List) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, diag.List{{File: path, Line: 1, Column: 1, Severity: diag.Error, Code: "io", Message: "cannot read the file: " + plainIOError(err)}}
+	}
+	return Load(path, data, o)
+}
+
+func plainIOError(err error) string {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// Load compiles a pipeline file's content. It returns the plan (nil when
+// any finding is an error) and every finding, sorted by position.
+func Load(file string, data []byte, o Options) (*Plan, diag.List) {
+	d := config.Parse(file, data, config.Options{Profile: o.Profile, LookupEnv: o.LookupEnv, ReadFile: o.ReadFile})
+	if d.Root == nil || d.Findings().HasErrors() && hasCode(d.Findings(), "yaml-syntax", "unknown-profile") {
+		return nil, d.Findings().Sort()
+	}
+	bad := checkSchema(d)
+	if blocksCompile(bad) {
+		return nil, d.Findings().Sort()
+	}
+	p, err := d.Decode()
+	if err != nil {
+		d.Addf("", diag.Error, "internal", "%v", err)
+		return nil, d.Findings().Sort()
+	}
+	plan := compile(d, p, bad, o)
+	fs := d.Findings().Sort()
+	if fs.HasErrors() {
+		return nil, fs
+	}
+	return plan, fs
+}
+
+func hasCode(l diag.List, codes ...string) bool {
+	for _, f := range l {
+		if slices.Contains(codes, f.Code) {
+			return true
+		}
+	}
+	return false
+}
+
+// blocksCompile: schema errors outside entities leave nothing sound to
+// compile; errors inside an entity only stop that entity.
+func blocksCompile(bad []string) bool {
+	for _, p := range bad {
+		if !strings.HasPrefix(p, "/entities/") {
+			return true
+		}
+	}
+	return false
+}
+
+// hashOf identifies the resolved document.
+func hashOf(d *config.Document) string {
+	b, _ := json.Marshal(d.Value())
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:6])
+}
+
+// Expand turns files and folders into the list of pipeline files: a
+// folder gives its *.yaml and *.yml files (not recursive), sorted.
+func Expand(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s", p, plainIOError(err))
+		}
+		if !st.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s", p, plainIOError(err))
+		}
+		for _, e := range entries {
+			n := e.Name()
+			if e.IsDir() || strings.HasPrefix(n, ".") {
+				continue
+			}
+			if ext := filepath.Ext(n); ext == ".yaml" || ext == ".yml" {
+				out = append(out, filepath.Join(p, n))
+			}
+		}
+	}
+	return out, nil
+}
+
+// IsPipeline reports whether YAML content looks like a pipeline file (has
+// a top-level version and entities), for folders that mix in other YAML.
+func IsPipeline(data []byte) bool {
+	var n yaml.Node
+	if yaml.Unmarshal(data, &n) != nil || len(n.Content) == 0 {
+		return true // a broken file is reported, not skipped
+	}
+	return config.Lookup(n.Content[0], "entities") != nil || config.Lookup(n.Content[0], "version") != nil
+}

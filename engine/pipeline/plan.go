@@ -1,0 +1,99 @@
+// Package pipeline loads pipeline files and compiles them into plans. The
+// same loader serves `crmsync lint`, `run` and `serve`: a file that lints
+// clean is a file that runs.
+//
+// Loading goes: YAML (positions kept) → environment profile → ${…}
+// interpolation → <PIPELINE>_<SETTING> overrides → JSON Schema check →
+// decode → compile (fields, expressions, validators, sources, tables).
+package pipeline
+
+import (
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync/engine/config"
+	"github.com/crmsync/crmsync/engine/sink"
+	"github.com/crmsync/crmsync/engine/source"
+	"github.com/crmsync/crmsync/engine/transform"
+	"github.com/crmsync/crmsync/engine/value"
+)
+
+// Plan is a compiled pipeline file, ready to run.
+type Plan struct {
+	File        string
+	Name        string
+	Description string
+	Profile     string
+	// Hash identifies the plan's content (after profile, interpolation and
+	// overrides); history rows record it.
+	Hash     string
+	Schedule string
+	Source   *config.Source
+	Entities []*Entity
+
+	redactor *strings.Replacer
+}
+
+// Entity is one compiled entity.
+type Entity struct {
+	Name    string
+	Path    string // JSON pointer in the file
+	Config  *config.Entity
+	Table   *sink.Table
+	Program *transform.Program
+	Source  source.Opener
+
+	BatchSize     int
+	MaxRecords    int
+	Incremental   *Incremental
+	FullRefresh   bool
+	Parent        string // name of the parent entity, for substreams
+	ParentKey     string // gjson path of the parent's key
+	MaxRejectRate float64
+}
+
+// Incremental is a compiled incremental setting.
+type Incremental struct {
+	Field    string
+	Index    int // column index of the field
+	Type     value.Type
+	Format   string
+	Lookback time.Duration
+	Start    string
+}
+
+// Entity returns the entity of that name, or nil.
+func (p *Plan) Entity(name string) *Entity {
+	for _, e := range p.Entities {
+		if e.Name == name {
+			return e
+		}
+	}
+	return nil
+}
+
+// Redact replaces every secret of the plan in s by [redacted].
+func (p *Plan) Redact(s string) string {
+	if p == nil || p.redactor == nil {
+		return s
+	}
+	return p.redactor.Replace(s)
+}
+
+func newRedactor(secrets []string) *strings.Replacer {
+	var pairs []string
+	seen := map[string]bool{}
+	for _, s := range secrets {
+		// Very short values would redact ordinary words; a secret that
+		// short is no secret anyway.
+		if len(s) < 4 || seen[s] {
+			continue
+		}
+		seen[s] = true
+		pairs = append(pairs, s, "[redacted]")
+	}
+	if len(pairs) == 0 {
+		return nil
+	}
+	return strings.NewReplacer(pairs...)
+}

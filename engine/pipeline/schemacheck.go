@@ -1,0 +1,235 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/crmsync/crmsync/engine/config"
+	"github.com/crmsync/crmsync/engine/diag"
+	"github.com/crmsync/crmsync/schema"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+// checkSchema validates the document against the embedded JSON Schema and
+// turns every failure into a finding at the offending node. It returns
+// the JSON pointers that had errors, so compile can skip what is broken.
+func checkSchema(d *config.Document) (bad []string) {
+	sch, err := schema.Compiled()
+	if err != nil {
+		d.Addf("", diag.Error, "internal", "%v", err)
+		return []string{""}
+	}
+	err = sch.Validate(d.Value())
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return nil
+	}
+	for _, leaf := range leaves(ve) {
+		path := pointer(leaf.InstanceLocation)
+		reportSchemaError(d, leaf, path)
+		bad = append(bad, path)
+	}
+	return bad
+}
+
+// leaves flattens the error tree to the errors that say something
+// concrete. A failed duration anyOf is one leaf: its branches would only
+// repeat it three ways.
+func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
+	if _, ok := e.ErrorKind.(*kind.AnyOf); ok && strings.HasSuffix(e.SchemaURL, "/$defs/duration") {
+		return []*jsonschema.ValidationError{e}
+	}
+	if len(e.Causes) == 0 {
+		return []*jsonschema.ValidationError{e}
+	}
+	var out []*jsonschema.ValidationError
+	for _, c := range e.Causes {
+		out = append(out, leaves(c)...)
+	}
+	return out
+}
+
+func pointer(loc []string) string {
+	var b strings.Builder
+	for _, t := range loc {
+		b.WriteByte('/')
+		b.WriteString(config.Escape(t))
+	}
+	return b.String()
+}
+
+func reportSchemaError(d *config.Document, e *jsonschema.ValidationError, path string) {
+	what := describe(path)
+	switch k := e.ErrorKind.(type) {
+	case *kind.AdditionalProperties:
+		allowed := allowedKeys(e.SchemaURL)
+		for _, p := range k.Properties {
+			msg := fmt.Sprintf("unknown key %q in %s", p, what)
+			if s := diag.Suggest(p, allowed); s != "" {
+				msg += fmt.Sprintf("; did you mean %q?", s)
+			}
+			d.AddKeyf(path+"/"+config.Escape(p), diag.Error, "unknown-key", "%s", msg)
+		}
+	case *kind.FalseSchema:
+		loc := e.InstanceLocation
+		key := loc[len(loc)-1]
+		d.AddKeyf(path, diag.Error, "wrong-source-setting", "setting %q does not belong to a source of type %s", key, sourceType(d))
+	case *kind.Required:
+		for _, m := range k.Missing {
+			d.AddKeyf(path, diag.Error, "missing-required", "%s is missing the required setting %q", what, m)
+		}
+	case *kind.Type:
+		d.Addf(path, diag.Error, "wrong-type", "%s must be %s, not %s", what, joinOr(k.Want), article(k.Got))
+	case *kind.Enum:
+		var want []string
+		for _, w := range k.Want {
+			want = append(want, fmt.Sprint(w))
+		}
+		got := fmt.Sprint(k.Got)
+		msg := fmt.Sprintf("%s: %q is not allowed", what, got)
+		if s := diag.Suggest(got, want); s != "" {
+			msg += fmt.Sprintf("; did you mean %q?", s)
+		}
+		msg += " (one of: " + strings.Join(want, ", ") + ")"
+		d.Addf(path, diag.Error, "invalid-value", "%s", msg)
+	case *kind.Const:
+		d.Addf(path, diag.Error, "invalid-value", "%s must be %v, not %v", what, k.Want, k.Got)
+	case *kind.AnyOf:
+		d.Addf(path, diag.Error, "bad-duration", "%s: invalid duration %v: write a number with a unit (500ms, 30s, 15m, 2h) or a whole number of seconds", what, valueAt(d, path))
+	case *kind.Pattern:
+		d.Addf(path, diag.Error, "invalid-value", "%s: %q %s", what, k.Got, patternHint(k.Want))
+	case *kind.PropertyNames:
+		d.AddKeyf(path+"/"+config.Escape(k.Property), diag.Error, "invalid-name",
+			"%s: name %q must start with a letter or _ and hold only letters, digits and _ (it becomes a column or table name)", what, k.Property)
+	case *kind.MinProperties:
+		d.Addf(path, diag.Error, "missing-required", "%s is empty: it needs at least one entry", what)
+	case *kind.MaxProperties:
+		d.Addf(path, diag.Error, "wrong-type", "%s: a validator is one name mapped to its argument, plus an optional message", what)
+	case *kind.Minimum, *kind.Maximum, *kind.ExclusiveMinimum, *kind.ExclusiveMaximum, *kind.MinLength, *kind.MaxLength:
+		d.Addf(path, diag.Error, "invalid-value", "%s: %s", what, e.ErrorKind.LocalizedString(printer))
+	default:
+		d.Addf(path, diag.Error, "schema", "%s: %s", what, e.ErrorKind.LocalizedString(printer))
+	}
+}
+
+func valueAt(d *config.Document, path string) string {
+	v := d.Value()
+	for _, t := range strings.Split(strings.TrimPrefix(path, "/"), "/") {
+		if t == "" {
+			continue
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return "value"
+		}
+		v = m[strings.NewReplacer("~1", "/", "~0", "~").Replace(t)]
+	}
+	return fmt.Sprintf("%q", fmt.Sprint(v))
+}
+
+func sourceType(d *config.Document) string {
+	if t := config.Lookup(config.Lookup(d.Root, "source"), "type"); t != nil {
+		return t.Value
+	}
+	return "(unset)"
+}
+
+func patternHint(p string) string {
+	switch p {
+	case "^[a-z][a-z0-9_]*$":
+		return "must start with a lower-case letter and hold only lower-case letters, digits and _"
+	case "^[A-Za-z_][A-Za-z0-9_]*$":
+		return "must start with a letter or _ and hold only letters, digits and _"
+	case "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$":
+		return "must be owner/name"
+	}
+	return "does not match " + p
+}
+
+func article(t string) string {
+	switch t {
+	case "object":
+		return "a mapping"
+	case "array":
+		return "a list"
+	case "null":
+		return "empty"
+	case "integer":
+		return "an integer"
+	}
+	return "a " + t
+}
+
+func joinOr(want []string) string {
+	var ws []string
+	for _, w := range want {
+		ws = append(ws, article(w))
+	}
+	sort.Strings(ws)
+	return strings.Join(ws, " or ")
+}
+
+// describe names the thing at a JSON pointer in words a user knows.
+func describe(path string) string {
+	t := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	if path == "" {
+		return "the pipeline"
+	}
+	n := len(t)
+	switch {
+	case t[0] == "entities" && n == 1:
+		return "entities"
+	case t[0] == "entities" && n == 2:
+		return fmt.Sprintf("entity %q", t[1])
+	case t[0] == "entities" && n >= 4 && t[2] == "fields":
+		s := fmt.Sprintf("field %q of entity %q", t[3], t[1])
+		if n > 4 {
+			s = strings.Join(t[4:], ".") + " of " + s
+		}
+		return s
+	case t[0] == "entities" && n >= 4 && t[2] == "children":
+		return fmt.Sprintf("%s of child %q of entity %q", strings.Join(t[4:], "."), t[3], t[1])
+	case t[0] == "entities":
+		return fmt.Sprintf("%s of entity %q", strings.Join(t[2:], "."), t[1])
+	case t[0] == "environments" && n >= 2:
+		if n == 2 {
+			return fmt.Sprintf("environment %q", t[1])
+		}
+		return fmt.Sprintf("%s of environment %q", strings.Join(t[2:], "."), t[1])
+	}
+	return strings.Join(t, ".")
+}
+
+// allowedKeys reads the property names the schema location allows, for
+// did-you-mean hints. The location is that of additionalProperties.
+func allowedKeys(schemaURL string) []string {
+	_, frag, _ := strings.Cut(schemaURL, "#")
+	frag = strings.TrimSuffix(frag, "/additionalProperties")
+	v := schema.Doc()
+	for _, t := range strings.Split(strings.TrimPrefix(frag, "/"), "/") {
+		if t == "" {
+			continue
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[t]
+	}
+	m, _ := v.(map[string]any)
+	props, _ := m["properties"].(map[string]any)
+	var out []string
+	for k := range props {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+var printer = message.NewPrinter(language.English)

@@ -1,0 +1,245 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/crmsync/crmsync/engine/sink"
+	"github.com/crmsync/crmsync/engine/source"
+	"github.com/crmsync/crmsync/engine/transform"
+)
+
+// rejectWindow is how many recent records max_reject_rate looks at.
+const rejectWindow = 1000
+
+// batcher accumulates processed rows until they are written.
+type batcher struct {
+	slab    []any
+	rows    []sink.Row
+	rejects []sink.Reject
+	resume  string // Resume of the last page fully in this batch
+	out     transform.Output
+	recent  []bool // ring of recent outcomes: true = rejected
+	next    int
+	nrej    int
+}
+
+// stream reads pages on a goroutine (bounded read-ahead: the next pages
+// are fetched while this one is processed and written) and processes them.
+func (s *syncer) stream(ctx context.Context, reader source.Reader, st source.ReadState) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ahead := s.o.ReadAhead
+	if ahead <= 0 {
+		ahead = 2
+	}
+	pages := make(chan source.Page, ahead)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(pages)
+		errc <- s.read(ctx, reader, st, func(p source.Page) error {
+			select {
+			case pages <- p:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	b := &batcher{}
+	ncol := len(s.e.Table.Columns)
+	b.slab = make([]any, s.e.BatchSize*ncol)
+	b.out.Values = make([]any, ncol)
+	b.resume = st.Resume
+	proc := s.e.Program.NewProcessor(transform.Context{SyncStarted: s.r.StartedAt, Logger: s.log, SkipValidation: s.o.SkipValidation})
+	fail := func(err error) error {
+		cancel()
+		for range pages {
+		}
+		<-errc
+		return err
+	}
+	for page := range pages {
+		if err := s.page(ctx, proc, page, b); err != nil {
+			return fail(err)
+		}
+		if s.o.Progress != nil {
+			s.pages++
+			s.o.Progress(Progress{Pipeline: s.plan.Name, Entity: s.e.Name, Pages: s.pages, Records: s.r.Processed, Total: page.Total})
+		}
+		if s.truncated {
+			cancel()
+			for range pages {
+			}
+			<-errc
+			return s.flush(context.WithoutCancel(ctx), b, true)
+		}
+	}
+	if err := <-errc; err != nil {
+		return err
+	}
+	return s.flush(ctx, b, true)
+}
+
+// read reads the entity, or — for a substream — the entity once per
+// record of its parent.
+func (s *syncer) read(ctx context.Context, reader source.Reader, st source.ReadState, emit func(source.Page) error) error {
+	if s.e.Parent == "" {
+		return reader.Read(ctx, st, emit)
+	}
+	parent := s.plan.Entity(s.e.Parent)
+	if parent == nil || parent.Source == nil {
+		return fmt.Errorf("parent entity %q is not available", s.e.Parent)
+	}
+	pr, err := parent.Source.Open(ctx, &source.Env{Logger: s.log, Redact: s.plan.Redact, Version: s.o.Version})
+	if err != nil {
+		return fmt.Errorf("opening the parent entity %q: %w", s.e.Parent, err)
+	}
+	if c, ok := pr.(interface{ Close() error }); ok {
+		defer c.Close()
+	}
+	st.Resume = "" // a position inside one parent's pages means nothing for the next
+	number := 0
+	return pr.Read(ctx, source.ReadState{}, func(pp source.Page) error {
+		for _, rec := range pp.Records {
+			cst := st
+			cst.Parent = rec.JSON
+			err := reader.Read(ctx, cst, func(p source.Page) error {
+				number++
+				p.Number, p.Resume, p.Parent = number, "", rec.JSON
+				return emit(p)
+			})
+			if err != nil {
+				return fmt.Errorf("parent record %d of %q: %w", number, s.e.Parent, err)
+			}
+		}
+		return nil
+	})
+}
+
+// page processes one page and writes full batches.
+func (s *syncer) page(ctx context.Context, proc *transform.Processor, page source.Page, b *batcher) error {
+	e := s.e
+	ncol := len(e.Table.Columns)
+	proc.SetParent(page.Parent)
+	for _, rj := range page.Rejects {
+		s.r.Processed++
+		s.r.Rejected++
+		reason := rj.Reason
+		if rj.File != "" {
+			reason = fmt.Sprintf("%s:%d: %s", rj.File, rj.Row, rj.Reason)
+		}
+		b.rejects = append(b.rejects, sink.Reject{RecordID: fmt.Sprintf("%s:%d", rj.File, rj.Row), Reasons: []string{reason}, Raw: rj.Raw})
+		if err := s.countReject(b, true); err != nil {
+			return err
+		}
+	}
+	for _, rec := range page.Records {
+		if e.MaxRecords > 0 && s.r.Processed >= int64(e.MaxRecords) {
+			s.truncated = true
+			break
+		}
+		s.r.Processed++
+		out := &b.out
+		i := len(b.rows)
+		out.Values = b.slab[i*ncol : (i+1)*ncol : (i+1)*ncol]
+		proc.Process(rec, out)
+		s.r.ValidationErrors += int64(out.ValidationErrors)
+		s.r.ProcessingErrors += int64(out.ProcessingErrors)
+		switch out.Outcome {
+		case transform.Keep:
+			row := sink.Row{Values: out.Values}
+			if e.Table.KeepRaw {
+				row.Raw = rec.JSON
+			}
+			b.rows = append(b.rows, row)
+			if e.Incremental != nil {
+				s.observe(out.Values[e.Incremental.Index])
+			}
+		case transform.Filtered:
+			s.r.Filtered++
+		case transform.Rejected:
+			s.r.Rejected++
+			b.rejects = append(b.rejects, sink.Reject{RecordID: out.ID, Reasons: append([]string(nil), out.Reasons...), Raw: rec.JSON})
+		case transform.Failed:
+			s.r.Failed++
+			return fmt.Errorf("page %d: %w", page.Number, out.Err)
+		}
+		if err := s.countReject(b, out.Outcome == transform.Rejected); err != nil {
+			return err
+		}
+		if len(b.rows) == e.BatchSize {
+			// A batch inside a page: commit it with the previous page's
+			// position, so a crash re-reads this page from its start.
+			if err := s.flush(ctx, b, false); err != nil {
+				return err
+			}
+		}
+	}
+	if !s.truncated || page.Resume != "" {
+		b.resume = page.Resume
+	}
+	if len(b.rows)+len(b.rejects) >= e.BatchSize {
+		return s.flush(ctx, b, false)
+	}
+	return nil
+}
+
+// countReject keeps the rejected share of the recent records under max_reject_rate.
+func (s *syncer) countReject(b *batcher, rejected bool) error {
+	rate := s.e.MaxRejectRate
+	if rate <= 0 {
+		return nil
+	}
+	if len(b.recent) < rejectWindow {
+		b.recent = append(b.recent, rejected)
+	} else {
+		if b.recent[b.next] {
+			b.nrej--
+		}
+		b.recent[b.next] = rejected
+		b.next = (b.next + 1) % rejectWindow
+	}
+	if rejected {
+		b.nrej++
+	}
+	if n := len(b.recent); n >= 100 && float64(b.nrej)/float64(n) > rate {
+		return fmt.Errorf("%d of the last %d records were rejected, more than max_reject_rate %.0f%%: stopping rather than loading bad data (see crmsync rejects)", b.nrej, n, rate*100)
+	}
+	return nil
+}
+
+// flush writes the batch with its checkpoint. final marks the last write
+// of a sync that read everything it meant to.
+func (s *syncer) flush(ctx context.Context, b *batcher, final bool) error {
+	cp := &sink.Checkpoint{Resume: b.resume, Watermark: s.stored.Watermark}
+	sorted := s.e.Incremental != nil && s.e.Config.Incremental != nil && s.e.Config.Incremental.Sorted
+	if sorted || (final && !s.truncated) {
+		cp.Watermark = s.newWatermark()
+	}
+	if s.e.Parent != "" && !final {
+		cp = nil // a substream commits its watermark once, at the end
+	}
+	if len(b.rows) == 0 && len(b.rejects) == 0 && (cp == nil || (cp.Resume == s.stored.Resume && cp.Watermark == s.stored.Watermark)) {
+		return nil
+	}
+	if s.o.DryRun {
+		b.rows, b.rejects = b.rows[:0], b.rejects[:0]
+		return nil
+	}
+	res, err := s.o.Dest.Write(ctx, &sink.Batch{SyncID: s.r.ID, Pipeline: s.plan.Name, Entity: s.e.Name, Table: s.e.Table,
+		Rows: b.rows, Rejects: b.rejects, Checkpoint: cp})
+	if err != nil {
+		return fmt.Errorf("writing a batch of %d rows to %s: %w", len(b.rows), s.e.Table.Name, err)
+	}
+	s.r.Created += int64(res.Created)
+	s.r.Updated += int64(res.Updated)
+	s.r.Unchanged += int64(res.Unchanged)
+	if cp != nil {
+		s.stored.Resume, s.stored.Watermark = cp.Resume, cp.Watermark
+	}
+	// The destination is done with the rows: reuse the slab.
+	clear(b.slab)
+	b.rows, b.rejects = b.rows[:0], b.rejects[:0]
+	return nil
+}

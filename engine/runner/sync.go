@@ -1,0 +1,291 @@
+// Package runner runs one sync of one entity: it reads pages from the
+// entity's source (the next page is fetched while the current one is
+// processed), sends every record through the record path, and writes
+// batches — rows, rejects and the new checkpoint in one transaction —
+// recording the sync in the destination's history.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync/engine/pipeline"
+	"github.com/crmsync/crmsync/engine/sink"
+	"github.com/crmsync/crmsync/engine/source"
+	"github.com/crmsync/crmsync/engine/value"
+	"github.com/shopspring/decimal"
+)
+
+// Options are the command line's choices for a run.
+type Options struct {
+	Dest   sink.Destination // nil only with DryRun
+	Logger *slog.Logger
+	// Full ignores the checkpoint (rows are still upserted).
+	Full bool
+	// Start and End sync a window without moving the checkpoint backwards.
+	Start, End time.Time
+	// DryRun reads, transforms and validates, and writes nothing at all.
+	DryRun         bool
+	SkipValidation bool
+	Version        string
+	// Progress, when set, is called after every page.
+	Progress func(Progress)
+	// ReadAhead is how many pages may wait while one is processed (default 2).
+	ReadAhead int
+}
+
+// Progress is a snapshot of a running sync.
+type Progress struct {
+	Pipeline, Entity string
+	Pages            int
+	Records          int64
+	Total            int // -1 unknown
+	Elapsed          time.Duration
+}
+
+// Result is the outcome of one sync.
+type Result struct {
+	sink.Sync
+	Err error
+}
+
+// ExitStatus orders statuses for the command's exit code.
+func (r *Result) failed() bool {
+	return r.Status == sink.StatusFailed || r.Status == sink.StatusInterrupted
+}
+
+// Sync runs one entity of a plan once.
+func Sync(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Options) *Result {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	r := &Result{Sync: sink.Sync{Pipeline: plan.Name, Entity: e.Name, PlanHash: plan.Hash, StartedAt: time.Now().UTC(), Status: sink.StatusRunning}}
+	s := &syncer{plan: plan, e: e, o: o, r: r}
+	err := s.run(ctx, log)
+	r.FinishedAt = time.Now().UTC()
+	r.Duration = r.FinishedAt.Sub(r.StartedAt)
+	if secs := r.Duration.Seconds(); secs > 0 {
+		r.RecordsPerSecond = float64(r.Processed) / secs
+	}
+	if r.Processed > 0 {
+		r.SuccessRate = float64(r.Created+r.Updated+r.Unchanged) / float64(r.Processed)
+	}
+	switch {
+	case err != nil && ctx.Err() != nil:
+		r.Status = sink.StatusInterrupted
+	case err != nil:
+		r.Status = sink.StatusFailed
+	case r.Rejected > 0 || r.Failed > 0:
+		r.Status = sink.StatusPartial
+	default:
+		r.Status = sink.StatusSuccess
+	}
+	if err != nil {
+		r.Err = errors.New(plan.Redact(err.Error()))
+		r.Errors = append(r.Errors, r.Err.Error())
+	}
+	if s.log != nil {
+		s.finish(log)
+	}
+	return r
+}
+
+type syncer struct {
+	plan *pipeline.Plan
+	e    *pipeline.Entity
+	o    Options
+	r    *Result
+	log  *slog.Logger
+
+	stored    sink.Checkpoint
+	watermark string // newest incremental value seen in committed rows
+	wmTime    time.Time
+	wmNum     decimal.Decimal
+	hasWM     bool
+	pages     int
+	truncated bool // max_records stopped the read
+}
+
+func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
+	e, plan, o := s.e, s.plan, s.o
+	if e.Program == nil || e.Source == nil {
+		return fmt.Errorf("entity %q did not compile", e.Name)
+	}
+	if !o.DryRun {
+		unlock, err := o.Dest.Lock(ctx, plan.Name, e.Name)
+		if err != nil {
+			if errors.Is(err, sink.ErrLocked) {
+				return fmt.Errorf("another crmsync run is syncing %s %s right now; this run did nothing (try again when it finishes)", plan.Name, e.Name)
+			}
+			return fmt.Errorf("locking %s %s: %w", plan.Name, e.Name, err)
+		}
+		defer unlock()
+		if _, err := o.Dest.MarkInterrupted(ctx, plan.Name, e.Name); err != nil {
+			return fmt.Errorf("marking interrupted syncs: %w", err)
+		}
+		if err := o.Dest.Prepare(ctx, e.Table); err != nil {
+			return err
+		}
+		id, err := o.Dest.StartSync(ctx, &s.r.Sync)
+		if err != nil {
+			return fmt.Errorf("recording the sync start: %w", err)
+		}
+		s.r.ID = id
+		if s.stored, err = o.Dest.Checkpoint(ctx, plan.Name, e.Name); err != nil {
+			return fmt.Errorf("reading the checkpoint: %w", err)
+		}
+	}
+	s.log = base.With("pipeline", plan.Name, "entity", e.Name, "sync_id", s.r.ID)
+	st, err := s.readState()
+	if err != nil {
+		return err
+	}
+	s.log.Info(fmt.Sprintf("Starting %s %s sync", plan.Name, e.Name))
+	reader, err := e.Source.Open(ctx, &source.Env{Logger: s.log, Redact: plan.Redact, Version: o.Version})
+	if err != nil {
+		return fmt.Errorf("opening the source: %w", err)
+	}
+	if c, ok := reader.(interface{ Close() error }); ok {
+		defer c.Close()
+	}
+	defer func() {
+		if sr, ok := reader.(source.StatsReporter); ok {
+			st := sr.Stats()
+			s.r.APICalls, s.r.Retries = st.APICalls, st.Retries
+		}
+	}()
+	fr, full := o.Dest.(sink.FullRefresher)
+	fullSync := !o.DryRun && full && (e.Table.Write == sink.Replace || e.Table.DeleteMissing != "") && s.isFullRead()
+	if fullSync {
+		if err := fr.BeginFull(ctx, e.Table, s.r.ID); err != nil {
+			return err
+		}
+	}
+	err = s.stream(ctx, reader, st)
+	if fullSync {
+		if ferr := fr.FinishFull(context.WithoutCancel(ctx), e.Table, s.r.ID, err == nil && !s.truncated); ferr != nil && err == nil {
+			err = ferr
+		}
+	}
+	return err
+}
+
+// isFullRead: the read covers everything (not incremental, not a window).
+func (s *syncer) isFullRead() bool {
+	return (s.e.Incremental == nil || s.o.Full) && s.o.Start.IsZero() && s.o.End.IsZero()
+}
+
+// readState turns the stored checkpoint into what the source needs.
+func (s *syncer) readState() (source.ReadState, error) {
+	st := source.ReadState{Start: s.o.Start, End: s.o.End}
+	if !s.o.Full {
+		st.Resume = s.stored.Resume
+	}
+	inc := s.e.Incremental
+	if inc == nil || s.o.Full {
+		return st, nil
+	}
+	wm := s.stored.Watermark
+	if wm == "" {
+		wm = inc.Start
+	}
+	if wm == "" {
+		return st, nil
+	}
+	switch inc.Type {
+	case value.Date, value.Datetime:
+		t, err := pipeline.ParseWatermarkTime(wm)
+		if err != nil {
+			return st, fmt.Errorf("stored watermark %q is not a time: %w", wm, err)
+		}
+		t = t.Add(-inc.Lookback)
+		st.WatermarkTime = t
+		if st.Watermark, err = source.FormatTime(t, inc.Format); err != nil {
+			return st, err
+		}
+	default:
+		st.Watermark = wm
+	}
+	return st, nil
+}
+
+// observe keeps the newest incremental value among rows about to commit.
+func (s *syncer) observe(v any) {
+	switch x := v.(type) {
+	case time.Time:
+		if !s.hasWM || x.After(s.wmTime) {
+			s.wmTime, s.hasWM = x, true
+			s.watermark = x.UTC().Format(time.RFC3339Nano)
+		}
+	case int64:
+		d := decimal.NewFromInt(x)
+		if !s.hasWM || d.GreaterThan(s.wmNum) {
+			s.wmNum, s.hasWM, s.watermark = d, true, strconv.FormatInt(x, 10)
+		}
+	case decimal.Decimal:
+		if !s.hasWM || x.GreaterThan(s.wmNum) {
+			s.wmNum, s.hasWM, s.watermark = x, true, x.String()
+		}
+	case float64:
+		d := decimal.NewFromFloat(x)
+		if !s.hasWM || d.GreaterThan(s.wmNum) {
+			s.wmNum, s.hasWM, s.watermark = d, true, d.String()
+		}
+	case string:
+		if !s.hasWM || x > s.watermark {
+			s.watermark, s.hasWM = x, true
+		}
+	}
+}
+
+// newWatermark is the watermark to commit: never behind the stored one.
+func (s *syncer) newWatermark() string {
+	if !s.hasWM {
+		return s.stored.Watermark
+	}
+	old := s.stored.Watermark
+	if old == "" {
+		return s.watermark
+	}
+	if s.e.Incremental != nil {
+		switch s.e.Incremental.Type {
+		case value.Date, value.Datetime:
+			ot, err := pipeline.ParseWatermarkTime(old)
+			if err == nil && !s.wmTime.After(ot) {
+				return old
+			}
+			return s.watermark
+		case value.Integer, value.Decimal, value.Float:
+			od, err := decimal.NewFromString(old)
+			if err == nil && !s.wmNum.GreaterThan(od) {
+				return old
+			}
+			return s.watermark
+		}
+	}
+	if s.watermark > old {
+		return s.watermark
+	}
+	return old
+}
+
+func (s *syncer) finish(log *slog.Logger) {
+	r := s.r
+	if !s.o.DryRun && s.o.Dest != nil && r.ID != 0 {
+		if err := s.o.Dest.FinishSync(context.Background(), &r.Sync); err != nil {
+			s.log.Error("recording the sync result failed", "error", err)
+		}
+	}
+	s.log.Info(fmt.Sprintf("Completed %s %s sync: %d created, %d updated, %d failed", r.Pipeline, r.Entity, r.Created, r.Updated, r.Failed+r.Rejected),
+		"status", r.Status, "unchanged", r.Unchanged, "filtered", r.Filtered, "rejected", r.Rejected,
+		"duration", r.Duration.Round(time.Millisecond).String(), "records_per_second", int64(r.RecordsPerSecond))
+	if r.Err != nil {
+		s.log.Error(fmt.Sprintf("Sync of %s %s failed: %s", r.Pipeline, r.Entity, strings.TrimSpace(r.Err.Error())))
+	}
+}

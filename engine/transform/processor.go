@@ -1,0 +1,375 @@
+package transform
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync/engine/source"
+	"github.com/crmsync/crmsync/engine/value"
+	"github.com/expr-lang/expr/vm"
+	"github.com/shopspring/decimal"
+	"github.com/tidwall/gjson"
+)
+
+// Outcome is what became of a record.
+type Outcome uint8
+
+const (
+	Keep     Outcome = iota // write it
+	Filtered                // the filter dropped it
+	Rejected                // a reject policy sent it to the rejects store
+	Failed                  // a fail policy stops the sync
+)
+
+// Output is the result of processing one record. Values must have room
+// for every field; the caller owns it (the runner hands out slices of one
+// slab per batch).
+type Output struct {
+	Values           []any
+	Outcome          Outcome
+	Reasons          []string
+	Err              error
+	ID               string
+	ValidationErrors int
+	ProcessingErrors int
+}
+
+// Context is what a processor knows about the sync it runs in.
+type Context struct {
+	SyncStarted time.Time
+	Logger      *slog.Logger
+	// SkipValidation runs no validator chain (--skip-validation);
+	// conversions still apply.
+	SkipValidation bool
+}
+
+// Processor runs a Program over records, one at a time. It reuses its
+// buffers and expr VM, so it is not safe for concurrent use: make one per
+// goroutine.
+type Processor struct {
+	p      *Program
+	log    *slog.Logger
+	vm     vm.VM
+	env    map[string]any
+	ctxMap map[string]any
+	events []event
+	parent string // the parent record of a substream, for _parent. paths
+	skip   bool
+
+	results, parentResults []gjson.Result
+	found, parentFound     []bool
+}
+
+type eventKind uint8
+
+const (
+	conversionFailed eventKind = iota
+	exprFailed
+	validationFailed
+)
+
+type event struct {
+	kind  eventKind
+	field *Field
+	value string
+	msg   string
+}
+
+// NewProcessor prepares a processor for one sync.
+func (p *Program) NewProcessor(c Context) *Processor {
+	pr := &Processor{p: p, log: c.Logger, skip: c.SkipValidation, env: make(map[string]any, len(p.envSample))}
+	if pr.log == nil {
+		pr.log = slog.Default()
+	}
+	for k, v := range p.envSample {
+		pr.env[k] = v
+	}
+	for _, f := range p.fields {
+		if f.inEnv {
+			pr.env[f.Name] = nil
+		}
+	}
+	pr.results, pr.found = make([]gjson.Result, p.extract.n), make([]bool, p.extract.n)
+	pr.parentResults, pr.parentFound = make([]gjson.Result, p.parentExtract.n), make([]bool, p.parentExtract.n)
+	pr.ctxMap = map[string]any{"pipeline": p.pipeline, "entity": p.entity, "sync_started_at": c.SyncStarted, "file": "", "row": 0}
+	pr.env["ctx"] = pr.ctxMap
+	return pr
+}
+
+// SetParent sets the parent record that "_parent.<path>" fields read.
+func (pr *Processor) SetParent(json string) { pr.parent = json }
+
+// SetVar sets an extra expression variable (a child's parent).
+func (pr *Processor) SetVar(name string, v any) { pr.env[name] = v }
+
+// Process maps one source record into out.
+func (pr *Processor) Process(rec source.Record, out *Output) {
+	p := pr.p
+	out.Outcome, out.Err, out.ID = Keep, nil, ""
+	out.Reasons = out.Reasons[:0]
+	out.ValidationErrors, out.ProcessingErrors = 0, 0
+	pr.events = pr.events[:0]
+	vals := out.Values
+	if p.usesRaw {
+		var raw any
+		if err := json.Unmarshal([]byte(rec.JSON), &raw); err != nil {
+			raw = nil
+		}
+		pr.env["raw"] = raw
+	}
+	if p.usesCtx {
+		pr.ctxMap["file"] = rec.File
+		pr.ctxMap["row"] = rec.Row
+	}
+	p.extract.extract(rec.JSON, pr.results, pr.found)
+	if p.parentExtract.n > 0 {
+		p.parentExtract.extract(pr.parent, pr.parentResults, pr.parentFound)
+	}
+	for _, f := range p.order {
+		var v any
+		var err error
+		if f.prog == nil {
+			r := pr.results[f.slot]
+			if f.fromParent {
+				r = pr.parentResults[f.slot]
+			}
+			if v, err = f.conv.FromJSON(r); err != nil {
+				pr.events = append(pr.events, event{kind: conversionFailed, field: f, value: rawText(r), msg: err.Error()})
+				v = nil
+			}
+		} else if f.conv == nil {
+			v = nil // the expression did not compile; lint reported it
+		} else {
+			res, rerr := pr.vm.Run(f.prog, pr.env)
+			if rerr != nil {
+				pr.events = append(pr.events, event{kind: exprFailed, field: f, msg: firstLine(rerr.Error())})
+			} else if v, err = f.conv.FromValue(res); err != nil {
+				pr.events = append(pr.events, event{kind: conversionFailed, field: f, value: display(res), msg: err.Error()})
+				v = nil
+			}
+		}
+		if v == nil && f.def != nil {
+			v = f.def
+		}
+		v = pr.validate(f, v)
+		vals[f.Index] = v
+		if f.inEnv {
+			pr.env[f.Name] = envValue(f.Type, v)
+		}
+	}
+	if p.filter != nil {
+		keep, err := pr.vm.Run(p.filter, pr.env)
+		if err != nil {
+			out.ID = pr.recordID(vals)
+			out.Outcome = Rejected
+			out.ProcessingErrors++
+			out.Reasons = append(out.Reasons, "filter: "+firstLine(err.Error()))
+			pr.log.Warn(fmt.Sprintf("Failed to evaluate filter for %s %s: %s", p.pipeline, idOrUnknown(out.ID), firstLine(err.Error())))
+			return
+		}
+		if b, _ := keep.(bool); !b {
+			out.Outcome = Filtered
+			return
+		}
+	}
+	if len(pr.events) == 0 {
+		return
+	}
+	out.ID = pr.recordID(vals)
+	pr.report(vals, out)
+}
+
+// validate runs a field's chain; the first failing link ends it.
+func (pr *Processor) validate(f *Field, v any) any {
+	if pr.skip {
+		return v
+	}
+	for i := range f.steps {
+		s := &f.steps[i]
+		if v == nil && !s.nilOK {
+			continue
+		}
+		var err error
+		if s.prog != nil {
+			pr.env["value"] = envValue(f.Type, v)
+			ok, rerr := pr.vm.Run(s.prog, pr.env)
+			if rerr != nil {
+				err = fmt.Errorf("%s", firstLine(rerr.Error()))
+			} else if b, _ := ok.(bool); !b {
+				err = fmt.Errorf("%s", s.message)
+			}
+		} else {
+			var nv any
+			if nv, err = s.v.Validate(v); err == nil {
+				v = nv
+				continue
+			}
+			if s.message != "" {
+				err = fmt.Errorf("%s", s.message)
+			}
+		}
+		if err != nil {
+			pr.events = append(pr.events, event{kind: validationFailed, field: f, value: display(v), msg: err.Error()})
+			if f.policy == Null {
+				return nil
+			}
+			return v
+		}
+	}
+	return v
+}
+
+// report logs every event in the blueprint's words and applies the
+// strongest policy among the failing fields.
+func (pr *Processor) report(vals []any, out *Output) {
+	p := pr.p
+	id := idOrUnknown(out.ID)
+	for _, e := range pr.events {
+		var line, detail string
+		switch e.kind {
+		case conversionFailed:
+			out.ProcessingErrors++
+			detail = e.msg
+			line = fmt.Sprintf("Failed to parse %s value: '%s' in field '%s' for %s %s", e.field.Type, e.value, e.field.Name, p.pipeline, id)
+			out.Reasons = append(out.Reasons, fmt.Sprintf("field %s: cannot parse %s value '%s': %s", e.field.Name, e.field.Type, e.value, e.msg))
+		case exprFailed:
+			out.ProcessingErrors++
+			detail = ""
+			line = fmt.Sprintf("Failed to evaluate expression in field '%s' for %s %s: %s", e.field.Name, p.pipeline, id, e.msg)
+			out.Reasons = append(out.Reasons, fmt.Sprintf("field %s: expression failed: %s", e.field.Name, e.msg))
+		case validationFailed:
+			out.ValidationErrors++
+			if e.field.policy == Reject || e.field.policy == Fail {
+				line = fmt.Sprintf("Strict validation failed for field '%s' with value '%s'%s: %s", e.field.Name, e.value, pr.contextInfo(out.ID), e.msg)
+			} else {
+				line = fmt.Sprintf("Validation warning for field '%s' with value '%s'%s: %s", e.field.Name, e.value, pr.contextInfo(out.ID), e.msg)
+			}
+			out.Reasons = append(out.Reasons, fmt.Sprintf("field %s: value '%s': %s", e.field.Name, e.value, e.msg))
+		}
+		switch e.field.policy {
+		case Reject:
+			if out.Outcome < Rejected {
+				out.Outcome = Rejected
+			}
+			pr.logLine(slog.LevelError, line, detail)
+		case Fail:
+			out.Outcome = Failed
+			if out.Err == nil {
+				out.Err = fmt.Errorf("record %s: %s", id, out.Reasons[len(out.Reasons)-1])
+			}
+			pr.logLine(slog.LevelError, line, detail)
+		default:
+			pr.logLine(slog.LevelWarn, line, detail)
+		}
+	}
+}
+
+// logLine logs a blueprint line; a conversion's reason rides along as an
+// attribute so the message itself stays word for word.
+func (pr *Processor) logLine(level slog.Level, line, detail string) {
+	if detail != "" {
+		pr.log.Log(context.Background(), level, line, "error", detail)
+		return
+	}
+	pr.log.Log(context.Background(), level, line)
+}
+
+// contextInfo is the blueprint's build_context_info.
+func (pr *Processor) contextInfo(id string) string {
+	if id != "" {
+		return " (Record: id=" + id + ")"
+	}
+	var b strings.Builder
+	b.WriteString(" (Record: no ID found in context keys: [")
+	for i, n := range pr.p.fieldNames {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("'" + n + "'")
+	}
+	b.WriteString("])")
+	return b.String()
+}
+
+func (pr *Processor) recordID(vals []any) string {
+	var parts []string
+	for _, i := range pr.p.idIdx {
+		if vals[i] == nil {
+			continue
+		}
+		parts = append(parts, display(vals[i]))
+	}
+	return strings.Join(parts, ",")
+}
+
+func idOrUnknown(id string) string {
+	if id == "" {
+		return "UNKNOWN"
+	}
+	return id
+}
+
+// envValue is a value as expressions see it: decimals as float64 (expr
+// does arithmetic on numbers, not on decimal structs) and JSON decoded.
+func envValue(t value.Type, v any) any {
+	switch x := v.(type) {
+	case decimal.Decimal:
+		f, _ := x.Float64()
+		return f
+	case json.RawMessage:
+		var out any
+		if err := json.Unmarshal(x, &out); err != nil {
+			return nil
+		}
+		return out
+	}
+	return v
+}
+
+// rawText is a source value as the log line shows it.
+func rawText(r gjson.Result) string {
+	if r.Type == gjson.String {
+		return r.Str
+	}
+	return r.Raw
+}
+
+// display formats a converted value for messages.
+func display(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "None"
+	case string:
+		return x
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case bool:
+		if x {
+			return "True"
+		}
+		return "False"
+	case time.Time:
+		return x.Format(time.RFC3339Nano)
+	case decimal.Decimal:
+		return x.String()
+	case json.RawMessage:
+		return string(x)
+	case []string:
+		return "[" + strings.Join(x, ", ") + "]"
+	}
+	return fmt.Sprint(v)
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
