@@ -314,13 +314,10 @@ func idOrUnknown(id string) string {
 	return id
 }
 
-// envValue is a value as expressions see it: decimals as float64 (expr
-// does arithmetic on numbers, not on decimal structs) and JSON decoded.
+// envValue is a value as expressions see it: JSON decoded into maps and
+// lists. Decimals stay exact (exprfn overloads their operators).
 func envValue(t value.Type, v any) any {
 	switch x := v.(type) {
-	case decimal.Decimal:
-		f, _ := x.Float64()
-		return f
 	case json.RawMessage:
 		var out any
 		if err := json.Unmarshal(x, &out); err != nil {

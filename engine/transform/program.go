@@ -24,6 +24,7 @@ import (
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
+	"github.com/shopspring/decimal"
 )
 
 // Policy is what happens to a value that fails conversion or validation.
@@ -381,7 +382,9 @@ func sample(t value.Type) any {
 	switch t {
 	case value.Integer:
 		return int64(0)
-	case value.Decimal, value.Float:
+	case value.Decimal:
+		return decimal.Decimal{} // exprfn overloads + - * / and comparisons for it
+	case value.Float:
 		return float64(0)
 	case value.Boolean:
 		return false
