@@ -163,6 +163,9 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 	fr, full := o.Dest.(sink.FullRefresher)
 	fullSync := !o.DryRun && full && (e.Table.Write == sink.Replace || e.Table.DeleteMissing != "") && s.isFullRead()
 	if fullSync {
+		// A replace or delete_missing sync must see everything in this
+		// run: it never continues from a stored position.
+		st.Resume = ""
 		if err := fr.BeginFull(ctx, e.Table, s.r.ID); err != nil {
 			return err
 		}
