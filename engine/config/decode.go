@@ -60,7 +60,10 @@ func toValue(n *yaml.Node) any {
 func (d *Document) Decode() (*Pipeline, error) {
 	var p Pipeline
 	if err := d.Root.Decode(&p); err != nil {
-		return nil, fmt.Errorf("decoding %s: %w", d.File, err)
+		// yaml.v3 fills what it can; the caller decides whether the
+		// schema findings already cover the error.
+		d.Secrets = append(d.Secrets, p.secrets()...)
+		return &p, fmt.Errorf("decoding %s: %w", d.File, err)
 	}
 	for _, e := range p.Entities {
 		if e.Incremental != nil && e.Incremental.Field == "" {

@@ -52,6 +52,9 @@ type Options struct {
 	// ReadFile reads ${file:…} paths; os.ReadFile when nil. Relative paths
 	// are taken from the pipeline file's folder.
 	ReadFile func(string) ([]byte, error)
+	// StrictEnv: an unset variable without a default, or an unreadable
+	// ${file:…}, is an error instead of a warning.
+	StrictEnv bool
 }
 
 // Findings returns what parsing found so far.
@@ -368,7 +371,7 @@ func (d *Document) interpolate(n *yaml.Node, path, dir string, opts Options) {
 					return def
 				}
 				d.findings = append(d.findings, diag.Finding{File: d.File, Line: n.Line, Column: n.Column,
-					Severity: diag.Warning, Code: "env-unset",
+					Severity: envSeverity(opts), Code: "env-unset",
 					Message: fmt.Sprintf("environment variable %s is not set and has no default (write ${env:%s:-default} to give one)", name, name)})
 				return ""
 			default: // file
@@ -388,7 +391,7 @@ func (d *Document) interpolate(n *yaml.Node, path, dir string, opts Options) {
 						msg = "no such file"
 					}
 					d.findings = append(d.findings, diag.Finding{File: d.File, Line: n.Line, Column: n.Column,
-						Severity: diag.Warning, Code: "file-unreadable",
+						Severity: envSeverity(opts), Code: "file-unreadable",
 						Message: fmt.Sprintf("${file:%s}: cannot read secret file: %s", arg, msg)})
 					return ""
 				}
@@ -409,6 +412,13 @@ func (d *Document) interpolate(n *yaml.Node, path, dir string, opts Options) {
 			}
 		}
 	}
+}
+
+func envSeverity(o Options) diag.Severity {
+	if o.StrictEnv {
+		return diag.Error
+	}
+	return diag.Warning
 }
 
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

@@ -68,8 +68,8 @@ func (d *Document) applyOverrides(lookup func(string) (string, bool)) {
 		}
 	}
 	if name, v, ok := get("RETRY_ATTEMPTS"); ok {
-		if n, err := strconv.Atoi(v); err != nil || n < 0 {
-			bad(name, v, "want a whole number of attempts")
+		if n, err := strconv.Atoi(v); err != nil || n < 1 {
+			bad(name, v, "want a whole number of attempts, at least 1 (1 turns retries off)")
 		} else {
 			d.setSource([]string{"retry", "attempts"}, "!!int", strconv.Itoa(n), nameNode)
 		}

@@ -25,6 +25,10 @@ type Options struct {
 	// Command-line settings, winning over the file and the environment.
 	BatchSize  int
 	MaxRecords *int
+	// StrictEnv makes an unset ${env:…} without a default an error, as it
+	// must be for run and serve (lint keeps it a warning so CI can lint
+	// without secrets).
+	StrictEnv bool
 }
 
 // LoadFile reads and compiles one pipeline file.
@@ -46,7 +50,7 @@ func plainIOError(err error) string {
 // Load compiles a pipeline file's content. It returns the plan (nil when
 // any finding is an error) and every finding, sorted by position.
 func Load(file string, data []byte, o Options) (*Plan, diag.List) {
-	d := config.Parse(file, data, config.Options{Profile: o.Profile, LookupEnv: o.LookupEnv, ReadFile: o.ReadFile})
+	d := config.Parse(file, data, config.Options{Profile: o.Profile, LookupEnv: o.LookupEnv, ReadFile: o.ReadFile, StrictEnv: o.StrictEnv})
 	if d.Root == nil || d.Findings().HasErrors() && hasCode(d.Findings(), "yaml-syntax", "unknown-profile") {
 		return nil, d.Findings().Sort()
 	}
@@ -55,7 +59,8 @@ func Load(file string, data []byte, o Options) (*Plan, diag.List) {
 		return nil, d.Findings().Sort()
 	}
 	p, err := d.Decode()
-	if err != nil {
+	if err != nil && len(bad) == 0 {
+		// The schema passed, so this is ours, not the user's.
 		d.Addf("", diag.Error, "internal", "%v", err)
 		return nil, d.Findings().Sort()
 	}
@@ -76,11 +81,12 @@ func hasCode(l diag.List, codes ...string) bool {
 	return false
 }
 
-// blocksCompile: schema errors outside entities leave nothing sound to
-// compile; errors inside an entity only stop that entity.
+// blocksCompile: a file whose top level is broken (not a mapping, no
+// entities) leaves nothing to compile. Other schema errors only stop what
+// they are in: an entity, or the source's part of every entity.
 func blocksCompile(bad []string) bool {
 	for _, p := range bad {
-		if !strings.HasPrefix(p, "/entities/") {
+		if p == "/entities" {
 			return true
 		}
 	}

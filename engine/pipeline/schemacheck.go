@@ -14,6 +14,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+	"gopkg.in/yaml.v3"
 )
 
 // checkSchema validates the document against the embedded JSON Schema and
@@ -30,10 +31,39 @@ func checkSchema(d *config.Document) (bad []string) {
 	if !errors.As(err, &ve) {
 		return nil
 	}
-	for _, leaf := range leaves(ve) {
+	all := leaves(ve)
+	misspelt := map[string]bool{} // "path\x00key" of required keys written with a typo
+	for _, leaf := range all {
+		if k, ok := leaf.ErrorKind.(*kind.AdditionalProperties); ok {
+			allowed := allowedKeys(leaf.SchemaURL)
+			for _, p := range k.Properties {
+				if s := diag.Suggest(p, allowed); s != "" {
+					misspelt[pointer(leaf.InstanceLocation)+"\x00"+s] = true
+				}
+			}
+		}
+	}
+	for _, leaf := range all {
 		path := pointer(leaf.InstanceLocation)
+		if k, ok := leaf.ErrorKind.(*kind.Required); ok {
+			var rest []string
+			for _, m := range k.Missing {
+				if !misspelt[path+"\x00"+m] {
+					rest = append(rest, m)
+				}
+			}
+			if len(rest) == 0 {
+				bad = append(bad, path)
+				continue
+			}
+			leaf.ErrorKind = &kind.Required{Missing: rest}
+		}
 		reportSchemaError(d, leaf, path)
-		bad = append(bad, path)
+		if _, unknownKey := leaf.ErrorKind.(*kind.AdditionalProperties); !unknownKey {
+			// An unknown key leaves the rest sound enough to compile;
+			// anything else stops what it is in.
+			bad = append(bad, path)
+		}
 	}
 	return bad
 }
@@ -45,7 +75,7 @@ func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
 	if _, ok := e.ErrorKind.(*kind.AnyOf); ok && strings.HasSuffix(e.SchemaURL, "/$defs/duration") {
 		return []*jsonschema.ValidationError{e}
 	}
-	if len(e.Causes) == 0 {
+	if _, ok := e.ErrorKind.(*kind.PropertyNames); ok || len(e.Causes) == 0 {
 		return []*jsonschema.ValidationError{e}
 	}
 	var out []*jsonschema.ValidationError
@@ -105,7 +135,12 @@ func reportSchemaError(d *config.Document, e *jsonschema.ValidationError, path s
 	case *kind.Pattern:
 		d.Addf(path, diag.Error, "invalid-value", "%s: %q %s", what, k.Got, patternHint(k.Want))
 	case *kind.PropertyNames:
-		d.AddKeyf(path+"/"+config.Escape(k.Property), diag.Error, "invalid-name",
+		// jsonschema v6 reports a propertyNames failure with an instance
+		// location it has since overwritten; find the key ourselves.
+		if p := findNameKey(d, d.Root, "", k.Property); p != "" {
+			path, what = p, describe(strings.TrimSuffix(p, "/"+config.Escape(k.Property)))
+		}
+		d.AddKeyf(path, diag.Error, "invalid-name",
 			"%s: name %q must start with a letter or _ and hold only letters, digits and _ (it becomes a column or table name)", what, k.Property)
 	case *kind.MinProperties:
 		d.Addf(path, diag.Error, "missing-required", "%s is empty: it needs at least one entry", what)
@@ -233,3 +268,28 @@ func allowedKeys(schemaURL string) []string {
 }
 
 var printer = message.NewPrinter(language.English)
+
+// findNameKey finds a key named name in a mapping of names (entities,
+// fields, children, environments) and returns its JSON pointer.
+func findNameKey(d *config.Document, n *yaml.Node, path, name string) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		last := path[strings.LastIndexByte(path, '/')+1:]
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := path + "/" + config.Escape(n.Content[i].Value)
+			if n.Content[i].Value == name && (last == "entities" || last == "fields" || last == "children" || last == "environments") {
+				return p
+			}
+			if found := findNameKey(d, n.Content[i+1], p, name); found != "" {
+				return found
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if found := findNameKey(d, c, fmt.Sprintf("%s/%d", path, i), name); found != "" {
+				return found
+			}
+		}
+	}
+	return ""
+}

@@ -276,7 +276,7 @@ func (c *compiler) converter(f *Field, cf *config.Field) {
 	if cf.Default != nil {
 		d, err := conv.FromValue(cf.Default)
 		if err != nil {
-			c.add(path+"/default", "invalid-default", "field %q: default %v is not a valid %s: %v", f.Name, cf.Default, f.Type, err)
+			c.add(path+"/default", "invalid-default", "field %q: default %q: %v", f.Name, fmt.Sprint(cf.Default), err)
 		}
 		f.def = d
 	}

@@ -1,0 +1,327 @@
+// Package httpsrc reads records from HTTP JSON APIs: the source type
+// "http". It compiles an entity's request, pagination, auth, limits and
+// retries once, then streams pages of records.
+package httpsrc
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync/engine/config"
+	"github.com/crmsync/crmsync/engine/source"
+)
+
+func init() { source.Register("http", compile) }
+
+// Defaults of the settings a pipeline may leave out.
+const (
+	defaultTimeout  = 30 * time.Second
+	defaultAttempts = 5
+	defaultInitial  = 500 * time.Millisecond
+	defaultMaxDelay = 30 * time.Second
+	defaultWindow   = time.Second
+)
+
+// problems collects compile findings.
+type problems struct{ list []source.Problem }
+
+func (p *problems) errf(path, code, format string, args ...any) {
+	p.list = append(p.list, source.Problem{Path: path, Code: code, Message: fmt.Sprintf(format, args...)})
+}
+
+func (p *problems) warnf(path, code, format string, args ...any) {
+	p.list = append(p.list, source.Problem{Path: path, Code: code, Message: fmt.Sprintf(format, args...), Warning: true})
+}
+
+func (p *problems) hasErrors() bool {
+	return slices.ContainsFunc(p.list, func(q source.Problem) bool { return !q.Warning })
+}
+
+// path reports a bad gjson path; it returns false when the path is bad.
+func (p *problems) path(at, what, value string) bool {
+	if err := checkPath(value); err != nil {
+		p.errf(at, "bad-gjson", "%s %q is not a valid gjson path: %v", what, value, err)
+		return false
+	}
+	return true
+}
+
+// template parses a template setting, reporting a bad one.
+func (p *problems) template(at, value string) template {
+	t, err := parseTemplate(value)
+	if err != nil {
+		p.errf(at, "bad-template", "%v", err)
+	}
+	return t
+}
+
+// opener is one compiled entity.
+type opener struct {
+	pipeline, entity string
+	stateKey         string // pipeline and base URL: the shared client and token
+	req              requestSpec
+	records          string // gjson path of the records; "" = the body is the array
+	pager            pagerSpec
+	rules            pageRules
+	restart          *restartSpec
+	timeout          time.Duration
+	retry            retryPolicy
+	errorWhen        *errorWhen
+	srcRate          rateSpec
+	entRate          *rateSpec
+	auth             authMaker
+	secretParams     []string
+	format           string // incremental.format, for window, now and restarts
+}
+
+// pageRules are the stop rules every style shares.
+type pageRules struct {
+	total, hasMore string // gjson paths, "" when unset
+	maxPages       int
+}
+
+// rateSpec is one compiled rate_limit block.
+type rateSpec struct {
+	key              string
+	shared           bool // a budget: other pipelines draw from it too
+	perSecond        float64
+	burst            int
+	remaining, reset string // response header names
+	window           time.Duration
+	windowSet        bool // the file gives window: a 429 without Retry-After waits that long
+}
+
+func compile(spec *source.Spec) (source.Opener, []source.Problem) {
+	p := &problems{}
+	o := compileEntity(spec, p)
+	if p.hasErrors() {
+		return nil, p.list
+	}
+	return o, p.list
+}
+
+func compileEntity(spec *source.Spec, p *problems) *opener {
+	src, ent := &spec.Source.HTTPSource, &spec.Entity.HTTPEntity
+	ep := spec.Path
+	o := &opener{pipeline: spec.Pipeline, entity: spec.Entity.Name}
+	var tpls []*template // every template, for the checks at the end
+
+	req := ent.Request
+	if req == nil {
+		req = &config.Request{}
+	}
+	o.req.path = p.template(ep+"/request/path", req.Path)
+	tpls = append(tpls, &o.req.path)
+
+	base := strings.TrimRight(src.BaseURL, "/")
+	switch u, err := url.Parse(base); {
+	case base == "" && !isAbsURL(req.Path):
+		p.errf("/source/base_url", "missing-setting", "source type http needs base_url (or every entity a request path that is a full URL)")
+	case base == "":
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		p.errf("/source/base_url", "invalid-value", "base_url %q is not an http(s) URL with a host", src.BaseURL)
+	}
+	o.req.base = base
+	o.stateKey = spec.Pipeline + "\x00" + base
+
+	o.req.method = strings.ToUpper(req.Method)
+	switch o.req.method {
+	case "":
+		o.req.method = "GET"
+	case "GET", "POST":
+	default:
+		p.errf(ep+"/request/method", "invalid-value", "method %q is not supported: want GET or POST", req.Method)
+	}
+	for _, k := range sortedKeys(req.Params) {
+		t := p.template(ep+"/request/params/"+escapePointer(k), req.Params[k])
+		o.req.params = append(o.req.params, namedTemplate{k, t})
+	}
+	o.req.headers = compileHeaders(p, "/source/headers", src.Headers, nil)
+	o.req.headers = compileHeaders(p, ep+"/request/headers", req.Headers, o.req.headers)
+	for i := range o.req.params {
+		tpls = append(tpls, &o.req.params[i].t)
+	}
+	for i := range o.req.headers {
+		tpls = append(tpls, &o.req.headers[i].t)
+	}
+	if req.Body != nil {
+		body, probs := compileBody(req.Body, ep+"/request/body")
+		p.list = append(p.list, probs...)
+		o.req.body = body
+		if o.req.method == "GET" {
+			p.errf(ep+"/request/body", "invalid-value", "a request body needs method: POST")
+		}
+	}
+
+	compileIncremental(spec, p, o)
+	o.timeout = src.Timeout.Or(defaultTimeout)
+	if src.Timeout.Set && src.Timeout.Duration <= 0 {
+		p.errf("/source/timeout", "invalid-value", "timeout must be above 0")
+	}
+	o.retry = compileRetry(src.Retry, p)
+	o.srcRate = compileRate(src.RateLimit, p, "/source/rate_limit", "source:"+o.stateKey)
+	if ent.RateLimit != nil {
+		r := compileRate(ent.RateLimit, p, ep+"/rate_limit", "entity:"+spec.Pipeline+"\x00"+o.entity)
+		o.entRate = &r
+	}
+	o.auth, o.secretParams = compileAuth(src.Auth, p)
+
+	recAt := ep + "/records"
+	o.records = ent.Records
+	if o.records == "" {
+		o.records, recAt = src.Records, "/source/records"
+	}
+	if o.records != "" {
+		p.path(recAt, "records", o.records)
+	}
+
+	pg, pgAt := ent.Paginate, ep+"/paginate"
+	if pg == nil {
+		pg, pgAt = src.Paginate, "/source/paginate"
+	}
+	o.compilePaginate(pg, pgAt, req, p)
+
+	if src.ErrorWhen != "" {
+		o.errorWhen = compileErrorWhen(src.ErrorWhen, "/source/error_when", p)
+	}
+
+	usesParent := slices.ContainsFunc(tpls, func(t *template) bool { return t.uses(varParent) }) || o.req.body.uses(varParent)
+	if usesParent && ent.Parent == nil {
+		p.errf(ep+"/request", "bad-template", "{{ parent.… }} is only set for an entity read per parent record: add parent: {entity: <name>}")
+	}
+	if ent.Parent != nil && ent.Parent.Entity == "" {
+		p.errf(ep+"/parent/entity", "missing-setting", "parent needs entity: the name of the entity whose records this one is read for")
+	}
+	if ent.Parent != nil && ent.Parent.Key != "" {
+		p.path(ep+"/parent/key", "parent key", ent.Parent.Key)
+	}
+	if o.restart != nil && o.req.incIn == "" && !o.req.body.uses(varWatermark) &&
+		!slices.ContainsFunc(tpls, func(t *template) bool { return t.uses(varWatermark) }) {
+		p.errf(pgAt+"/restart_after", "invalid-value", "restart_after restarts the query from the newest %s seen, but the request never sends the watermark: use {{ watermark }} in the request or set incremental.param", o.restart.path)
+	}
+	return o
+}
+
+func compileHeaders(p *problems, at string, m map[string]string, into []namedTemplate) []namedTemplate {
+	for _, k := range sortedKeys(m) {
+		t := p.template(at+"/"+escapePointer(k), m[k])
+		name := httpHeaderKey(k)
+		into = slices.DeleteFunc(into, func(n namedTemplate) bool { return n.name == name })
+		into = append(into, namedTemplate{name, t})
+	}
+	return into
+}
+
+func compileIncremental(spec *source.Spec, p *problems, o *opener) {
+	inc := spec.Entity.Incremental
+	if inc == nil {
+		return
+	}
+	at := spec.Path + "/incremental"
+	o.format = inc.Format
+	if _, err := source.FormatTime(time.Time{}, inc.Format); err != nil {
+		p.errf(at+"/format", "invalid-value", "%v: want one of %s", err, strings.Join(source.WatermarkFormats, ", "))
+	}
+	in := inc.In
+	switch in {
+	case "":
+		in = "query"
+	case "query", "header", "body":
+	default:
+		p.errf(at+"/in", "invalid-value", "incremental.in %q does not apply to an http source: want query, header or body", inc.In)
+	}
+	if inc.Param == "" {
+		if inc.In != "" {
+			p.errf(at+"/param", "missing-setting", "incremental.in is %q but param (the name that carries the watermark) is not set", inc.In)
+		}
+		return
+	}
+	if in == "body" && o.req.method == "GET" {
+		p.errf(at+"/in", "invalid-value", "incremental.in: body needs request method: POST")
+	}
+	if in == "header" {
+		o.req.incParam = httpHeaderKey(inc.Param)
+	} else {
+		o.req.incParam = inc.Param
+	}
+	o.req.incIn = in
+}
+
+func compileRetry(r *config.Retry, p *problems) retryPolicy {
+	rp := retryPolicy{attempts: defaultAttempts, initial: defaultInitial, max: defaultMaxDelay}
+	if r == nil {
+		return rp
+	}
+	if r.Attempts < 0 {
+		p.errf("/source/retry/attempts", "invalid-value", "retry.attempts must be 1 or more (1 turns retries off)")
+	} else if r.Attempts > 0 {
+		rp.attempts = r.Attempts
+	}
+	rp.initial = r.Initial.Or(defaultInitial)
+	rp.max = r.Max.Or(max(defaultMaxDelay, rp.initial))
+	if rp.initial > rp.max {
+		p.errf("/source/retry/initial", "invalid-value", "retry.initial (%s) is longer than retry.max (%s)", rp.initial, rp.max)
+	}
+	return rp
+}
+
+func compileRate(r *config.RateLimit, p *problems, at, key string) rateSpec {
+	rs := rateSpec{key: key, window: defaultWindow}
+	if r == nil {
+		return rs
+	}
+	if r.PerSecond < 0 {
+		p.errf(at+"/per_second", "invalid-value", "rate_limit.per_second must be above 0")
+	}
+	if r.Burst < 0 {
+		p.errf(at+"/burst", "invalid-value", "rate_limit.burst must be 1 or more")
+	}
+	if r.PerSecond == 0 && (r.Burst > 0 || r.Budget != "") {
+		p.errf(at+"/per_second", "missing-setting", "rate_limit with burst or budget needs per_second (requests per second)")
+	}
+	if r.Window.Set && r.Window.Duration <= 0 {
+		p.errf(at+"/window", "invalid-value", "rate_limit.window must be above 0")
+	}
+	if r.ResetHeader != "" && r.RemainingHeader == "" {
+		p.warnf(at+"/reset_header", "unused-setting", "reset_header is only read together with remaining_header")
+	}
+	if r.Budget != "" {
+		rs.key, rs.shared = "budget:"+r.Budget, true
+	}
+	rs.perSecond, rs.burst = r.PerSecond, r.Burst
+	rs.remaining, rs.reset = r.RemainingHeader, r.ResetHeader
+	rs.window, rs.windowSet = r.Window.Or(defaultWindow), r.Window.Set
+	return rs
+}
+
+func compileAuth(a *config.Auth, p *problems) (authMaker, []string) {
+	typ := "none"
+	if a != nil && a.Type != "" {
+		typ = a.Type
+	}
+	k, ok := authKinds[typ]
+	if !ok {
+		p.errf("/source/auth/type", "invalid-value", "unknown auth type %q: want one of %s", typ, strings.Join(authTypes(), ", "))
+		return authKinds["none"](nil, p, "")
+	}
+	if a == nil {
+		a = &config.Auth{}
+	}
+	return k(a, p, "/source/auth")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// httpHeaderKey canonicalises a header name the way net/http sends it.
+func httpHeaderKey(k string) string { return http.CanonicalHeaderKey(k) }

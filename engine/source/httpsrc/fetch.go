@@ -1,0 +1,250 @@
+package httpsrc
+
+import (
+	"bufio"
+	"compress/flate"
+	"compress/zlib"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// maxBody bounds one response body.
+const maxBody = 512 << 20
+
+// response is one HTTP response, read in full.
+type response struct {
+	method string
+	url    *url.URL
+	status int
+	header http.Header
+	body   string
+}
+
+// authError marks a failure to sign a request (an oauth2 token fetch).
+type authError struct{ err error }
+
+func (e *authError) Error() string { return e.err.Error() }
+func (e *authError) Unwrap() error { return e.err }
+
+// fetch gets one page with a 2xx status: it waits for the rate limits,
+// retries what is worth retrying, and renews an oauth2 token on a 401.
+func (r *reader) fetch(ctx context.Context, v *vars, c *call, page int) (*response, error) {
+	attempts := max(r.o.retry.attempts, 1)
+	renewed := false
+	for attempt := 1; ; attempt++ {
+		if err := r.waitTurn(ctx); err != nil {
+			return nil, fmt.Errorf("entity %q: page %d: waiting for the rate limit: %w", r.o.entity, page, err)
+		}
+		res, req, err := r.once(ctx, v, c)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("entity %q: page %d: %w", r.o.entity, page, ctx.Err())
+		}
+		if req == nil {
+			return nil, fmt.Errorf("entity %q: page %d: building the request: %s", r.o.entity, page, r.red.text(err.Error()))
+		}
+		if res != nil {
+			r.noteLimits(res)
+		}
+		var reason string
+		retry, hasWait, wait := false, false, time.Duration(0)
+		switch {
+		case err != nil:
+			reason = r.red.text(errText(err))
+			retry = retryableErr(err)
+			var re *oauth2.RetrieveError
+			if errors.As(err, &re) && re.Response != nil {
+				retry = retryableStatus(re.Response.StatusCode)
+			}
+		case res.status == http.StatusUnauthorized && !renewed && r.canRenew():
+			renewed = true
+			r.auth.(renewer).renewToken(req)
+			r.retries.Add(1)
+			r.log.Warn("http request unauthorized; renewing the token and trying again", "entity", r.o.entity,
+				"page", page, "method", req.Method, "url", r.red.url(req.URL))
+			attempt--
+			continue
+		case res.status >= 200 && res.status < 300:
+			return res, nil
+		case retryableStatus(res.status):
+			reason = "status " + strconv.Itoa(res.status)
+			retry = true
+			wait, hasWait = retryAfter(res.header, time.Now())
+		default:
+			return nil, r.statusErr(res, page, attempt)
+		}
+		if !retry || attempt >= attempts {
+			if res != nil && err == nil {
+				return nil, r.statusErr(res, page, attempt)
+			}
+			e := &requestError{entity: r.o.entity, page: page, method: req.Method, url: r.red.url(req.URL),
+				msg: fmt.Sprintf("%s (after %d %s)", reason, attempt, plural(attempt, "try", "tries")), err: err}
+			if res != nil {
+				e.status = res.status // the body was cut off
+			}
+			return nil, e
+		}
+		if !hasWait {
+			wait = r.o.retry.delay(attempt)
+			if rs := r.limitSpec(); res != nil && res.status == http.StatusTooManyRequests && rs.windowSet {
+				wait = max(wait, rs.window) // a rolling window frees up no sooner
+			}
+		}
+		r.retries.Add(1)
+		r.log.Warn("http request failed; retrying", "entity", r.o.entity, "page", page, "reason", reason,
+			"attempt", attempt, "attempts", attempts, "wait", wait.String(), "method", req.Method, "url", r.red.url(req.URL))
+		if res != nil && res.status == http.StatusTooManyRequests {
+			// The whole source is over its limit: hold every reader back,
+			// and count the wait as rate-limit time.
+			r.limitBucket().hold(time.Now().Add(wait))
+			continue
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return nil, fmt.Errorf("entity %q: page %d: %w", r.o.entity, page, err)
+		}
+	}
+}
+
+// once sends one request and reads its whole body under the timeout.
+// req is nil when the request could not be built.
+func (r *reader) once(ctx context.Context, v *vars, c *call) (*response, *http.Request, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.o.timeout)
+	defer cancel()
+	req, err := r.o.req.build(ctx, v, c, r.ua)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := r.auth.apply(ctx, req); err != nil {
+		return nil, req, &authError{err}
+	}
+	r.calls.Add(1)
+	hr, err := r.st.client.Do(req)
+	if err != nil {
+		return nil, req, err
+	}
+	defer hr.Body.Close()
+	res := &response{method: req.Method, url: req.URL, status: hr.StatusCode, header: hr.Header}
+	body, err := decodeBody(hr)
+	if err == nil {
+		res.body, err = readAll(body, hr.ContentLength, r.lastBody.Load())
+		r.lastBody.Store(int64(len(res.body)))
+	}
+	if err != nil {
+		return res, req, fmt.Errorf("reading the body: %w", err)
+	}
+	return res, req, nil
+}
+
+// decodeBody undoes Content-Encoding: deflate (net/http undoes gzip). Some
+// servers send raw deflate without the zlib wrapper; both are read.
+func decodeBody(hr *http.Response) (io.Reader, error) {
+	if !strings.EqualFold(strings.TrimSpace(hr.Header.Get("Content-Encoding")), "deflate") {
+		return hr.Body, nil
+	}
+	br := bufio.NewReader(hr.Body)
+	if h, err := br.Peek(2); err == nil && h[0]&0x0f == 8 && (uint16(h[0])<<8|uint16(h[1]))%31 == 0 {
+		return zlib.NewReader(br)
+	}
+	return flate.NewReader(br), nil
+}
+
+func (r *reader) canRenew() bool { _, ok := r.auth.(renewer); return ok }
+
+// waitTurn waits for the source's bucket, then the entity's.
+func (r *reader) waitTurn(ctx context.Context) error {
+	d, err := r.src.wait(ctx)
+	if err == nil && r.ent != nil {
+		var d2 time.Duration
+		d2, err = r.ent.wait(ctx)
+		d += d2
+	}
+	r.waitNs.Add(int64(d))
+	return err
+}
+
+// limitBucket is the bucket a 429 holds back: the entity's own when it
+// has one (an endpoint with its own limit), else the source's.
+func (r *reader) limitBucket() *bucket {
+	if r.ent != nil {
+		return r.ent
+	}
+	return r.src
+}
+
+func (r *reader) limitSpec() *rateSpec {
+	if r.o.entRate != nil {
+		return r.o.entRate
+	}
+	return &r.o.srcRate
+}
+
+// noteLimits slows down before the server says 429: when a response says
+// no calls remain, the bucket waits until the window resets.
+func (r *reader) noteLimits(res *response) {
+	check := func(rs *rateSpec, b *bucket) {
+		if rs.remaining == "" || b == nil {
+			return
+		}
+		v := strings.TrimSpace(res.header.Get(rs.remaining))
+		left, err := strconv.ParseFloat(v, 64)
+		if v == "" || err != nil || left > 0 {
+			return
+		}
+		now := time.Now()
+		until, ok := time.Time{}, false
+		if rs.reset != "" {
+			until, ok = resetTime(res.header.Get(rs.reset), now)
+		}
+		if !ok || !until.After(now) {
+			until = now.Add(rs.window)
+		}
+		r.log.Info("rate limit reached; waiting for the window to reset", "entity", r.o.entity,
+			"header", rs.remaining, "wait", time.Until(until).Round(time.Millisecond).String())
+		b.hold(until)
+	}
+	check(&r.o.srcRate, r.src)
+	if r.o.entRate != nil {
+		check(r.o.entRate, r.ent)
+	}
+}
+
+// statusErr is the error of a response whose status is a failure.
+func (r *reader) statusErr(res *response, page, tries int) error {
+	msg := "the server answered " + http.StatusText(res.status)
+	if msg == "the server answered " {
+		msg = "the server answered with an error status"
+	}
+	if tries > 1 {
+		msg += fmt.Sprintf(" (after %d tries)", tries)
+	}
+	e := r.pageErr(res, page, msg, true).(*requestError)
+	return e
+}
+
+// errText is an error's message without the URL that net/http puts in
+// front (it may hold secrets; the caller prints a redacted one).
+func errText(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timed out"
+	}
+	return err.Error()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -1,0 +1,64 @@
+package httpsrc
+
+import (
+	"fmt"
+
+	"github.com/crmsync/crmsync/engine/config"
+	"github.com/tidwall/gjson"
+)
+
+func init() {
+	registerPager("next_url", pagerKind{keys: []string{"next_url"}, compile: compileNextURL})
+}
+
+// nextURLSpec: the body holds the next page's URL, full or relative.
+type nextURLSpec struct{ path string }
+
+func compileNextURL(pg *config.Paginate, pc *pagerCtx) pagerSpec {
+	if pg.NextURL == "" {
+		pc.errf(pc.at+"/next_url", "missing-setting", "pagination style next_url needs next_url: the gjson path of the next page's URL in the body")
+	} else {
+		pc.path(pc.at+"/next_url", "next_url", pg.NextURL)
+	}
+	return &nextURLSpec{path: pg.NextURL}
+}
+
+func (s *nextURLSpec) newPager() pager {
+	return &linkPager{next: func(r *pageResult) string { return gjson.Get(r.body, s.path).String() }, seen: newSeenSet()}
+}
+
+// linkPager follows links to the next page, wherever they come from.
+type linkPager struct {
+	next    func(r *pageResult) string
+	url     string
+	seen    seenSet
+	started bool
+}
+
+func (p *linkPager) prepare(c *call) { c.url = p.url }
+
+func (p *linkPager) advance(r *pageResult) (bool, error) {
+	if !p.started {
+		p.started = true
+		p.seen.add(r.url.String()) // a link back to the first page is a loop too
+	}
+	link := p.next(r)
+	if link == "" {
+		return false, nil
+	}
+	u, err := r.url.Parse(link) // relative links resolve against this page's URL
+	if err != nil {
+		return false, fmt.Errorf("the next page's URL %q is not a URL: %w", r.redact.rawURL(link), err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return false, fmt.Errorf("the next page's URL %q is not an http(s) URL", r.redact.rawURL(link))
+	}
+	abs := u.String()
+	if !p.seen.add(abs) {
+		return false, fmt.Errorf("the server returned the same next URL %q twice; stopping instead of looping", r.redact.url(u))
+	}
+	p.url = abs
+	return true, nil
+}
+
+var _ pager = (*linkPager)(nil)

@@ -1,0 +1,16 @@
+package httpsrc
+
+import "github.com/crmsync/crmsync/engine/config"
+
+func init() {
+	registerPager("none", pagerKind{compile: func(*config.Paginate, *pagerCtx) pagerSpec { return nonePager{} }})
+}
+
+// nonePager reads one page.
+type nonePager struct{}
+
+func (nonePager) newPager() pager                   { return nonePager{} }
+func (nonePager) prepare(*call)                     {}
+func (nonePager) advance(*pageResult) (bool, error) { return false, nil }
+
+var _ pager = nonePager{}

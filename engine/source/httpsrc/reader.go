@@ -1,0 +1,271 @@
+package httpsrc
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/crmsync/crmsync/engine/source"
+	"github.com/tidwall/gjson"
+)
+
+// openEnv is what an auth maker may need when a reader opens.
+type openEnv struct {
+	timeout time.Duration
+}
+
+// reader reads one entity's pages.
+type reader struct {
+	o        *opener
+	log      *slog.Logger
+	red      *redactor
+	st       *sourceState
+	src, ent *bucket // ent is nil when the entity has no rate_limit of its own
+	auth     authenticator
+	ua       string
+
+	calls, retries, waitNs atomic.Int64
+	lastBody               atomic.Int64 // size of the last body, to size the next
+}
+
+var (
+	_ source.Reader        = (*reader)(nil)
+	_ source.StatsReporter = (*reader)(nil)
+	_ source.Opener        = (*opener)(nil)
+)
+
+// Open prepares a reader; it does no I/O (an oauth2 token is fetched with
+// the first request).
+func (o *opener) Open(_ context.Context, env *source.Env) (source.Reader, error) {
+	if env == nil {
+		env = &source.Env{}
+	}
+	r := &reader{o: o, log: env.Logger, red: newRedactor(o.secretParams, env.Redact)}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	version := env.Version
+	if version == "" {
+		version = "dev"
+	}
+	r.ua = "crmsync/" + version
+	r.st = stateFor(o.stateKey)
+	r.src = bucketFor(o.srcRate.key, o.srcRate.perSecond, o.srcRate.burst, o.srcRate.shared)
+	if o.entRate != nil {
+		r.ent = bucketFor(o.entRate.key, o.entRate.perSecond, o.entRate.burst, o.entRate.shared)
+	}
+	r.auth = o.auth(r.st, &openEnv{timeout: o.timeout})
+	return r, nil
+}
+
+// Stats returns the reader's counters.
+func (r *reader) Stats() source.Stats {
+	return source.Stats{APICalls: r.calls.Load(), Retries: r.retries.Load(), RateLimitWait: time.Duration(r.waitNs.Load())}
+}
+
+// Read streams the entity's pages in order. It holds one page at a time;
+// emit may block.
+func (r *reader) Read(ctx context.Context, st source.ReadState, emit func(source.Page) error) error {
+	v := r.vars(st)
+	pg := r.o.pager.newPager()
+	var rs *restartState
+	if r.o.restart != nil {
+		rs = newRestartState(r.o.restart)
+	}
+	seed := maphash.MakeSeed()
+	var prevHash uint64
+	prevPage, hint := 0, 0
+	for n := 1; ; n++ {
+		if limit := r.o.rules.maxPages; limit > 0 && n > limit {
+			r.log.Info("stopping at max_pages", "entity", r.o.entity, "max_pages", limit)
+			return nil
+		}
+		var c call
+		pg.prepare(&c)
+		res, err := r.fetch(ctx, &v, &c, n)
+		if err != nil {
+			return err
+		}
+		if !gjson.Valid(res.body) {
+			return r.pageErr(res, n, "the body is not JSON", true)
+		}
+		if w := r.o.errorWhen; w != nil {
+			failed, err := w.failed(res.status, res.header, res.body)
+			if err != nil {
+				return r.pageErr(res, n, err.Error(), true)
+			}
+			if failed {
+				return r.pageErr(res, n, fmt.Sprintf("the body says the request failed (error_when %q)", w.src), true)
+			}
+		}
+		recs, raw, err := r.records(res.body, hint)
+		if err != nil {
+			return r.pageErr(res, n, err.Error(), true)
+		}
+		hint = len(recs)
+		total := -1
+		if r.o.rules.total != "" {
+			if t := gjson.Get(res.body, r.o.rules.total); t.Exists() && t.Type != gjson.Null {
+				total = int(t.Int())
+			}
+		}
+		if len(recs) > 0 {
+			h := maphash.String(seed, raw)
+			if prevPage > 0 && h == prevHash {
+				return r.pageErr(res, n, fmt.Sprintf("the server returned the same records as page %d; stopping instead of looping", prevPage), false)
+			}
+			prevHash, prevPage = h, n
+		}
+		more, err := pg.advance(&pageResult{number: n, body: res.body, header: res.header, url: res.url,
+			count: len(recs), total: total, redact: r.red})
+		if err != nil {
+			return fmt.Errorf("entity %q: page %d: %s", r.o.entity, n, r.red.text(err.Error()))
+		}
+		if more && r.o.rules.hasMore != "" {
+			if hm := gjson.Get(res.body, r.o.rules.hasMore); hm.Exists() && !hm.Bool() {
+				more = false
+			}
+		}
+		if rs != nil {
+			recs = rs.filter(recs)
+		}
+		if err := emit(source.Page{Number: n, Records: recs, Total: total}); err != nil {
+			return err
+		}
+		if !more {
+			return nil
+		}
+		if rs != nil && rs.due() {
+			wm, err := rs.restart()
+			if err != nil {
+				return fmt.Errorf("entity %q: page %d: %s", r.o.entity, n, r.red.text(err.Error()))
+			}
+			r.log.Info("restarting a capped query", "entity", r.o.entity, "page", n, "after", r.o.restart.after, "watermark", r.red.text(wm))
+			v.watermark = wm
+			pg = r.o.pager.newPager()
+		}
+	}
+}
+
+// vars are the template values of one read.
+func (r *reader) vars(st source.ReadState) vars {
+	f := r.o.format
+	v := vars{watermark: st.Watermark, parent: st.Parent}
+	if !st.Start.IsZero() {
+		v.start, _ = source.FormatTime(st.Start, f)
+	}
+	if !st.End.IsZero() {
+		v.end, _ = source.FormatTime(st.End, f)
+	}
+	v.now, _ = source.FormatTime(time.Now(), f)
+	return v
+}
+
+// records picks the page's records out of the body; raw is the JSON text
+// of the whole array, for the repeat check.
+func (r *reader) records(body string, hint int) ([]source.Record, string, error) {
+	var arr gjson.Result
+	if r.o.records == "" {
+		arr = gjson.Parse(body)
+		if !arr.IsArray() {
+			return nil, "", fmt.Errorf("the body is %s, not an array of records: set records to the path of the array (top-level keys: %s)", kind(arr), topKeys(arr))
+		}
+	} else {
+		arr = gjson.Get(body, r.o.records)
+		switch {
+		case !arr.Exists():
+			return nil, "", fmt.Errorf("the records path %q is not in the body (top-level keys: %s)", r.o.records, topKeys(gjson.Parse(body)))
+		case arr.Type == gjson.Null:
+			return nil, "", nil
+		case !arr.IsArray():
+			return nil, "", fmt.Errorf("the records path %q holds %s, not an array (use [@this] around a single record)", r.o.records, kind(arr))
+		}
+	}
+	recs := make([]source.Record, 0, max(hint, 16))
+	arr.ForEach(func(_, v gjson.Result) bool {
+		recs = append(recs, source.Record{JSON: v.Raw})
+		return true
+	})
+	return recs, arr.Raw, nil
+}
+
+func kind(r gjson.Result) string {
+	switch {
+	case r.IsObject():
+		return "an object"
+	case r.IsArray():
+		return "an array"
+	case r.Type == gjson.String:
+		return "a string"
+	case r.Type == gjson.Number:
+		return "a number"
+	case r.Type == gjson.Null:
+		return "null"
+	}
+	return "a boolean"
+}
+
+// topKeys lists an object's keys, for "path not found" errors.
+func topKeys(r gjson.Result) string {
+	if !r.IsObject() {
+		return "none: the body is " + kind(r)
+	}
+	var keys []string
+	r.ForEach(func(k, _ gjson.Result) bool {
+		keys = append(keys, k.String())
+		return len(keys) < 50
+	})
+	sort.Strings(keys)
+	if len(keys) == 0 {
+		return "none: the object is empty"
+	}
+	return strings.Join(keys, ", ")
+}
+
+// pageErr is an error about a page's body, naming the request.
+func (r *reader) pageErr(res *response, page int, msg string, withBody bool) error {
+	e := &requestError{entity: r.o.entity, page: page, method: res.method, url: r.red.url(res.url),
+		status: res.status, msg: r.red.text(msg)}
+	if withBody {
+		e.snippet = r.red.text(snippet(res.body))
+		if ct := res.header.Get("Content-Type"); ct != "" && !strings.Contains(ct, "json") {
+			e.msg += " (Content-Type " + ct + ")"
+		}
+	}
+	return e
+}
+
+// readAll reads a body into a string without a copy: into one buffer
+// sized by Content-Length, or by the previous page when the body is
+// chunked, grown by doubling. The buffer is never written afterwards, so
+// records may be substrings of it.
+func readAll(rd io.Reader, size, hint int64) (string, error) {
+	c := hint + hint/8
+	if size >= 0 {
+		c = size + 1 // room for the read that sees EOF
+	}
+	buf := make([]byte, 0, min(max(c, 4096), maxBody+1))
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := rd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if len(buf) > maxBody {
+			return "", fmt.Errorf("the body is larger than %d MiB", maxBody>>20)
+		}
+		if err == io.EOF {
+			return unsafe.String(unsafe.SliceData(buf), len(buf)), nil
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+}

@@ -1,0 +1,67 @@
+package httpsrc
+
+import (
+	"net/url"
+	"strings"
+)
+
+// redactor hides secrets in every text a reader prints: the pipeline's
+// secret values (env.Redact) and the values of secret query parameters.
+type redactor struct {
+	secretParams map[string]bool // lower-case names
+	env          func(string) string
+}
+
+// commonSecretParams are query names that carry credentials in many APIs;
+// their values are hidden even when auth does not name them (a next URL
+// that echoes a key back).
+var commonSecretParams = []string{"access_token", "api_key", "apikey", "hapikey", "key", "token", "client_secret", "password", "signature", "sig"}
+
+func newRedactor(names []string, env func(string) string) *redactor {
+	r := &redactor{secretParams: map[string]bool{}, env: env}
+	for _, n := range append(names, commonSecretParams...) {
+		r.secretParams[strings.ToLower(n)] = true
+	}
+	return r
+}
+
+// text redacts a message.
+func (r *redactor) text(s string) string {
+	if r.env != nil {
+		return r.env(s)
+	}
+	return s
+}
+
+// url prints u with secret query values as REDACTED and no user info.
+func (r *redactor) url(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	c := *u
+	c.User = nil
+	if c.RawQuery != "" {
+		parts := strings.Split(c.RawQuery, "&")
+		for i, p := range parts {
+			k, _, hasValue := strings.Cut(p, "=")
+			name, err := url.QueryUnescape(k)
+			if err != nil {
+				name = k
+			}
+			if hasValue && r.secretParams[strings.ToLower(name)] {
+				parts[i] = k + "=REDACTED"
+			}
+		}
+		c.RawQuery = strings.Join(parts, "&")
+	}
+	return r.text(c.String())
+}
+
+// rawURL redacts a URL given as text (a next link from a body).
+func (r *redactor) rawURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return r.text(s)
+	}
+	return r.url(u)
+}

@@ -1,0 +1,225 @@
+// Package sqlsrc reads records from a SQL database (PostgreSQL through
+// pgx, MySQL and MariaDB through go-sql-driver/mysql): a table or a
+// query, paged by keyset on (incremental column, key columns) so that a
+// sync streams with bounded memory and resumes after its last committed
+// row.
+package sqlsrc
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync/engine/config"
+	"github.com/crmsync/crmsync/engine/source"
+)
+
+func init() { source.Register("sql", compile) }
+
+// opener is one compiled entity: everything but the connection.
+type opener struct {
+	d        *dialect
+	dsn      config.Secret // revealed only to connect
+	tz       *time.Location
+	entity   string
+	stmts    *statements
+	format   string // incremental.format: how watermark and window are bound
+	incField string // output name of the increment; "" when not incremental
+	batch    int
+	count    bool
+	usesWM   bool // the query names :watermark or a window placeholder
+	keySig   string
+}
+
+// String and GoString keep the DSN out of a stray %v.
+func (o *opener) String() string {
+	return fmt.Sprintf("sql source (%s) of entity %q", o.d.name, o.entity)
+}
+func (o *opener) GoString() string { return o.String() }
+
+// compile checks the settings of one sql entity without any I/O.
+func compile(spec *source.Spec) (source.Opener, []source.Problem) {
+	var probs []source.Problem
+	add := func(path, code, format string, args ...any) {
+		probs = append(probs, source.Problem{Path: path, Code: code, Message: fmt.Sprintf(format, args...)})
+	}
+	warn := func(path, code, format string, args ...any) {
+		probs = append(probs, source.Problem{Path: path, Code: code, Message: fmt.Sprintf(format, args...), Warning: true})
+	}
+	src, ent, at := spec.Source, spec.Entity, spec.Path
+
+	d, ok := dialects[strings.ToLower(src.Driver)]
+	switch {
+	case src.Driver == "":
+		add("/source/driver", "missing-setting", "source driver is missing: set driver: postgres or driver: mysql")
+	case !ok:
+		add("/source/driver", "invalid-value", "unknown sql driver %q (known: postgres, mysql; mariadb uses mysql)", src.Driver)
+	}
+	if !src.DSN.IsSet() {
+		add("/source/dsn", "missing-setting", "source dsn is missing: set dsn: ${env:NAME} to the connection string")
+	} else if d != nil {
+		if msg := checkDSN(d, src.DSN.Reveal()); msg != "" {
+			add("/source/dsn", "invalid-value", "%s", msg)
+		}
+	}
+	if d == nil {
+		d = postgres // go on checking the entity with some lexical rules
+	}
+
+	o := &opener{d: d, dsn: src.DSN, tz: spec.Timezone, entity: ent.Name, batch: spec.BatchSize, count: ent.Count}
+	if o.tz == nil {
+		o.tz = time.UTC
+	}
+	if o.batch < 1 {
+		o.batch = 500
+	}
+	s := &statements{d: d, batch: o.batch}
+	o.stmts = s
+
+	switch {
+	case ent.From != "" && ent.Query != "":
+		add(at+"/query", "invalid-value", "entity %q sets both from and query: keep one (from reads a table, query runs a SELECT)", ent.Name)
+	case ent.From == "" && ent.Query == "":
+		add(at+"/from", "missing-setting", "entity %q needs from (a table name) or query (a SELECT)", ent.Name)
+	case ent.From != "":
+		if msg := checkName(ent.From); msg != "" {
+			add(at+"/from", "invalid-value", "from %q: %s", ent.From, msg)
+		}
+		s.table = d.quoteName(ent.From)
+		s.cols = "*"
+		if len(ent.Columns) > 0 {
+			seen := map[string]bool{}
+			q := make([]string, len(ent.Columns))
+			for i, c := range ent.Columns {
+				if msg := checkName(c); msg != "" {
+					add(at+"/columns/"+strconv.Itoa(i), "invalid-value", "column %q: %s; use query for expressions", c, msg)
+				}
+				if seen[c] {
+					add(at+"/columns/"+strconv.Itoa(i), "invalid-value", "column %q is listed twice", c)
+				}
+				seen[c] = true
+				q[i] = d.quoteName(c)
+			}
+			s.cols = strings.Join(q, ", ")
+		}
+		if ent.Where != "" {
+			s.where = checkExpr(d, ent.Where, "where", at+"/where", &probs)
+		}
+	default:
+		if len(ent.Columns) > 0 {
+			add(at+"/columns", "invalid-value", "columns applies to from: list the columns in the query instead")
+		}
+		if ent.Where != "" {
+			add(at+"/where", "invalid-value", "where applies to from: write the condition in the query instead")
+		}
+		q, issues := d.scan(ent.Query, true, "query")
+		for _, is := range issues {
+			add(at+"/query", is.code, "%s (at character %d)", is.msg, is.offset+1)
+		}
+		if w := d.firstWord(ent.Query); w != "select" && w != "with" {
+			add(at+"/query", "invalid-value", "query must be a SELECT (or WITH … SELECT), not %q", w)
+		}
+		for _, p := range q {
+			if p.param != "" {
+				o.usesWM = true
+			}
+		}
+		s.query = q
+	}
+
+	keys := ent.KeyColumns
+	keyPath := at + "/key_columns"
+	if len(keys) == 0 {
+		keys, keyPath = ent.PrimaryKey, at+"/primary_key"
+	}
+	for i, k := range keys {
+		if msg := checkName(k); msg != "" {
+			add(keyPath+"/"+strconv.Itoa(i), "invalid-value", "key column %q: %s", k, msg)
+		}
+		s.keys = append(s.keys, d.quoteName(k))
+	}
+
+	inc := ent.Incremental
+	switch {
+	case inc != nil && !ent.FullRefresh:
+		s.mode = modeInc
+		o.incField, o.format = inc.Field, inc.Format
+		if inc.Column != "" {
+			s.inc = parenthesize(checkExpr(d, inc.Column, "incremental column", at+"/incremental/column", &probs))
+		} else {
+			s.inc = d.quoteName(inc.Field)
+		}
+		if len(keys) == 0 {
+			add(at+"/primary_key", "missing-setting", "incremental sql entity %q needs primary_key (or key_columns): the read pages on (incremental column, key) so that rows sharing one time are neither lost nor repeated", ent.Name)
+		}
+	case len(keys) > 0:
+		s.mode = modeKey
+	default:
+		s.mode = modeStream
+	}
+	if o.usesWM && s.mode != modeInc {
+		warn(at+"/query", "sql-placeholder", "entity %q is not incremental: :watermark, :window_start and :window_end are always NULL", ent.Name)
+	}
+	o.keySig = keySignature(s)
+
+	for _, p := range probs {
+		if !p.Warning {
+			return nil, probs
+		}
+	}
+	return o, probs
+}
+
+// checkName accepts a table or column name, optionally qualified with
+// dots; crmsync quotes each part itself.
+func checkName(n string) string {
+	for _, part := range strings.Split(n, ".") {
+		if strings.TrimSpace(part) == "" {
+			return "has an empty part"
+		}
+	}
+	for _, c := range n {
+		switch {
+		case c == '"' || c == '`' || c == '\'':
+			return "write the bare name without quotes: crmsync quotes it"
+		case c < ' ' || c == ';' || c == '(' || c == ')' || c == ',':
+			return "is not a plain name"
+		}
+	}
+	return ""
+}
+
+// checkExpr checks SQL that is pasted as written (where, an incremental
+// column): it receives no values and is one expression.
+func checkExpr(d *dialect, sql, what, path string, probs *[]source.Problem) string {
+	t, issues := d.scan(sql, false, what)
+	for _, is := range issues {
+		*probs = append(*probs, source.Problem{Path: path, Code: is.code, Message: fmt.Sprintf("%s (at character %d)", is.msg, is.offset+1)})
+	}
+	var b strings.Builder
+	for _, p := range t {
+		b.WriteString(p.text)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// parenthesize wraps an expression unless it is a plain (dotted) name,
+// so that it keeps its meaning beside IS NULL, >= and row values.
+func parenthesize(e string) string {
+	for i := 0; i < len(e); i++ {
+		if c := e[i]; !isIdentByte(c) && c != '.' {
+			return "(" + e + ")"
+		}
+	}
+	return e
+}
+
+// keySignature names the keyset; a Resume written for another keyset is
+// not continued.
+func keySignature(s *statements) string {
+	if s.mode == modeInc {
+		return s.inc + "," + strings.Join(s.keys, ",")
+	}
+	return strings.Join(s.keys, ",")
+}

@@ -1,0 +1,165 @@
+package sqlsrc
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	mysqldrv "github.com/go-sql-driver/mysql"
+)
+
+// myConn is one MySQL or MariaDB connection. Statements with parameters
+// are prepared once per read and reused for every page, so the watermark
+// and the keyset values travel as bound parameters (the binary
+// protocol), never as SQL text.
+type myConn struct {
+	db    *sql.DB
+	c     *sql.Conn
+	stmts map[string]*sql.Stmt
+}
+
+func parseMySQLDSN(dsn string) (*mysqldrv.Config, error) { return mysqldrv.ParseDSN(dsn) }
+
+// connectMySQL connects and reports whether the session time zone was
+// set to UTC by crmsync (the DSN did not set time_zone itself).
+func connectMySQL(ctx context.Context, dsn string) (dbConn, target, bool, error) {
+	cfg, err := parseMySQLDSN(dsn)
+	if err != nil {
+		return nil, target{password: passwordOf(mysql, dsn)}, false, err
+	}
+	tg := target{host: cfg.Addr, db: cfg.DBName, user: cfg.User, password: cfg.Passwd}
+	// Times are read as text and placed in source.timezone here, whatever
+	// parseTime and loc the DSN says: one rule for text and binary rows.
+	cfg.ParseTime = false
+	utc := false
+	if _, set := cfg.Params["time_zone"]; !set {
+		if cfg.Params == nil {
+			cfg.Params = map[string]string{}
+		}
+		cfg.Params["time_zone"] = "'+00:00'" // TIMESTAMP columns then read as UTC
+		utc = true
+	}
+	conn, err := mysqldrv.NewConnector(cfg)
+	if err != nil {
+		return nil, tg, false, err
+	}
+	db := sql.OpenDB(conn)
+	db.SetMaxOpenConns(1)
+	c, err := db.Conn(ctx)
+	if err == nil {
+		err = c.PingContext(ctx)
+	}
+	if err != nil {
+		_ = db.Close()
+		return nil, tg, false, err
+	}
+	return &myConn{db: db, c: c, stmts: map[string]*sql.Stmt{}}, tg, utc, nil
+}
+
+func (m *myConn) query(ctx context.Context, q string, args []any) (dbRows, error) {
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if len(args) == 0 {
+		rows, err = m.c.QueryContext(ctx, q)
+	} else {
+		st := m.stmts[q]
+		if st == nil {
+			if st, err = m.c.PrepareContext(ctx, q); err != nil {
+				return nil, err
+			}
+			m.stmts[q] = st
+		}
+		rows, err = st.QueryContext(ctx, args...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return newMyRows(rows)
+}
+
+func (m *myConn) close() {
+	for _, st := range m.stmts {
+		_ = st.Close()
+	}
+	_ = m.c.Close()
+	_ = m.db.Close()
+}
+
+type myRows struct {
+	rows *sql.Rows
+	cols []column
+	raw  []sql.RawBytes
+	dest []any
+	vals [][]byte
+	scan error
+}
+
+func newMyRows(rows *sql.Rows) (*myRows, error) {
+	cts, err := rows.ColumnTypes()
+	if err != nil {
+		rows.Close()
+		return nil, err
+	}
+	r := &myRows{rows: rows, cols: make([]column, len(cts)), raw: make([]sql.RawBytes, len(cts)),
+		dest: make([]any, len(cts)), vals: make([][]byte, len(cts))}
+	for i, ct := range cts {
+		t := ct.DatabaseTypeName()
+		r.cols[i] = column{name: ct.Name(), kind: myKind(t), dbType: t}
+		r.dest[i] = &r.raw[i]
+	}
+	return r, nil
+}
+
+func (r *myRows) columns() []column { return r.cols }
+
+func (r *myRows) next() bool {
+	if !r.rows.Next() {
+		return false
+	}
+	if err := r.rows.Scan(r.dest...); err != nil {
+		r.scan = err
+		return false
+	}
+	for i, b := range r.raw {
+		r.vals[i] = b
+	}
+	return true
+}
+
+func (r *myRows) values() [][]byte { return r.vals }
+
+func (r *myRows) err() error {
+	if r.scan != nil {
+		return r.scan
+	}
+	return r.rows.Err()
+}
+
+func (r *myRows) close() { _ = r.rows.Close() }
+
+// myKind maps go-sql-driver's type names. TINYINT(1) stays a number: the
+// protocol does not tell a boolean from a small integer. MariaDB's JSON
+// is LONGTEXT on the wire, so it arrives as a string (type: json on the
+// field parses it).
+func myKind(t string) kind {
+	t = strings.TrimPrefix(t, "UNSIGNED ")
+	switch t {
+	case "TINYINT", "SMALLINT", "MEDIUMINT", "INT", "BIGINT", "YEAR":
+		return kInt
+	case "DECIMAL", "FLOAT", "DOUBLE":
+		return kNumber
+	case "DATETIME":
+		return kTime
+	case "TIMESTAMP":
+		return kTimeUTC // adjusted to kTime when the DSN set its own time_zone
+	case "DATE":
+		return kDate
+	case "JSON":
+		return kJSON
+	case "BIT":
+		return kBit
+	}
+	return kString
+}

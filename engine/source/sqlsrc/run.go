@@ -1,0 +1,291 @@
+package sqlsrc
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/crmsync/crmsync/engine/source"
+)
+
+// run is the state of one Read: the connection, the bound values, the
+// cursor after the last row read, and the page being built.
+type run struct {
+	r     *reader
+	c     dbConn
+	sess  session
+	emit  func(source.Page) error
+	built map[shape]built
+
+	hasWM      bool
+	wmTime     time.Time
+	wmText     string
+	start, end time.Time
+	incUTC     bool // mysql: the incremental column is a TIMESTAMP, bind times in UTC
+
+	cur       cursor
+	page      int
+	total     int
+	committed string // the Resume the runner holds: st.Resume, then each page's
+
+	lay     layout
+	buf     []byte // JSON of the page's rows, back to back
+	ends    []int  // end offset of each row in buf
+	scratch []byte
+}
+
+// built is a statement rendered for the driver.
+type built struct {
+	sql   string
+	names []string // parameter names in bind order
+}
+
+func (rn *run) stmt(sh shape) built {
+	if b, ok := rn.built[sh]; ok {
+		return b
+	}
+	sql, names := rn.r.o.d.render(rn.r.o.stmts.build(sh))
+	b := built{sql: sql, names: names}
+	rn.built[sh] = b
+	return b
+}
+
+// pages reads one phase of a keyed read, one query per page. Each query
+// asks for one row more than a page: that row says whether another page
+// follows, so the last page of the read knows it is the last.
+func (rn *run) pages(ctx context.Context, ph phase, final bool) error {
+	if rn.cur.set && rn.cur.phase != ph {
+		if rn.cur.phase == phaseValue && ph == phaseNull {
+			return nil // the NULL rows were read before the cursor was written
+		}
+		rn.cur.set = false
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("entity %q: after page %d: %w", rn.r.o.entity, rn.page, err)
+		}
+		sh := rn.baseShape()
+		sh.phase, sh.cursor = ph, rn.cur.set
+		n, more, err := rn.query(ctx, sh)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			if err := rn.flush(final && !more); err != nil {
+				return err
+			}
+		}
+		if !more {
+			return nil
+		}
+	}
+}
+
+// finish makes sure the runner's last position is "" (start over) once
+// everything was read: a complete read leaves no cursor behind for the
+// next sync to continue from.
+func (rn *run) finish() error {
+	if rn.committed == "" {
+		return nil
+	}
+	return rn.emitPage(source.Page{Number: rn.page + 1, Total: rn.total})
+}
+
+// stream runs an unkeyed statement once, emitting a page per batch.
+func (rn *run) stream(ctx context.Context) error {
+	if _, _, err := rn.query(ctx, shape{phase: phaseAll}); err != nil {
+		return err
+	}
+	if len(rn.ends) > 0 {
+		return rn.flush(true)
+	}
+	return nil
+}
+
+// query runs one statement and encodes its rows into the page buffer.
+// A keyed statement returns at most one page and a peek row (more); an
+// unkeyed one streams, and full pages are emitted while it is open.
+func (rn *run) query(ctx context.Context, sh shape) (n int, more bool, err error) {
+	b := rn.stmt(sh)
+	args := make([]any, len(b.names))
+	for i, name := range b.names {
+		args[i] = rn.arg(name, sh.phase)
+	}
+	rn.r.calls.Add(1)
+	rows, err := rn.c.query(ctx, b.sql, args)
+	if err != nil {
+		return 0, false, ctxErr(ctx, rn.pageError(err, "querying"))
+	}
+	defer rows.close()
+	if err := rn.layoutFor(rows.columns()); err != nil {
+		return 0, false, err
+	}
+	batch, tz := rn.r.o.batch, rn.zone()
+	keyed := sh.phase != phaseAll
+	for rows.next() {
+		if len(rn.ends) == batch {
+			if keyed {
+				more = true
+				break
+			}
+			if err := rn.flush(false); err != nil {
+				return n, false, err
+			}
+		}
+		vals := rows.values()
+		rn.buf = rn.lay.appendRow(rn.buf, vals, tz, &rn.scratch)
+		rn.ends = append(rn.ends, len(rn.buf))
+		if keyed {
+			rn.capture(vals, sh.phase)
+		}
+		n++
+	}
+	rows.close()
+	if err := rows.err(); err != nil {
+		return n, false, ctxErr(ctx, rn.pageError(err, "reading rows"))
+	}
+	return n, more, nil
+}
+
+// flush emits the rows in the buffer as one page: one string for the
+// whole page, each record a slice of it. last marks the end of the read:
+// its Resume is "".
+func (rn *run) flush(last bool) error {
+	s := string(rn.buf)
+	recs := make([]source.Record, len(rn.ends))
+	prev := 0
+	for i, e := range rn.ends {
+		recs[i].JSON = s[prev:e]
+		prev = e
+	}
+	rn.buf, rn.ends = rn.buf[:0], rn.ends[:0]
+	p := source.Page{Number: rn.page + 1, Records: recs, Total: rn.total}
+	if rn.cur.set && !last {
+		p.Resume = rn.resumeText()
+	}
+	return rn.emitPage(p)
+}
+
+func (rn *run) emitPage(p source.Page) error {
+	rn.page = p.Number
+	rn.committed = p.Resume
+	return rn.emit(p)
+}
+
+// arg is the value bound to a named parameter.
+func (rn *run) arg(name string, ph phase) any {
+	switch name {
+	case pWatermark:
+		if !rn.hasWM {
+			return nil
+		}
+		if !rn.wmTime.IsZero() {
+			return rn.timeArg(rn.wmTime)
+		}
+		return textArg(rn.wmText)
+	case pWindowStart:
+		if rn.start.IsZero() {
+			return nil
+		}
+		return rn.timeArg(rn.start)
+	case pWindowEnd:
+		if rn.end.IsZero() {
+			return nil
+		}
+		return rn.timeArg(rn.end)
+	}
+	i, _ := strconv.Atoi(name[1:]) // c0, c1 …
+	if rn.r.o.stmts.mode == modeInc && ph == phaseNull {
+		i++ // the NULL phase pages on the key alone
+	}
+	return rn.cur.vals[i].arg()
+}
+
+// timeArg writes a time as the incremental column compares it: a wall
+// clock in the source zone (postgres also gets the offset, which a
+// timestamptz uses and a timestamp ignores), or epoch numbers.
+func (rn *run) timeArg(t time.Time) any {
+	switch rn.r.o.format {
+	case "epoch_s":
+		return t.Unix()
+	case "epoch_ms":
+		return t.UnixMilli()
+	case "date":
+		return t.UTC().Format("2006-01-02")
+	}
+	if rn.r.o.d == postgres {
+		return t.In(rn.zone()).Format("2006-01-02 15:04:05.999999-07:00")
+	}
+	loc := rn.zone()
+	if rn.incUTC {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("2006-01-02 15:04:05.999999")
+}
+
+// textArg binds a watermark that is not a time: a whole number as one.
+func textArg(s string) any {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n
+	}
+	return s
+}
+
+// countRows runs COUNT(*) over what the read covers, for Page.Total.
+func (rn *run) countRows(ctx context.Context) error {
+	sh := rn.baseShape()
+	sh.count = true
+	b := rn.stmt(sh)
+	args := make([]any, len(b.names))
+	for i, name := range b.names {
+		args[i] = rn.arg(name, phaseAll)
+	}
+	rn.r.calls.Add(1)
+	rows, err := rn.c.query(ctx, b.sql, args)
+	if err != nil {
+		return ctxErr(ctx, rn.pageError(err, "counting rows"))
+	}
+	defer rows.close()
+	if rows.next() {
+		v := rows.values()
+		if len(v) == 1 {
+			if n, err := strconv.Atoi(string(v[0])); err == nil {
+				rn.total = n
+			}
+		}
+	}
+	rows.close()
+	if err := rows.err(); err != nil {
+		return ctxErr(ctx, rn.pageError(err, "counting rows"))
+	}
+	return nil
+}
+
+// probeTimeType asks MySQL for the type of the incremental column when
+// it matters: with the session in UTC, a TIMESTAMP compares with a UTC
+// wall clock while a DATETIME compares with one in source.timezone.
+func (rn *run) probeTimeType(ctx context.Context) error {
+	o := rn.r.o
+	if o.d != mysql || !rn.sess.utc || o.tz == time.UTC || o.stmts.mode != modeInc ||
+		(rn.wmTime.IsZero() && rn.start.IsZero() && rn.end.IsZero()) {
+		return nil
+	}
+	var t sqlText
+	t.add("SELECT ", o.stmts.inc, " FROM ")
+	o.stmts.addSource(&t)
+	var never sqlText
+	never.add("1 = 0")
+	o.stmts.addWhere(&t, []sqlText{never})
+	sql, names := o.d.render(t)
+	rn.r.calls.Add(1)
+	rows, err := rn.c.query(ctx, sql, make([]any, len(names)))
+	if err != nil {
+		return ctxErr(ctx, rn.r.errorf(rn.sess.tg, err, "entity %q: reading the type of the incremental column", o.entity))
+	}
+	defer rows.close()
+	if cols := rows.columns(); len(cols) == 1 && cols[0].dbType == "TIMESTAMP" {
+		rn.incUTC = true
+	}
+	return nil
+}

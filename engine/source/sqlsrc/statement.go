@@ -1,0 +1,242 @@
+package sqlsrc
+
+import (
+	"strconv"
+	"strings"
+)
+
+// mode is how an entity is read.
+type mode uint8
+
+const (
+	// modeStream runs the statement once and streams it (no key to page on).
+	modeStream mode = iota
+	// modeKey pages on the key columns (full refresh, lookup tables).
+	modeKey
+	// modeInc pages on (incremental column, key columns).
+	modeInc
+)
+
+// phase is a part of one read.
+type phase uint8
+
+const (
+	phaseAll   phase = iota // modeStream: the whole statement
+	phaseKey                // modeKey: every row by key
+	phaseNull               // modeInc on a full run: rows whose increment is NULL, by key
+	phaseValue              // modeInc: rows with an increment, by (increment, key)
+)
+
+// shape says which statement a page needs; statements are built once
+// per shape and read.
+type shape struct {
+	phase  phase
+	cursor bool // continue after a key
+	wm     bool // the watermark filter applies
+	start  bool // window start applies
+	end    bool // window end applies
+	count  bool // COUNT(*) of what the read will cover
+}
+
+func (p phase) String() string {
+	return [...]string{"all", "key", "null", "value"}[p]
+}
+
+func (sh shape) String() string {
+	s := sh.phase.String()
+	for _, f := range []struct {
+		on   bool
+		name string
+	}{{sh.cursor, "cursor"}, {sh.wm, "watermark"}, {sh.start, "window_start"}, {sh.end, "window_end"}, {sh.count, "count"}} {
+		if f.on {
+			s += "+" + f.name
+		}
+	}
+	return s
+}
+
+// Names of the hidden columns that carry the keyset values.
+const (
+	hiddenInc    = "_crmsync_inc"
+	hiddenPrefix = "_crmsync_k"
+)
+
+// statements holds what the compile step decided: every piece of SQL is
+// quoted or scanned once, and a statement per shape is only glued.
+type statements struct {
+	d     *dialect
+	mode  mode
+	batch int
+
+	// Exactly one of table or query is set.
+	table  string  // quoted name
+	cols   string  // select list for table reads: * or quoted names
+	where  string  // the author's condition, pasted as written
+	query  sqlText // the author's query with its placeholders
+	inc    string  // incremental column expression (SQL)
+	keys   []string
+	hidden int // hidden columns appended to every keyed statement
+}
+
+// build writes the statement of one shape.
+func (s *statements) build(sh shape) sqlText {
+	var t sqlText
+	if sh.count {
+		t.add("SELECT COUNT(*) FROM ")
+		s.addSource(&t)
+		s.addWhere(&t, s.filters(sh, false))
+		return t
+	}
+	if s.mode == modeStream {
+		if s.query != nil {
+			return s.query
+		}
+		t.add("SELECT ", s.cols, " FROM ", s.table)
+		s.addWhere(&t, nil)
+		return t
+	}
+	if s.query != nil {
+		t.add("SELECT q.*")
+	} else {
+		t.add("SELECT ", s.cols)
+	}
+	if s.mode == modeInc {
+		t.add(", ", s.inc, " AS ", hiddenInc)
+	}
+	for i, k := range s.keys {
+		t.add(", ", k, " AS ", hiddenPrefix+strconv.Itoa(i))
+	}
+	t.add(" FROM ")
+	s.addSource(&t)
+	s.addWhere(&t, s.filters(sh, true))
+	t.add(" ORDER BY ")
+	if sh.phase == phaseValue {
+		t.add(s.inc, ", ")
+	}
+	t.add(strings.Join(s.keys, ", "))
+	t.add(" LIMIT ", strconv.Itoa(s.batch+1)) // one more row: is there another page?
+	return t
+}
+
+func (s *statements) addSource(t *sqlText) {
+	if s.query != nil {
+		// Newlines keep a -- comment on the query's last line from
+		// swallowing the closing parenthesis.
+		t.add("(\n")
+		t.addText(s.query)
+		t.add("\n) q")
+		return
+	}
+	t.add(s.table)
+}
+
+// addWhere joins the author's where (table reads) and the filters.
+func (s *statements) addWhere(t *sqlText, filters []sqlText) {
+	first := true
+	and := func() {
+		if first {
+			t.add(" WHERE ")
+			first = false
+		} else {
+			t.add(" AND ")
+		}
+	}
+	if s.where != "" {
+		and()
+		t.add("(", s.where, ")")
+	}
+	for _, f := range filters {
+		and()
+		t.addText(f)
+	}
+}
+
+// filters are the conditions of a shape: the phase, the watermark and
+// window on the incremental column, and the keyset after the cursor.
+func (s *statements) filters(sh shape, keyset bool) []sqlText {
+	var out []sqlText
+	cond := func(parts ...string) sqlText {
+		var c sqlText
+		for _, p := range parts {
+			if name, ok := strings.CutPrefix(p, ":"); ok {
+				c.param(name)
+			} else {
+				c.add(p)
+			}
+		}
+		return c
+	}
+	if s.mode == modeInc && !sh.count {
+		switch sh.phase {
+		case phaseNull:
+			out = append(out, cond(s.inc, " IS NULL"))
+		case phaseValue:
+			if !sh.wm && !sh.start && !sh.end {
+				out = append(out, cond(s.inc, " IS NOT NULL"))
+			}
+		}
+	}
+	if s.mode == modeInc && (sh.count || sh.phase == phaseValue) {
+		if sh.wm {
+			out = append(out, cond(s.inc, " >= ", ":"+pWatermark))
+		}
+		if sh.start {
+			out = append(out, cond(s.inc, " >= ", ":"+pWindowStart))
+		}
+		if sh.end {
+			out = append(out, cond(s.inc, " < ", ":"+pWindowEnd))
+		}
+	}
+	if keyset && sh.cursor {
+		exprs := s.keys
+		if sh.phase == phaseValue {
+			exprs = append([]string{s.inc}, s.keys...)
+		}
+		out = append(out, s.after(exprs))
+	}
+	return out
+}
+
+// after is the keyset condition "exprs come after the cursor values
+// :c0, :c1 …": a row-value comparison where the driver has a good one,
+// else the expanded form with a leading range on the first expression
+// so that an index on it is used.
+func (s *statements) after(exprs []string) sqlText {
+	var t sqlText
+	p := func(i int) string { return "c" + strconv.Itoa(i) }
+	if len(exprs) == 1 {
+		t.add(exprs[0], " > ")
+		t.param(p(0))
+		return t
+	}
+	if s.d.rowCompare {
+		t.add("(", strings.Join(exprs, ", "), ") > (")
+		for i := range exprs {
+			if i > 0 {
+				t.add(", ")
+			}
+			t.param(p(i))
+		}
+		t.add(")")
+		return t
+	}
+	t.add(exprs[0], " >= ")
+	t.param(p(0))
+	t.add(" AND ")
+	closing := 0
+	for i, e := range exprs {
+		if i == len(exprs)-1 {
+			t.add(e, " > ")
+			t.param(p(i))
+			break
+		}
+		t.add("(", e, " > ")
+		t.param(p(i))
+		t.add(" OR (", e, " = ")
+		t.param(p(i))
+		t.add(" AND ")
+		closing += 2
+	}
+	t.add(strings.Repeat(")", closing))
+	return t
+}
