@@ -1,0 +1,234 @@
+package runner_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/engine/pipeline"
+	"github.com/crmsync/crmsync/engine/runner"
+	"github.com/crmsync/crmsync/engine/sink"
+	_ "github.com/crmsync/crmsync/engine/sink/sqlite"
+	_ "github.com/crmsync/crmsync/engine/source/httpsrc"
+	_ "modernc.org/sqlite"
+)
+
+// crm is a HubSpot-shaped server: contacts with cursor paging on
+// paging.next.after, sorted by updatedAt, filterable with ?since=.
+type crm struct {
+	mu       sync.Mutex
+	contacts []contact
+	requests []string
+}
+
+type contact struct {
+	ID        int
+	Email     string
+	UpdatedAt time.Time
+}
+
+func newCRM(n int) *crm {
+	c := &crm{}
+	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := 1; i <= n; i++ {
+		email := fmt.Sprintf("user%d@example.com", i)
+		if i%50 == 0 {
+			email = "broken-at-example.com"
+		}
+		c.contacts = append(c.contacts, contact{ID: i, Email: email, UpdatedAt: base.Add(time.Duration(i) * time.Minute)})
+	}
+	return c
+}
+
+func (c *crm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.requests = append(c.requests, r.URL.RequestURI())
+	if r.Header.Get("Authorization") != "Bearer t0ken" {
+		http.Error(w, `{"message":"auth"}`, http.StatusUnauthorized)
+		return
+	}
+	var since time.Time
+	if s := r.URL.Query().Get("since"); s != "" {
+		since, _ = time.Parse(time.RFC3339Nano, s)
+	}
+	after, _ := strconv.Atoi(r.URL.Query().Get("after"))
+	limit := 100
+	var page []map[string]any
+	next := 0
+	for i, ct := range c.contacts {
+		if i < after || ct.UpdatedAt.Before(since) {
+			continue
+		}
+		if len(page) == limit {
+			next = i
+			break
+		}
+		page = append(page, map[string]any{"id": strconv.Itoa(ct.ID), "properties": map[string]any{"email": ct.Email},
+			"updatedAt": ct.UpdatedAt.Format(time.RFC3339Nano)})
+	}
+	body := map[string]any{"results": page}
+	if next > 0 {
+		body["paging"] = map[string]any{"next": map[string]any{"after": strconv.Itoa(next)}}
+	}
+	json.NewEncoder(w).Encode(body)
+}
+
+const pipelineYAML = `version: 1
+name: hub
+source:
+  type: http
+  base_url: %s
+  auth: {type: bearer, token: "${env:HUB_TOKEN}"}
+  retry: {attempts: 2, initial: 10ms, max: 20ms}
+entities:
+  contacts:
+    request: {path: /crm/v3/objects/contacts, params: {limit: "100"}}
+    records: results
+    paginate: {style: cursor, cursor: paging.next.after, param: after}
+    primary_key: id
+    incremental: {field: updated_at, param: since, sorted: true}
+    batch_size: 120
+    fields:
+      id: {path: id, type: integer}
+      email: {path: properties.email, type: email, validate: [email], on_invalid: reject}
+      updated_at: {path: updatedAt, type: datetime}
+`
+
+func load(t *testing.T, url string) *pipeline.Plan {
+	t.Helper()
+	env := func(k string) (string, bool) { return "t0ken", k == "HUB_TOKEN" }
+	plan, f := pipeline.Load("hub.yaml", []byte(fmt.Sprintf(pipelineYAML, url)), pipeline.Options{LookupEnv: env, StrictEnv: true})
+	if plan == nil {
+		t.Fatal(f)
+	}
+	return plan
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func openSQLite(t *testing.T) (sink.Destination, *sql.DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "crmsync.db")
+	d, err := sink.Open(context.Background(), "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return d, db, path
+}
+
+// TestSyncHTTPToSQLite: a first full sync, a second incremental one, and
+// updates in between — exact counts, rejects, checkpoint and history.
+func TestSyncHTTPToSQLite(t *testing.T) {
+	c := newCRM(1000)
+	srv := httptest.NewServer(c)
+	defer srv.Close()
+	plan := load(t, srv.URL)
+	dest, db, _ := openSQLite(t)
+	ctx := context.Background()
+
+	r := runner.Sync(ctx, plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet()})
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if r.Status != sink.StatusPartial || r.Processed != 1000 || r.Created != 980 || r.Rejected != 20 {
+		t.Fatalf("first sync: %+v", r.Sync)
+	}
+	var n int
+	db.QueryRow(`SELECT count(*) FROM hub_contacts`).Scan(&n)
+	if n != 980 {
+		t.Fatalf("table has %d rows, want 980", n)
+	}
+	db.QueryRow(`SELECT count(*) FROM crmsync_rejects WHERE pipeline='hub' AND entity='contacts'`).Scan(&n)
+	if n != 20 {
+		t.Fatalf("%d rejects stored, want 20", n)
+	}
+	cp, _ := dest.Checkpoint(ctx, "hub", "contacts")
+	// Contact 1000 (16:40) was rejected: the watermark is the newest
+	// committed row's, so the rejected one is read again next time.
+	if cp.Watermark != "2024-01-01T16:39:00Z" {
+		t.Fatalf("watermark %q, want the newest updatedAt of a committed row", cp.Watermark)
+	}
+
+	// Change two contacts and add one; the incremental run reads from the watermark.
+	c.mu.Lock()
+	late := time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)
+	c.contacts[10].Email, c.contacts[10].UpdatedAt = "changed@example.com", late
+	c.contacts[20].UpdatedAt = late
+	c.contacts = append(c.contacts, contact{ID: 1001, Email: "new@example.com", UpdatedAt: late})
+	sort.SliceStable(c.contacts, func(i, j int) bool { return c.contacts[i].UpdatedAt.Before(c.contacts[j].UpdatedAt) })
+	c.requests = nil
+	c.mu.Unlock()
+	r = runner.Sync(ctx, plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet()})
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	// since= the old watermark re-reads the row at it (999, unchanged) and
+	// the rejected 1000 (rejected again); 11 and 21 changed; 1001 is new.
+	if r.Created != 1 || r.Updated != 2 || r.Unchanged != 1 || r.Rejected != 1 {
+		t.Fatalf("second sync: created %d updated %d unchanged %d (processed %d)", r.Created, r.Updated, r.Unchanged, r.Processed)
+	}
+	if !strings.Contains(c.requests[0], "since=2024-01-01T16%3A39%3A00Z") {
+		t.Fatalf("incremental request %q does not carry the watermark", c.requests[0])
+	}
+	var email string
+	db.QueryRow(`SELECT email FROM hub_contacts WHERE id = 11`).Scan(&email)
+	if email != "changed@example.com" {
+		t.Fatalf("update not applied: %q", email)
+	}
+	hist, _ := dest.History(ctx, sink.Filter{Pipeline: "hub"})
+	if len(hist) != 2 || hist[0].Status != sink.StatusPartial || hist[0].Created != 1 || hist[1].Created != 980 {
+		t.Fatalf("history: %+v", hist)
+	}
+}
+
+// TestDryRunWritesNothing: --dry-run reads and validates, writes nothing.
+func TestDryRunWritesNothing(t *testing.T) {
+	srv := httptest.NewServer(newCRM(250))
+	defer srv.Close()
+	plan := load(t, srv.URL)
+	r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{DryRun: true, Logger: quiet()})
+	if r.Err != nil || r.Processed != 250 || r.Rejected != 5 || r.Created != 0 {
+		t.Fatalf("dry run: %+v %v", r.Sync, r.Err)
+	}
+}
+
+// TestSecondRunIsLockedOut: two runs of one entity never overlap.
+func TestSecondRunIsLockedOut(t *testing.T) {
+	srv := httptest.NewServer(newCRM(10))
+	defer srv.Close()
+	plan := load(t, srv.URL)
+	dest, _, path := openSQLite(t)
+	unlock, err := dest.Lock(context.Background(), "hub", "contacts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	other, err := sink.Open(context.Background(), "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: other, Logger: quiet()})
+	if r.Status != sink.StatusFailed || !strings.Contains(r.Err.Error(), "another crmsync run is syncing hub contacts") {
+		t.Fatalf("second run: %s %v", r.Status, r.Err)
+	}
+}
