@@ -174,8 +174,17 @@ func compile(d *config.Document, p *config.Pipeline, bad []string, o Options) *P
 			d.Addf(path, diag.Error, "duplicate-table", "entities %q and %q both write to table %q: give one a table: name", other, ce.Name, e.Table.Name)
 		}
 		tables[e.Table.Name] = ce.Name
-		if len(ce.Children) > 0 {
-			d.AddKeyf(path+"/children", diag.Error, "not-built", "children: is not built yet in this crmsync version")
+		if prog != nil {
+			for _, cc := range ce.Children {
+				if ch := compileChild(d, report, p, ce, e, prog, cc, transform.Options{Pipeline: p.Name, Entity: ce.Name + "." + cc.Name,
+					Path: path + "/children/" + config.Escape(cc.Name), OnInvalid: policy, Strict: strict, Timezone: defTZ, Region: region}); ch != nil {
+					if other, dup := tables[ch.Table.Name]; dup {
+						d.Addf(path+"/children/"+config.Escape(cc.Name), diag.Error, "duplicate-table", "%q and child %q both write to table %q: give one a table: name", other, cc.Name, ch.Table.Name)
+					}
+					tables[ch.Table.Name] = ce.Name + "." + cc.Name
+					e.Children = append(e.Children, ch)
+				}
+			}
 		}
 		plan.Entities = append(plan.Entities, e)
 		if !srcOK {
@@ -304,4 +313,55 @@ func ParseWatermarkTime(s string) (time.Time, error) {
 func CheckSchedule(s string) error {
 	_, err := schedule.Parse(s)
 	return err
+}
+
+// compileChild compiles one child table of an entity.
+func compileChild(d *config.Document, report func(diag.Problem), p *config.Pipeline, ce *config.Entity, e *Entity,
+	prog *transform.Program, cc *config.Child, o transform.Options) *Child {
+	o.PrimaryKey = append(append([]string(nil), ce.PrimaryKey...), cc.PrimaryKey...)
+	tc, problems := prog.CompileChild(o, cc)
+	for _, pr := range problems {
+		report(pr)
+	}
+	if tc == nil {
+		return nil
+	}
+	ch := &Child{Name: cc.Name, Transform: tc, Index: len(cc.PrimaryKey) == 0}
+	t := &sink.Table{Name: firstNonEmpty(cc.Table, p.Name+"_"+ce.Name+"_"+cc.Name), Write: sink.Upsert, ParentKey: ce.PrimaryKey}
+	childFields := map[string]bool{}
+	for _, f := range tc.Program.Fields() {
+		childFields[f.Name] = true
+	}
+	for _, k := range ce.PrimaryKey {
+		for _, f := range prog.Fields() {
+			if f.Name == k {
+				ch.ParentIdx = append(ch.ParentIdx, f.Index)
+				t.Columns = append(t.Columns, sink.Column{Name: f.Name, Type: f.Type})
+			}
+		}
+		if childFields[k] {
+			d.Addf(o.Path+"/fields/"+config.Escape(k), diag.Error, "conflicting-settings",
+				"child %q: field %q has the name of the parent's key column, which every child row already holds", cc.Name, k)
+		}
+	}
+	if len(ch.ParentIdx) != len(ce.PrimaryKey) || len(ce.PrimaryKey) == 0 {
+		d.Addf(o.Path, diag.Error, "primary-key", "child %q needs its entity's primary_key to tie its rows to their parent", cc.Name)
+		return nil
+	}
+	t.PrimaryKey = append(t.PrimaryKey, ce.PrimaryKey...)
+	if ch.Index {
+		t.Columns = append(t.Columns, sink.Column{Name: "_index", Type: value.Integer})
+		t.PrimaryKey = append(t.PrimaryKey, "_index")
+	}
+	for _, f := range tc.Program.Fields() {
+		t.Columns = append(t.Columns, sink.Column{Name: f.Name, Type: f.Type})
+	}
+	for i, k := range cc.PrimaryKey {
+		if !childFields[k] {
+			d.Addf(fmt.Sprintf("%s/primary_key/%d", o.Path, i), diag.Error, "primary-key", "primary key %q of child %q is not one of its fields%s", k, cc.Name, hint(k, cc.Fields))
+		}
+		t.PrimaryKey = append(t.PrimaryKey, k)
+	}
+	ch.Table = t
+	return ch
 }

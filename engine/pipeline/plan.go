@@ -47,9 +47,23 @@ type Entity struct {
 	MaxRecords    int
 	Incremental   *Incremental
 	FullRefresh   bool
+	Children      []*Child
 	Parent        string // name of the parent entity, for substreams
 	ParentKey     string // gjson path of the parent's key
 	MaxRejectRate float64
+}
+
+// Child is a compiled child table of an entity.
+type Child struct {
+	Name      string
+	Table     *sink.Table
+	Transform *transform.Child
+	// ParentIdx are the parent's primary key columns; their values lead
+	// every child row, under the same names.
+	ParentIdx []int
+	// Index: the child has no primary key of its own, so its position in
+	// the array (_index) completes the key.
+	Index bool
 }
 
 // Incremental is a compiled incremental setting.

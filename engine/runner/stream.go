@@ -22,6 +22,16 @@ type batcher struct {
 	recent  []bool // ring of recent outcomes: true = rejected
 	next    int
 	nrej    int
+
+	children []sink.ChildRows // one per child table of the entity
+	kids     []childState
+}
+
+// childState is the record path of one child table.
+type childState struct {
+	proc  *transform.Processor
+	out   transform.Output
+	elems []source.Record
 }
 
 // stream reads pages on a goroutine (bounded read-ahead: the next pages
@@ -51,7 +61,14 @@ func (s *syncer) stream(ctx context.Context, reader source.Reader, st source.Rea
 	b.slab = make([]any, s.e.BatchSize*ncol)
 	b.out.Values = make([]any, ncol)
 	b.resume = st.Resume
-	proc := s.e.Program.NewProcessor(transform.Context{SyncStarted: s.r.StartedAt, Logger: s.log, SkipValidation: s.o.SkipValidation})
+	tctx := transform.Context{SyncStarted: s.r.StartedAt, Logger: s.log, SkipValidation: s.o.SkipValidation}
+	proc := s.e.Program.NewProcessor(tctx)
+	for _, ch := range s.e.Children {
+		b.children = append(b.children, sink.ChildRows{Table: ch.Table})
+		cs := childState{proc: ch.Transform.Program.NewProcessor(tctx)}
+		cs.out.Values = make([]any, len(ch.Transform.Program.Fields()))
+		b.kids = append(b.kids, cs)
+	}
 	fail := func(err error) error {
 		cancel()
 		for range pages {
@@ -156,6 +173,11 @@ func (s *syncer) page(ctx context.Context, proc *transform.Processor, page sourc
 			if e.Incremental != nil {
 				s.observe(out.Values[e.Incremental.Index])
 			}
+			if len(e.Children) > 0 {
+				if err := s.children(proc, rec, out.Values, b); err != nil {
+					return fmt.Errorf("page %d: record %s: %w", page.Number, out.ID, err)
+				}
+			}
 		case transform.Filtered:
 			s.r.Filtered++
 		case transform.Rejected:
@@ -228,7 +250,7 @@ func (s *syncer) flush(ctx context.Context, b *batcher, final bool) error {
 		return nil
 	}
 	res, err := s.o.Dest.Write(ctx, &sink.Batch{SyncID: s.r.ID, Pipeline: s.plan.Name, Entity: s.e.Name, Table: s.e.Table,
-		Rows: b.rows, Rejects: b.rejects, Checkpoint: cp})
+		Rows: b.rows, Rejects: b.rejects, Checkpoint: cp, Children: b.children})
 	if err != nil {
 		return fmt.Errorf("writing a batch of %d rows to %s: %w", len(b.rows), s.e.Table.Name, err)
 	}
@@ -241,5 +263,55 @@ func (s *syncer) flush(ctx context.Context, b *batcher, final bool) error {
 	// The destination is done with the rows: reuse the slab.
 	clear(b.slab)
 	b.rows, b.rejects = b.rows[:0], b.rejects[:0]
+	for i := range b.children {
+		b.children[i].Parents, b.children[i].Rows = nil, nil
+	}
+	return nil
+}
+
+// children makes the child rows of one kept parent record. Every parent
+// is listed, even with no children, so children gone from the source are
+// deleted.
+func (s *syncer) children(proc *transform.Processor, rec source.Record, parentVals []any, b *batcher) error {
+	for i, ch := range s.e.Children {
+		cs := &b.kids[i]
+		key := make([]any, len(ch.ParentIdx))
+		for j, idx := range ch.ParentIdx {
+			key[j] = parentVals[idx]
+		}
+		cr := &b.children[i]
+		cr.Parents = append(cr.Parents, key)
+		var err error
+		if cs.elems, err = proc.Elements(ch.Transform, rec, cs.elems); err != nil {
+			return err
+		}
+		if len(cs.elems) == 0 {
+			continue
+		}
+		cs.proc.SetVar("parent", proc.ParentVars(s.e.Program.Fields(), parentVals))
+		for n, el := range cs.elems {
+			cs.proc.Process(el, &cs.out)
+			s.r.ValidationErrors += int64(cs.out.ValidationErrors)
+			s.r.ProcessingErrors += int64(cs.out.ProcessingErrors)
+			switch cs.out.Outcome {
+			case transform.Filtered:
+				continue
+			case transform.Rejected:
+				s.r.Rejected++
+				b.rejects = append(b.rejects, sink.Reject{RecordID: fmt.Sprintf("%v/%s/%d", key, ch.Name, n),
+					Reasons: append([]string(nil), cs.out.Reasons...), Raw: el.JSON})
+				continue
+			case transform.Failed:
+				return cs.out.Err
+			}
+			vals := make([]any, 0, len(ch.Table.Columns))
+			vals = append(vals, key...)
+			if ch.Index {
+				vals = append(vals, int64(n))
+			}
+			vals = append(vals, cs.out.Values...)
+			cr.Rows = append(cr.Rows, sink.Row{Values: vals})
+		}
+	}
 	return nil
 }

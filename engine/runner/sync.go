@@ -132,6 +132,11 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 		if err := o.Dest.Prepare(ctx, e.Table); err != nil {
 			return err
 		}
+		for _, ch := range e.Children {
+			if err := o.Dest.Prepare(ctx, ch.Table); err != nil {
+				return err
+			}
+		}
 		id, err := o.Dest.StartSync(ctx, &s.r.Sync)
 		if err != nil {
 			return fmt.Errorf("recording the sync start: %w", err)

@@ -1,0 +1,92 @@
+package runner_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/crmsync/crmsync/engine/pipeline"
+	"github.com/crmsync/crmsync/engine/runner"
+	_ "github.com/crmsync/crmsync/engine/source/filesrc"
+)
+
+// SalesPro keeps form answers as a JSON string of {title, value} pairs
+// whose titles drift; line items hide in "Job Type N" / "Job Type N Amount".
+const leadResults = `{"estimate_id":"E1","lead_results":"[{\"title\":\"Appointment Result \",\"value\":\"Sold\"},{\"title\":\"Deposit Type-\",\"value\":\"Check\"},{\"title\":\"Job Type 1\",\"value\":\"Roofing\"},{\"title\":\"Job Type 1 Amount\",\"value\":\"$12,500.00\"},{\"title\":\"Job Type 2\",\"value\":\"Gutters\"},{\"title\":\"Job Type 2 Amount\",\"value\":\"$900\"}]"}
+{"estimate_id":"E2","lead_results":"[{\"title\":\"Result\",\"value\":\"No Sale\"}]"}
+`
+
+const salesproYAML = `version: 1
+name: salespro
+source: {type: file, path: "*.jsonl"}
+entities:
+  lead_results:
+    primary_key: estimate_id
+    fields:
+      estimate_id: estimate_id
+      answers: {path: lead_results, type: json}
+      appointment_result: {expr: 'kv_get(answers, "title", "value", "Appointment Result", "Result")'}
+      deposit_type: {expr: 'kv_get(answers, "title", "value", "Deposit Type")'}
+    children:
+      line_items:
+        from: '= filter(map(1..6, ({"n": #, "type": kv_get(answers, "title", "value", "Job Type " + string(#)), "amount": kv_get(answers, "title", "value", "Job Type " + string(#) + " Amount")})), .type != nil)'
+        primary_key: job_type_number
+        fields:
+          job_type_number: {path: n, type: integer}
+          job_type: type
+          job_type_amount: {path: amount, type: decimal}
+      answers_raw:
+        from: lead_results
+        fields:
+          title: title
+          value: value
+`
+
+func TestChildRows(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "lead_results.jsonl"), []byte(leadResults), 0o644)
+	yamlPath := filepath.Join(dir, "salespro.yaml")
+	os.WriteFile(yamlPath, []byte(salesproYAML), 0o644)
+	plan, f := pipeline.LoadFile(yamlPath, pipeline.Options{})
+	if plan == nil {
+		t.Fatal(f)
+	}
+	dest, db, _ := openSQLite(t)
+	r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet()})
+	if r.Err != nil || r.Created != 2 {
+		t.Fatalf("%+v %v", r.Sync, r.Err)
+	}
+	var res, dep string
+	db.QueryRow(`SELECT appointment_result, deposit_type FROM salespro_lead_results WHERE estimate_id='E1'`).Scan(&res, &dep)
+	if res != "Sold" || dep != "Check" {
+		t.Fatalf("kv_get: %q %q", res, dep)
+	}
+	rows, _ := db.Query(`SELECT estimate_id, job_type_number, job_type, job_type_amount FROM salespro_lead_results_line_items ORDER BY 1, 2`)
+	var got []string
+	for rows.Next() {
+		var id, typ, amt string
+		var n int
+		rows.Scan(&id, &n, &typ, &amt)
+		got = append(got, id+"|"+typ+"|"+amt)
+	}
+	rows.Close()
+	if len(got) != 2 || got[0] != "E1|Roofing|12500.00" || got[1] != "E1|Gutters|900" {
+		t.Fatalf("line items: %v", got)
+	}
+	var n int
+	db.QueryRow(`SELECT count(*) FROM salespro_lead_results_answers_raw`).Scan(&n)
+	if n != 7 {
+		t.Fatalf("answers_raw rows: %d, want 7", n)
+	}
+	// A re-synced parent replaces its children: E1 loses its gutters.
+	os.WriteFile(filepath.Join(dir, "lead_results.jsonl"), []byte(`{"estimate_id":"E1","lead_results":"[{\"title\":\"Job Type 1\",\"value\":\"Roofing\"},{\"title\":\"Job Type 1 Amount\",\"value\":\"$12,500.00\"}]"}`+"\n"), 0o644)
+	r = runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet()})
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	db.QueryRow(`SELECT count(*) FROM salespro_lead_results_line_items WHERE estimate_id='E1'`).Scan(&n)
+	if n != 1 {
+		t.Fatalf("children of a re-synced parent not replaced: %d rows", n)
+	}
+}
