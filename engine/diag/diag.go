@@ -111,7 +111,7 @@ type Problem struct {
 func Suggest(word string, candidates []string) string {
 	best, bestD := "", 1<<30
 	for _, c := range candidates {
-		d := levenshtein(strings.ToLower(word), strings.ToLower(c))
+		d := Levenshtein(strings.ToLower(word), strings.ToLower(c))
 		if d < bestD {
 			best, bestD = c, d
 		}
@@ -131,7 +131,8 @@ func Suggest(word string, candidates []string) string {
 	return ""
 }
 
-func levenshtein(a, b string) int {
+// Levenshtein is the edit distance between two strings, in runes.
+func Levenshtein(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)

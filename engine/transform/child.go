@@ -7,10 +7,7 @@ import (
 
 	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/diag"
-	"github.com/crmsync/crmsync/engine/exprfn"
 	"github.com/crmsync/crmsync/engine/source"
-	"github.com/expr-lang/expr"
-	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 	"github.com/tidwall/gjson"
 )
@@ -51,39 +48,17 @@ func (p *Program) CompileChild(o Options, c *config.Child) (*Child, []diag.Probl
 }
 
 // compileFrom compiles a child's "= expression" against the parent's
-// variables; it must give a list.
+// variables.
 func (p *Program) compileFrom(path, src string) (*vm.Program, []diag.Problem) {
 	c := &compiler{o: Options{Path: path}, p: p, byName: map[string]*Field{}}
 	for _, f := range p.fields {
 		c.byName[f.Name] = f
 	}
-	if _, err := parser.Parse(src); err != nil {
-		c.exprError(path, err, "expr-syntax")
-		return nil, c.problems
-	}
-	env := map[string]any{}
+	env := make(map[string]any, len(p.envSample))
 	for k, v := range p.envSample {
 		env[k] = v
 	}
-	opts := append([]expr.Option{expr.Env(env)}, exprfn.Options()...)
-	prog, err := expr.Compile(src, opts...)
-	if err != nil {
-		code := "expr-type"
-		if strings.Contains(err.Error(), "unknown name") {
-			code = "expr-unknown-name"
-		}
-		c.exprError(path, err, code)
-		return nil, c.problems
-	}
-	for _, n := range identifiers(prog.Node()) {
-		if f, ok := c.byName[n]; ok {
-			f.inEnv = true
-		}
-		if n == "raw" {
-			p.usesRaw = true
-		}
-	}
-	return prog, nil
+	return c.compileWith(path, src, env), c.problems
 }
 
 // Elements returns the child records of the record the processor has just

@@ -413,18 +413,21 @@ func (c *compiler) env() map[string]any {
 	return env
 }
 
-func (c *compiler) exprOptions(extra ...expr.Option) []expr.Option {
-	opts := []expr.Option{expr.Env(c.env())}
-	opts = append(opts, exprfn.Options()...)
-	return append(opts, extra...)
+// expr compiles an expression over the entity's variables.
+func (c *compiler) expr(path, src string, extra ...expr.Option) *vm.Program {
+	return c.compileWith(path, src, c.env(), extra...)
 }
 
-func (c *compiler) expr(path, src string, extra ...expr.Option) *vm.Program {
+// compileWith parses and compiles one expression against env, reports
+// what is wrong with it, and marks the fields it reads so the processor
+// keeps them in the expression environment.
+func (c *compiler) compileWith(path, src string, env map[string]any, extra ...expr.Option) *vm.Program {
 	if _, err := parser.Parse(src); err != nil {
 		c.exprError(path, err, "expr-syntax")
 		return nil
 	}
-	prog, err := expr.Compile(src, c.exprOptions(extra...)...)
+	opts := append([]expr.Option{expr.Env(env)}, exprfn.Options()...)
+	prog, err := expr.Compile(src, append(opts, extra...)...)
 	if err != nil {
 		code := "expr-type"
 		if strings.Contains(err.Error(), "unknown name") {
@@ -552,28 +555,6 @@ func (c *compiler) compileChain(f *Field, cf *config.Field) {
 func (c *compiler) exprValidator(path, src string, f *Field) *vm.Program {
 	env := c.env()
 	env["value"] = sample(f.Type)
-	if _, err := parser.Parse(src); err != nil {
-		c.exprError(path, err, "expr-syntax")
-		return nil
-	}
-	opts := append([]expr.Option{expr.Env(env), expr.AsBool()}, exprfn.Options()...)
-	prog, err := expr.Compile(src, opts...)
-	if err != nil {
-		code := "expr-type"
-		if strings.Contains(err.Error(), "unknown name") {
-			code = "expr-unknown-name"
-		}
-		c.exprError(path, err, code)
-		return nil
-	}
-	for _, n := range identifiers(prog.Node()) {
-		if g, ok := c.byName[n]; ok {
-			g.inEnv = true
-		}
-		if n == "raw" {
-			c.p.usesRaw = true
-		}
-	}
 	f.inEnv = true
-	return prog
+	return c.compileWith(path, src, env, expr.AsBool())
 }

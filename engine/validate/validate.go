@@ -12,6 +12,7 @@ package validate
 
 import (
 	"fmt"
+	"github.com/crmsync/crmsync/engine/diag"
 	"slices"
 	"strings"
 	"sync"
@@ -124,7 +125,7 @@ func suggest(name string, names []string) string {
 	}
 	best, bestD := "", 3
 	for _, n := range names {
-		if d := levenshtein(low, n); d < bestD {
+		if d := diag.Levenshtein(low, n); d < bestD {
 			best, bestD = n, d
 		}
 	}
@@ -145,27 +146,6 @@ func suggest(name string, names []string) string {
 		}
 	}
 	return best
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // funcValidator adapts a plain function to Validator.

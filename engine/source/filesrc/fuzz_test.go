@@ -72,23 +72,3 @@ func FuzzAppendString(f *testing.F) {
 
 // TestSpecial8 checks the eight-byte test against the byte table, for
 // every byte value at every position, among plain and high bytes.
-func TestSpecial8(t *testing.T) {
-	for _, fill := range []byte{'a', 0x7f, 0xc3, 0xff, ' '} {
-		for c := range 256 {
-			for pos := range 8 {
-				var w [8]byte
-				for i := range w {
-					w[i] = fill
-				}
-				w[pos] = byte(c)
-				v := uint64(0)
-				for i := 7; i >= 0; i-- {
-					v = v<<8 | uint64(w[i])
-				}
-				if got, want := special8(v), !plain[c]; got != want {
-					t.Fatalf("byte %#x at %d among %#x: special8 %v, want %v", c, pos, fill, got, want)
-				}
-			}
-		}
-	}
-}

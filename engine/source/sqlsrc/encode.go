@@ -2,9 +2,9 @@ package sqlsrc
 
 import (
 	"encoding/hex"
+	"github.com/crmsync/crmsync/engine/jsontext"
 	"strconv"
 	"time"
-	"unicode/utf8"
 )
 
 // kind is how a column's text reaches JSON. Both drivers hand over
@@ -129,50 +129,9 @@ func isJSONNumber(v []byte) bool {
 	return i == len(v)
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendString writes s as a JSON string. Bytes that are not UTF-8
+// appendString writes s as a JSON string; bytes that are not UTF-8
 // become U+FFFD, as encoding/json does.
-func appendString(buf []byte, s []byte) []byte {
-	buf = append(buf, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			buf = append(buf, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				buf = append(buf, '\\', c)
-			case '\n':
-				buf = append(buf, '\\', 'n')
-			case '\r':
-				buf = append(buf, '\\', 'r')
-			case '\t':
-				buf = append(buf, '\\', 't')
-			default:
-				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
-}
+func appendString(buf []byte, s []byte) []byte { return jsontext.AppendString(buf, s) }
 
 // parseTimestamp reads YYYY-MM-DD[ T]HH:MM:SS[.fraction][±HH[:MM[:SS]]|Z]
 // as databases print it. A value without an offset is a wall clock in
