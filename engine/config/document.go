@@ -406,10 +406,10 @@ func (d *Document) interpolate(n *yaml.Node, path, dir string, opts Options) {
 			}
 			d.Interpolated[path] = true
 			n.Value = out
-			// An interpolated value is data, never a YAML number or bool by accident.
-			if n.Tag != "!!str" && n.Style == 0 {
-				n.Tag = retag(out)
-			}
+			// "${env:RATE:-4}" is a number where a number goes, quoted or
+			// not; where a string goes, the schema check accepts any
+			// interpolated scalar as its text.
+			n.Tag, n.Style = retag(out), 0
 		}
 	}
 }

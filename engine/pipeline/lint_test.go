@@ -262,3 +262,33 @@ func FuzzLoad(f *testing.F) {
 		})
 	})
 }
+
+// TestInterpolatedTypes: "${env:…}" gives a number where a number goes and
+// text where text goes, quoted or not.
+func TestInterpolatedTypes(t *testing.T) {
+	src := []byte(`version: 1
+name: x
+source:
+  type: http
+  base_url: http://x
+  auth: {type: bearer, token: "${env:TOK}"}
+  rate_limit: {per_second: "${env:RATE:-4}"}
+entities:
+  e:
+    request: {path: /e}
+    primary_key: id
+    batch_size: ${env:BS:-50}
+    fields: {id: id}
+`)
+	env := func(k string) (string, bool) { return "12345", k == "TOK" }
+	plan, f := pipeline.Load("x.yaml", src, pipeline.Options{LookupEnv: env})
+	if plan == nil {
+		t.Fatal(f)
+	}
+	if got := plan.Source.Auth.Token.Reveal(); got != "12345" {
+		t.Errorf("token %q, want the text 12345", got)
+	}
+	if plan.Source.RateLimit.PerSecond != 4 || plan.Entities[0].BatchSize != 50 {
+		t.Errorf("rate %v batch %d", plan.Source.RateLimit.PerSecond, plan.Entities[0].BatchSize)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/crmsync/crmsync/engine/config"
@@ -45,6 +46,9 @@ func checkSchema(d *config.Document) (bad []string) {
 	}
 	for _, leaf := range all {
 		path := pointer(leaf.InstanceLocation)
+		if k, ok := leaf.ErrorKind.(*kind.Type); ok && d.Interpolated[path] && fitsType(d.Node(path), k.Want) {
+			continue // an interpolated value whose text is what the setting wants
+		}
 		if k, ok := leaf.ErrorKind.(*kind.Required); ok {
 			var rest []string
 			for _, m := range k.Missing {
@@ -292,4 +296,31 @@ func findNameKey(d *config.Document, n *yaml.Node, path, name string) string {
 		}
 	}
 	return ""
+}
+
+// fitsType reports whether a scalar's text reads as one of the wanted
+// JSON types.
+func fitsType(n *yaml.Node, want []string) bool {
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return false
+	}
+	for _, w := range want {
+		switch w {
+		case "string":
+			return true
+		case "integer":
+			if _, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+				return true
+			}
+		case "number":
+			if _, err := strconv.ParseFloat(n.Value, 64); err == nil {
+				return true
+			}
+		case "boolean":
+			if _, err := config.ParseBool(n.Value); err == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
