@@ -34,7 +34,8 @@ const DefaultDSN = "sqlite:crmsync.db"
 func Open(ctx context.Context, dsn string) (Destination, error) {
 	scheme, _, ok := strings.Cut(dsn, ":")
 	if !ok {
-		return nil, fmt.Errorf("destination %q: want sqlite:PATH or postgres://…", dsn)
+		// Not echoed: a key=value DSN may hold a password.
+		return nil, fmt.Errorf("destination: want sqlite:PATH or postgres://… (the value given has no scheme)")
 	}
 	if scheme == "postgresql" {
 		scheme = "postgres"

@@ -1,0 +1,120 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/crmsync/crmsync/engine/sink"
+)
+
+// lockKey is the advisory lock of one entity in this schema: two
+// destinations in different schemas sync independently.
+func (d *DB) lockKey(pipeline, entity string) int64 {
+	return hash64("crmsync entity", d.schema, pipeline, entity)
+}
+
+// Lock takes the entity's session advisory lock on a connection of its
+// own, held until unlock. When another session holds it, Lock returns
+// sink.ErrLocked at once. A killed process's session ends, and its lock
+// with it.
+func (d *DB) Lock(ctx context.Context, pipeline, entity string) (func(), error) {
+	key := d.lockKey(pipeline, entity)
+	conn, err := pgx.ConnectConfig(ctx, d.connCfg)
+	if err != nil {
+		return nil, d.connErr(fmt.Sprintf("locking entity %q", entity), err)
+	}
+	var got bool
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&got); err != nil {
+		conn.Close(context.Background())
+		return nil, fmt.Errorf("locking entity %q of pipeline %q: %w", entity, pipeline, err)
+	}
+	if !got {
+		conn.Close(context.Background())
+		return nil, fmt.Errorf("entity %q of pipeline %q: %w", entity, pipeline, sink.ErrLocked)
+	}
+	d.mu.Lock()
+	d.locks[key]++
+	d.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			d.mu.Lock()
+			if d.locks[key]--; d.locks[key] <= 0 {
+				delete(d.locks, key)
+			}
+			d.mu.Unlock()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			// Closing the session releases the lock; unlocking first says so
+			// to the server even when the close is slow.
+			_, _ = conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", key)
+			conn.Close(ctx)
+		})
+	}, nil
+}
+
+// MarkInterrupted turns syncs left "running" into "interrupted", for the
+// entities no live run holds: it marks an entity only while holding its
+// lock (this process's own lock, or one taken for the moment), and never
+// a sync this process started and has not finished. Empty pipeline or
+// entity match all.
+func (d *DB) MarkInterrupted(ctx context.Context, pipeline, entity string) (int, error) {
+	rows, err := d.pool.Query(ctx, "SELECT DISTINCT pipeline, entity FROM "+d.ident(tableHistory)+
+		" WHERE status = $1 AND ($2 = '' OR pipeline = $2) AND ($3 = '' OR entity = $3)", sink.StatusRunning, pipeline, entity)
+	if err != nil {
+		return 0, fmt.Errorf("finding interrupted syncs: %w", err)
+	}
+	type pe struct{ p, e string }
+	var list []pe
+	var x pe
+	if _, err := pgx.ForEachRow(rows, []any{&x.p, &x.e}, func() error { list = append(list, x); return nil }); err != nil {
+		return 0, fmt.Errorf("finding interrupted syncs: %w", err)
+	}
+	total := 0
+	for _, x := range list {
+		n, err := d.markOne(ctx, x.p, x.e)
+		if err != nil {
+			return total, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+func (d *DB) markOne(ctx context.Context, pipeline, entity string) (int, error) {
+	key := d.lockKey(pipeline, entity)
+	d.mu.Lock()
+	held := d.locks[key] > 0
+	var live []int64
+	for id := range d.live {
+		live = append(live, id)
+	}
+	d.mu.Unlock()
+	if !held {
+		unlock, err := d.Lock(ctx, pipeline, entity)
+		if err != nil {
+			if errors.Is(err, sink.ErrLocked) {
+				return 0, nil // a live run holds it: its row is really running
+			}
+			return 0, err
+		}
+		defer unlock()
+	}
+	if live == nil {
+		live = []int64{}
+	}
+	tag, err := d.pool.Exec(ctx, "UPDATE "+d.ident(tableHistory)+` SET status = $1, finished_at = now(),
+		duration_seconds = extract(epoch FROM now() - started_at),
+		errors = errors || '["interrupted: the process ended before the sync finished"]'::jsonb
+		WHERE status = $2 AND pipeline = $3 AND entity = $4 AND NOT (id = ANY($5))`,
+		sink.StatusInterrupted, sink.StatusRunning, pipeline, entity, live)
+	if err != nil {
+		return 0, fmt.Errorf("marking interrupted syncs of %s/%s: %w", pipeline, entity, err)
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -1,0 +1,161 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/crmsync/crmsync/engine/sink"
+)
+
+// Row states after the key lookup.
+const (
+	rowNew uint8 = iota
+	rowChanged
+	rowUnchanged
+)
+
+// Write commits a batch in one transaction: its rows, its child rows, its
+// rejects and, when set, the new checkpoint. Rows of keyed tables are
+// merged: keys not in the table are COPYed straight in, rows whose stored
+// _row_hash differs are COPYed to a staging table and updated from it,
+// and unchanged rows are not touched at all.
+func (d *DB) Write(ctx context.Context, b *sink.Batch) (sink.Result, error) {
+	if b == nil || b.Table == nil {
+		return sink.Result{}, errors.New("writing: batch has no table")
+	}
+	where := fmt.Sprintf("writing table %q", b.Table.Name)
+	p, fr, err := d.target(ctx, b.Table)
+	if err != nil {
+		return sink.Result{}, fmt.Errorf("%s: %w", where, err)
+	}
+	// Encode before the transaction: no locks are held while the client works.
+	e := getEncoded()
+	defer putEncoded(e)
+	if err := e.encode(p, b.Rows, b.SyncID); err != nil {
+		return sink.Result{}, fmt.Errorf("%s: %w", where, err)
+	}
+	kids := make([]childWork, 0, len(b.Children))
+	defer func() {
+		for _, k := range kids {
+			putEncoded(k.e)
+		}
+	}()
+	for _, c := range b.Children {
+		k, err := d.prepareChild(ctx, c, b.SyncID)
+		if k.e != nil {
+			kids = append(kids, k)
+		}
+		if err != nil {
+			return sink.Result{}, fmt.Errorf("%s: %w", where, err)
+		}
+	}
+
+	conn, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return sink.Result{}, d.connErr(where, err)
+	}
+	defer conn.Release()
+	var staged []string
+	res, err := d.writeTx(ctx, conn.Conn(), b, p, fr, e, kids, &staged)
+	if err != nil {
+		rollback(conn.Conn().PgConn())
+		return sink.Result{}, fmt.Errorf("%s: %w", where, err)
+	}
+	for _, s := range staged { // their CREATE is committed only now
+		conn.Conn().PgConn().CustomData()[s] = true
+	}
+	return res, nil
+}
+
+// writeTx runs the batch's transaction in few round trips: BEGIN, the
+// settings, the lock and the key lookup in one pipeline; the COPYs; the
+// checkpoint and COMMIT in another.
+func (d *DB) writeTx(ctx context.Context, conn *pgx.Conn, b *sink.Batch, p *plan, fr *fullRun, e *encoded, kids []childWork, staged *[]string) (sink.Result, error) {
+	pc := conn.PgConn()
+	var keys [][]byte
+	if p.keyed && len(e.rows) > 0 {
+		keys = e.keyArrays(p.keyOIDs, nil)
+	}
+	if err := d.begin(ctx, pc, p, fr, e, keys); err != nil {
+		return sink.Result{}, err
+	}
+	res, err := d.load(ctx, pc, p, nil, e, keys, staged)
+	if err != nil {
+		return res, err
+	}
+	for _, k := range kids {
+		if err := d.writeChild(ctx, pc, k, staged); err != nil {
+			return res, err
+		}
+	}
+	if err := d.insertRejects(ctx, conn, b); err != nil {
+		return res, err
+	}
+	var end []stmt
+	if c := b.Checkpoint; c != nil {
+		at := c.UpdatedAt
+		if at.IsZero() {
+			at = time.Now()
+		}
+		args := make([][]byte, 5)
+		for i, s := range []string{b.Pipeline, b.Entity, c.Watermark, c.Resume} {
+			if err := checkText(s); err != nil {
+				return res, fmt.Errorf("storing the checkpoint: %w", err)
+			}
+			args[i] = []byte(s)
+		}
+		ts, _ := encodeTimestamptz(nil, at)
+		args[4] = ts[4:]
+		end = append(end, stmt{sql: d.checkpointSQL(), args: args, oids: checkpointOIDs})
+	}
+	end = append(end, stmt{sql: "COMMIT"})
+	if err := runPipeline(ctx, pc, end); err != nil {
+		return res, fmt.Errorf("committing: %w", err)
+	}
+	return res, nil
+}
+
+var checkpointOIDs = []uint32{oidText, oidText, oidText, oidText, oidTimestamptz}
+
+func (d *DB) checkpointSQL() string {
+	return "INSERT INTO " + d.ident(tableState) + ` (pipeline, entity, watermark, resume, updated_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (pipeline, entity) DO UPDATE SET watermark = excluded.watermark, resume = excluded.resume, updated_at = excluded.updated_at`
+}
+
+// begin opens the transaction, takes the table's write lock (which keeps
+// two writers of one table from both COPYing a key neither has seen;
+// readers are never blocked), records the keys a full sync saw, and looks
+// the keys up: all in one round trip.
+//
+// Every join in a batch transaction probes a few thousand keys into a
+// table that may hold millions of rows. Until the table is large (or has
+// never been analyzed) the planner prefers a hash join over a sequential
+// scan of the whole table, batch after batch; nested loops over the
+// primary key index are what these statements want.
+func (d *DB) begin(ctx context.Context, pc *pgconn.PgConn, p *plan, fr *fullRun, e *encoded, keys [][]byte) error {
+	stmts := []stmt{
+		{sql: "BEGIN"},
+		{sql: "SET LOCAL enable_hashjoin = off"},
+		{sql: "SET LOCAL enable_mergejoin = off"},
+	}
+	if d.commitMode != "" {
+		stmts = append(stmts, stmt{sql: d.commitMode})
+	}
+	stmts = append(stmts, stmt{sql: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", p.lockKey)})
+	if keys != nil {
+		if fr != nil && fr.seenSQL != "" {
+			stmts = append(stmts, stmt{sql: fr.seenSQL, args: keys, oids: p.keyOIDs})
+		}
+		e.resetState()
+		stmts = append(stmts, stmt{sql: p.lookupSQL, args: keys, oids: p.keyOIDs, results: 3, read: e.classifyRow})
+	}
+	if err := runPipeline(ctx, pc, stmts); err != nil {
+		return fmt.Errorf("starting the transaction: %w", err)
+	}
+	return nil
+}
