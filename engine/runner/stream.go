@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/crmsync/crmsync/engine/pipeline"
+	"github.com/crmsync/crmsync/engine/value"
+
 	"github.com/crmsync/crmsync/engine/sink"
 	"github.com/crmsync/crmsync/engine/source"
 	"github.com/crmsync/crmsync/engine/transform"
@@ -117,7 +120,18 @@ func (s *syncer) read(ctx context.Context, reader source.Reader, st source.ReadS
 	}
 	st.Resume = "" // a position inside one parent's pages means nothing for the next
 	number := 0
-	return pr.Read(ctx, source.ReadState{}, func(pp source.Page) error {
+	// The parents are read in full, within the run's window; a parent
+	// whose requests need {{ watermark }} gets its incremental.start.
+	pst := source.ReadState{Start: st.Start, End: st.End}
+	if inc := parent.Incremental; inc != nil && inc.Start != "" {
+		if t, err := pipeline.ParseWatermarkTime(inc.Start); err == nil && (inc.Type == value.Date || inc.Type == value.Datetime) {
+			pst.WatermarkTime = t
+			pst.Watermark, _ = source.FormatTime(t, inc.Format)
+		} else {
+			pst.Watermark = inc.Start
+		}
+	}
+	return pr.Read(ctx, pst, func(pp source.Page) error {
 		for _, rec := range pp.Records {
 			cst := st
 			cst.Parent = rec.JSON
@@ -142,11 +156,8 @@ func (s *syncer) page(ctx context.Context, proc *transform.Processor, page sourc
 	for _, rj := range page.Rejects {
 		s.r.Processed++
 		s.r.Rejected++
-		reason := rj.Reason
-		if rj.File != "" {
-			reason = fmt.Sprintf("%s:%d: %s", rj.File, rj.Row, rj.Reason)
-		}
-		b.rejects = append(b.rejects, sink.Reject{RecordID: fmt.Sprintf("%s:%d", rj.File, rj.Row), Reasons: []string{reason}, Raw: rj.Raw})
+		// The source's reason already names the file and line.
+		b.rejects = append(b.rejects, sink.Reject{RecordID: fmt.Sprintf("%s:%d", rj.File, rj.Row), Reasons: []string{rj.Reason}, Raw: rj.Raw})
 		if err := s.countReject(b, true); err != nil {
 			return err
 		}

@@ -52,6 +52,9 @@ type Progress struct {
 type Result struct {
 	sink.Sync
 	Err error
+	// Elsewhere: another process holds the entity (sink.ErrLocked); this
+	// run did nothing. Status is failed, so `run` exits 1; serve skips.
+	Elsewhere bool
 }
 
 // ExitStatus orders statuses for the command's exit code.
@@ -121,6 +124,7 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 		unlock, err := o.Dest.Lock(ctx, plan.Name, e.Name)
 		if err != nil {
 			if errors.Is(err, sink.ErrLocked) {
+				s.r.Elsewhere = true
 				return fmt.Errorf("another crmsync run is syncing %s %s right now; this run did nothing (try again when it finishes)", plan.Name, e.Name)
 			}
 			return fmt.Errorf("locking %s %s: %w", plan.Name, e.Name, err)
@@ -196,12 +200,15 @@ func (s *syncer) readState() (source.ReadState, error) {
 		st.Resume = s.stored.Resume
 	}
 	inc := s.e.Incremental
-	if inc == nil || s.o.Full {
+	if inc == nil {
 		return st, nil
 	}
-	wm := s.stored.Watermark
-	if wm == "" {
-		wm = inc.Start
+	// --full and a first run read from incremental.start (requests such
+	// as HubSpot's search need a value); lookback applies only to a
+	// stored watermark.
+	wm, lookback := s.stored.Watermark, inc.Lookback
+	if s.o.Full || wm == "" {
+		wm, lookback = inc.Start, 0
 	}
 	if wm == "" {
 		return st, nil
@@ -212,7 +219,7 @@ func (s *syncer) readState() (source.ReadState, error) {
 		if err != nil {
 			return st, fmt.Errorf("stored watermark %q is not a time: %w", wm, err)
 		}
-		t = t.Add(-inc.Lookback)
+		t = t.Add(-lookback)
 		st.WatermarkTime = t
 		if st.Watermark, err = source.FormatTime(t, inc.Format); err != nil {
 			return st, err

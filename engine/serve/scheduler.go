@@ -1,0 +1,331 @@
+// Package serve is the long-running runner behind `crmsync serve`: it
+// runs every entity of every pipeline file in a folder on its schedule,
+// reloads files when they change (a file that does not lint clean never
+// replaces a working plan), and serves health, Prometheus metrics and a
+// status page.
+//
+// Several processes may serve the same files against one PostgreSQL
+// destination: each run first takes the entity's lock in the destination
+// (a session advisory lock), so exactly one process syncs an entity at a
+// time and the others skip that tick ("running elsewhere").
+package serve
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/crmsync/crmsync/engine/pipeline"
+	"github.com/crmsync/crmsync/engine/runner"
+	"github.com/crmsync/crmsync/engine/schedule"
+	"github.com/crmsync/crmsync/engine/sink"
+)
+
+// Options configure a Scheduler.
+type Options struct {
+	Dir     string           // the folder of pipeline files (*.yaml, *.yml; not recursive)
+	Dest    sink.Destination // where every pipeline writes
+	Profile string           // environment profile (--env)
+	Logger  *slog.Logger
+	Version string
+	// MaxConcurrent caps the syncs this process runs at once (default 8);
+	// Parallel caps those of one pipeline (default 4).
+	MaxConcurrent, Parallel int
+	// DefaultSchedule is the schedule of a pipeline file without one;
+	// empty leaves such pipelines unscheduled (they run only with Once).
+	DefaultSchedule string
+	// Debounce is how long the folder must be quiet after a change before
+	// it is reloaded (default 250ms): editors write a file in several steps.
+	Debounce time.Duration
+	// MaxBackoff caps the wait after failures in a row (default 1h, or the
+	// schedule's interval when that is longer).
+	MaxBackoff time.Duration
+}
+
+// Scheduler runs the entities of a folder of pipeline files.
+type Scheduler struct {
+	o        Options
+	log      *slog.Logger
+	metrics  *Metrics
+	started  time.Time
+	defSched schedule.Schedule
+
+	reloadMu sync.Mutex // one reload at a time
+
+	mu      sync.Mutex
+	files   map[string]*fileState
+	jobs    map[jobKey]*job
+	loaded  bool
+	active  int
+	perPipe map[string]int
+	once    bool
+	results []*runner.Result
+
+	kick       chan struct{}
+	wg         sync.WaitGroup
+	runCtx     context.Context // syncs run on this; cancelled when the grace period ends
+	cancelRuns context.CancelFunc
+}
+
+// New makes a Scheduler; nothing is loaded or run until Reload and Run.
+func New(o Options) (*Scheduler, error) {
+	if o.Dest == nil {
+		return nil, fmt.Errorf("serve: no destination")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.MaxConcurrent <= 0 {
+		o.MaxConcurrent = 8
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 4
+	}
+	if o.Debounce <= 0 {
+		o.Debounce = 250 * time.Millisecond
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = time.Hour
+	}
+	s := &Scheduler{o: o, log: o.Logger, metrics: newMetrics(), started: time.Now(),
+		files: map[string]*fileState{}, jobs: map[jobKey]*job{}, perPipe: map[string]int{}, kick: make(chan struct{}, 1)}
+	if o.DefaultSchedule != "" {
+		sch, err := schedule.Parse(o.DefaultSchedule)
+		if err != nil {
+			return nil, fmt.Errorf("default schedule %q: %w", o.DefaultSchedule, err)
+		}
+		s.defSched = sch
+	}
+	s.runCtx, s.cancelRuns = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// Metrics returns the scheduler's metrics (their registry is exported).
+func (s *Scheduler) Metrics() *Metrics { return s.metrics }
+
+// Run schedules syncs until ctx ends, then stops scheduling, lets running
+// syncs finish for up to grace, and interrupts those still running (the
+// runner records them as interrupted; what they committed stays).
+func (s *Scheduler) Run(ctx context.Context, grace time.Duration) {
+	s.loop(ctx)
+	s.log.Info("Stopping: no new syncs start")
+	s.drain(grace)
+}
+
+// Once runs every entity of every loaded plan once, within the same
+// concurrency limits, and returns the results ordered by pipeline and
+// entity. The error is ctx's when it ended before every entity ran.
+func (s *Scheduler) Once(ctx context.Context, grace time.Duration) ([]*runner.Result, error) {
+	s.mu.Lock()
+	s.once = true
+	now := time.Now()
+	for _, j := range s.jobs {
+		j.next = now
+	}
+	s.mu.Unlock()
+	complete := s.loop(ctx)
+	s.drain(grace)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	res := slices.Clone(s.results)
+	slices.SortFunc(res, func(a, b *runner.Result) int {
+		return cmp.Or(cmp.Compare(a.Pipeline, b.Pipeline), cmp.Compare(a.Entity, b.Entity))
+	})
+	if !complete {
+		return res, ctx.Err()
+	}
+	return res, nil
+}
+
+// loop starts due jobs until ctx ends (false) or, in once mode, until
+// every job has run (true).
+func (s *Scheduler) loop(ctx context.Context) bool {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		wake, idle := s.startDue(time.Now())
+		once := s.once
+		s.mu.Unlock()
+		if once && idle {
+			return true
+		}
+		wait := time.Hour
+		if !wake.IsZero() {
+			wait = max(time.Until(wake), 0)
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-timer.C:
+		case <-s.kick:
+		}
+	}
+}
+
+// poke wakes the loop: a run ended or a reload changed the jobs.
+func (s *Scheduler) poke() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// startDue starts the due jobs the limits allow, earliest first. It
+// returns when the next idle job is due, and whether nothing runs or
+// waits at all. A due job held back by a limit waits for a poke.
+func (s *Scheduler) startDue(now time.Time) (wake time.Time, idle bool) {
+	var due []*job
+	for _, j := range s.jobs {
+		if j.running || j.removed || j.next.IsZero() {
+			continue
+		}
+		if !j.next.After(now) {
+			due = append(due, j)
+		} else if wake.IsZero() || j.next.Before(wake) {
+			wake = j.next
+		}
+	}
+	slices.SortFunc(due, func(a, b *job) int { return a.next.Compare(b.next) })
+	for _, j := range due {
+		if s.active >= s.o.MaxConcurrent || s.perPipe[j.key.pipeline] >= s.o.Parallel {
+			continue
+		}
+		s.start(j, now)
+	}
+	return wake, s.active == 0 && len(due) == 0 && wake.IsZero()
+}
+
+func (s *Scheduler) start(j *job, now time.Time) {
+	j.running, j.started, j.next = true, now, time.Time{}
+	j.progress = runner.Progress{Pipeline: j.key.pipeline, Entity: j.key.entity, Total: -1}
+	s.active++
+	s.perPipe[j.key.pipeline]++
+	s.metrics.running.WithLabelValues(j.key.pipeline, j.key.entity).Set(1)
+	s.wg.Add(1)
+	go s.execute(j, j.plan, j.ent)
+}
+
+// execute runs one sync on the plan the job had when it started.
+func (s *Scheduler) execute(j *job, plan *pipeline.Plan, ent *pipeline.Entity) {
+	defer s.wg.Done()
+	res := runner.Sync(s.runCtx, plan, ent, runner.Options{Dest: s.o.Dest, Logger: s.log, Version: s.o.Version,
+		Progress: func(p runner.Progress) {
+			s.mu.Lock()
+			j.progress = p
+			s.mu.Unlock()
+		}})
+	elsewhere := res.Elsewhere
+	wm, wmOK := "", false
+	if !elsewhere {
+		s.metrics.observe(res)
+		// The stored watermark, not the run's own: it is what the next
+		// run (here or on another replica) starts from.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if cp, err := s.o.Dest.Checkpoint(ctx, plan.Name, ent.Name); err == nil {
+			wm, wmOK = cp.Watermark, true
+		}
+		cancel()
+	}
+	s.finish(j, res, elsewhere, wm, wmOK)
+}
+
+func (s *Scheduler) finish(j *job, res *runner.Result, elsewhere bool, wm string, wmOK bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer s.poke()
+	now := time.Now()
+	p, e := j.key.pipeline, j.key.entity
+	j.running = false
+	s.active--
+	s.perPipe[p]--
+	s.metrics.running.WithLabelValues(p, e).Set(0)
+	if s.once {
+		s.results = append(s.results, res)
+	}
+	j.elsewhere = elsewhere
+	if elsewhere {
+		s.log.Debug("another process is syncing this entity; skipping this tick", "pipeline", p, "entity", e)
+		s.metrics.skipped.WithLabelValues(p, e, "running_elsewhere").Inc()
+	} else {
+		j.last = runStatusOf(&res.Sync, res.Err)
+		switch res.Status {
+		case sink.StatusSuccess, sink.StatusPartial:
+			j.failures = 0
+			j.lastSuccess = res.FinishedAt
+		case sink.StatusFailed:
+			j.failures++
+		}
+		if res.Err != nil {
+			j.lastErr, j.lastErrAt = res.Err.Error(), res.FinishedAt
+		}
+		if wmOK {
+			j.watermark = wm
+			s.setWatermark(p, e, wm)
+		}
+	}
+	s.metrics.failures.WithLabelValues(p, e).Set(float64(j.failures))
+	switch {
+	case j.removed:
+		if s.jobs[j.key] == j {
+			delete(s.jobs, j.key)
+		}
+		s.metrics.forgetEntity(p, e)
+		s.log.Info("Stopped the schedule of a removed entity", "pipeline", p, "entity", e)
+		return
+	case s.once:
+		j.next = time.Time{}
+		return
+	}
+	j.next = j.after(j.started, now, s.o.MaxBackoff)
+	s.setNext(j)
+	if j.failures > 1 {
+		s.log.Warn(fmt.Sprintf("%s %s failed %d times in a row; backing off until %s", p, e, j.failures, j.next.Format(time.RFC3339)),
+			"pipeline", p, "entity", e, "consecutive_failures", j.failures, "next_run", j.next)
+	}
+}
+
+func (s *Scheduler) setWatermark(p, e, wm string) {
+	if t, err := pipeline.ParseWatermarkTime(wm); err == nil {
+		s.metrics.watermark.WithLabelValues(p, e).Set(float64(t.UnixMilli()) / 1000)
+	}
+}
+
+func (s *Scheduler) setNext(j *job) {
+	if j.next.IsZero() {
+		s.metrics.nextRun.DeleteLabelValues(j.key.pipeline, j.key.entity)
+		return
+	}
+	s.metrics.nextRun.WithLabelValues(j.key.pipeline, j.key.entity).Set(float64(j.next.UnixMilli()) / 1000)
+}
+
+// drain waits for running syncs, at most grace, then interrupts them.
+func (s *Scheduler) drain(grace time.Duration) {
+	defer s.cancelRuns()
+	s.mu.Lock()
+	n := s.active
+	s.mu.Unlock()
+	if n == 0 {
+		return
+	}
+	s.log.Info(fmt.Sprintf("Stopping: waiting up to %s for %d running sync(s) to finish", grace, n))
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		s.log.Warn("Grace period over: interrupting the running syncs; what they committed stays, the rest is read again next time")
+		s.cancelRuns()
+		<-done
+	}
+}
