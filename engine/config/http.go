@@ -119,7 +119,4 @@ type Request struct {
 // available to the request.
 type Parent struct {
 	Entity string `yaml:"entity"`
-	// Key is the gjson path of the parent's key; its value is stored in
-	// each child row as parent_id.
-	Key string `yaml:"key"`
 }

@@ -137,6 +137,9 @@ func compile(d *config.Document, p *config.Pipeline, bad []string, o Options) *P
 				}
 				e.Incremental = &Incremental{Field: inc.Field, Index: i, Type: t, Format: inc.Format, Lookback: inc.Lookback.Duration, Start: inc.Start}
 			}
+			if err := source.CheckFormat(inc.Format); err != nil {
+				d.Addf(path+"/incremental/format", diag.Error, "invalid-value", "%v", err)
+			}
 			if inc.Start != "" {
 				if _, err := ParseWatermarkTime(inc.Start); err != nil {
 					d.Addf(path+"/incremental/start", diag.Error, "invalid-value", "incremental start %q is not a date or RFC 3339 time", inc.Start)
@@ -161,7 +164,7 @@ func compile(d *config.Document, p *config.Pipeline, bad []string, o Options) *P
 			case !names[ce.Parent.Entity]:
 				d.Addf(path+"/parent/entity", diag.Error, "unknown-parent", "parent entity %q is not defined in this file%s", ce.Parent.Entity, hintNames(ce.Parent.Entity, names))
 			}
-			e.Parent, e.ParentKey = ce.Parent.Entity, firstNonEmpty(ce.Parent.Key, "id")
+			e.Parent = ce.Parent.Entity
 		}
 		e.Table = &sink.Table{Name: firstNonEmpty(ce.Table, p.Name+"_"+ce.Name), PrimaryKey: ce.PrimaryKey,
 			KeepRaw: ce.KeepRaw, Write: write, DeleteMissing: ce.DeleteMissing}

@@ -49,7 +49,6 @@ type Entity struct {
 	FullRefresh   bool
 	Children      []*Child
 	Parent        string // name of the parent entity, for substreams
-	ParentKey     string // gjson path of the parent's key
 	MaxRejectRate float64
 }
 

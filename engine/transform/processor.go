@@ -355,6 +355,9 @@ func display(v any) string {
 	case time.Time:
 		return x.Format(time.RFC3339Nano)
 	case decimal.Decimal:
+		if x.Exponent() < 0 {
+			return x.StringFixed(-x.Exponent()) // keep the scale: -50.00, not -50
+		}
 		return x.String()
 	case json.RawMessage:
 		return string(x)

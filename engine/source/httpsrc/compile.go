@@ -196,9 +196,6 @@ func compileEntity(spec *source.Spec, p *problems) *opener {
 	if ent.Parent != nil && ent.Parent.Entity == "" {
 		p.errf(ep+"/parent/entity", "missing-setting", "parent needs entity: the name of the entity whose records this one is read for")
 	}
-	if ent.Parent != nil && ent.Parent.Key != "" {
-		p.path(ep+"/parent/key", "parent key", ent.Parent.Key)
-	}
 	if o.restart != nil && o.req.incIn == "" && !o.req.body.uses(varWatermark) &&
 		!slices.ContainsFunc(tpls, func(t *template) bool { return t.uses(varWatermark) }) {
 		p.errf(pgAt+"/restart_after", "invalid-value", "restart_after restarts the query from the newest %s seen, but the request never sends the watermark: use {{ watermark }} in the request or set incremental.param", o.restart.path)
