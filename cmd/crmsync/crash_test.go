@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/engine/sink"
+	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 )
 
@@ -102,6 +103,22 @@ func TestCrashSafety(t *testing.T) {
 			}
 		},
 	}
+	dests["postgres"] = func(t *testing.T) (string, func(string) *sql.Row) {
+		dsn := pgSchemaDSN(t)
+		return dsn, func(q string) *sql.Row {
+			d, err := sink.Open(context.Background(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.Close()
+			db, err := sql.Open("pgx", strings.Replace(dsn, "&schema=", "&search_path=", 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db.QueryRow(q)
+		}
+	}
 	for name, open := range dests {
 		t.Run(name, func(t *testing.T) {
 			const n = 3000
@@ -185,4 +202,26 @@ func checkNotAhead(t *testing.T, dsn string, query func(string) *sql.Row) {
 	if err != nil || wm.After(top) {
 		t.Fatalf("checkpoint %s is ahead of the data (newest row %q)", cp.Watermark, maxAt.String)
 	}
+}
+
+// pgSchemaDSN gives a test its own PostgreSQL schema, dropped afterwards.
+func pgSchemaDSN(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("CRMSYNC_PG_DSN")
+	if base == "" {
+		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	schema := fmt.Sprintf("crash_%d", rand.Uint32())
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("pgx", base)
+		if err == nil {
+			db.Exec(`DROP SCHEMA IF EXISTS "` + schema + `" CASCADE`)
+			db.Close()
+		}
+	})
+	return base + sep + "schema=" + schema
 }
