@@ -232,3 +232,55 @@ func TestSecondRunIsLockedOut(t *testing.T) {
 		t.Fatalf("second run: %s %v", r.Status, r.Err)
 	}
 }
+
+// TestMaxRecordsCommitsWhatWasRead: max_records stops the read and
+// commits what was read; a sorted watermark follows the committed rows.
+func TestMaxRecordsCommitsWhatWasRead(t *testing.T) {
+	srv := httptest.NewServer(newCRM(1000))
+	defer srv.Close()
+	env := func(k string) (string, bool) { return "t0ken", k == "HUB_TOKEN" }
+	limit := 250
+	plan, f := pipeline.Load("hub.yaml", []byte(fmt.Sprintf(pipelineYAML, srv.URL)), pipeline.Options{LookupEnv: env, MaxRecords: &limit})
+	if plan == nil {
+		t.Fatal(f)
+	}
+	dest, db, _ := openSQLite(t)
+	r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet()})
+	if r.Err != nil || r.Processed != 250 || r.Created+r.Rejected != 250 {
+		t.Fatalf("%+v %v", r.Sync, r.Err)
+	}
+	var n int
+	db.QueryRow(`SELECT count(*) FROM hub_contacts`).Scan(&n)
+	cp, _ := dest.Checkpoint(context.Background(), "hub", "contacts")
+	// Record 250 is rejected (a broken email): 249 is the newest committed.
+	if n != int(r.Created) || cp.Watermark != "2024-01-01T04:09:00Z" {
+		t.Fatalf("%d rows, watermark %q: want the 249th record's time", n, cp.Watermark)
+	}
+}
+
+// TestMaxRejectRateStopsTheSync: a source gone bad stops the sync rather
+// than quietly loading garbage; what was committed before stays.
+func TestMaxRejectRateStopsTheSync(t *testing.T) {
+	c := newCRM(1000)
+	for i := 300; i < 1000; i += 2 {
+		c.contacts[i].Email = "garbage"
+	}
+	srv := httptest.NewServer(c)
+	defer srv.Close()
+	env := func(k string) (string, bool) { return "t0ken", k == "HUB_TOKEN" }
+	src := strings.Replace(fmt.Sprintf(pipelineYAML, srv.URL), "    batch_size: 120\n", "    batch_size: 120\n    max_reject_rate: 0.2\n", 1)
+	plan, f := pipeline.Load("hub.yaml", []byte(src), pipeline.Options{LookupEnv: env})
+	if plan == nil {
+		t.Fatal(f)
+	}
+	dest, db, _ := openSQLite(t)
+	r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet()})
+	if r.Status != sink.StatusFailed || r.Err == nil || !strings.Contains(r.Err.Error(), "max_reject_rate 20%") {
+		t.Fatalf("status %s err %v", r.Status, r.Err)
+	}
+	var n int
+	db.QueryRow(`SELECT count(*) FROM hub_contacts`).Scan(&n)
+	if n < 240 || r.Processed >= 1000 {
+		t.Fatalf("%d rows kept, %d processed: the sync should stop early and keep its committed batches", n, r.Processed)
+	}
+}
