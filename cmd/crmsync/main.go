@@ -83,18 +83,6 @@ func init() {
 		fmt.Fprintln(stdout, "crmsync", version)
 		return exitOK
 	}})
-	for _, nb := range []struct{ name, summary, issue string }{
-		{"serve", "run every pipeline of a folder on its schedule, hot-reloading edits", "the long-running runner"},
-		{"preview", "fetch the first page of an entity and show the mapped records", "the authoring loop"},
-		{"check", "test that each entity can connect, authenticate and read one page", "the authoring loop"},
-		{"test", "replay a pipeline's saved fixtures offline and compare the output", "the authoring loop"},
-	} {
-		nb := nb
-		register(command{name: nb.name, summary: nb.summary + " (not built yet)", run: func(_ []string, _, stderr io.Writer) int {
-			fmt.Fprintf(stderr, "crmsync %s: not built yet in this version (%s is planned); use 'crmsync lint' and 'crmsync run'\n", nb.name, nb.issue)
-			return exitUsage
-		}})
-	}
 }
 
 // stringsFlag collects a repeated flag.

@@ -87,7 +87,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "crmsync run:", err)
 		return exitUsage
 	}
-	opts := pipeline.Options{Profile: f.profile, BatchSize: f.batchSize}
+	opts := pipeline.Options{Profile: f.profile, BatchSize: f.batchSize, StrictEnv: true}
 	if f.maxRecords >= 0 {
 		opts.MaxRecords = &f.maxRecords
 	}

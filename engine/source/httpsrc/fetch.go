@@ -68,7 +68,7 @@ func (r *reader) fetch(ctx context.Context, v *vars, c *call, page int) (*respon
 			renewed = true
 			r.auth.(renewer).renewToken(req)
 			r.retries.Add(1)
-			r.log.Warn("http request unauthorized; renewing the token and trying again", "entity", r.o.entity,
+			r.log.Warn("http request unauthorized; renewing the token and trying again",
 				"page", page, "method", req.Method, "url", r.red.url(req.URL))
 			attempt--
 			continue
@@ -99,7 +99,7 @@ func (r *reader) fetch(ctx context.Context, v *vars, c *call, page int) (*respon
 			}
 		}
 		r.retries.Add(1)
-		r.log.Warn("http request failed; retrying", "entity", r.o.entity, "page", page, "reason", reason,
+		r.log.Warn("http request failed; retrying", "page", page, "reason", reason,
 			"attempt", attempt, "attempts", attempts, "wait", wait.String(), "method", req.Method, "url", r.red.url(req.URL))
 		if res != nil && res.status == http.StatusTooManyRequests {
 			// The whole source is over its limit: hold every reader back,
@@ -206,7 +206,7 @@ func (r *reader) noteLimits(res *response) {
 		if !ok || !until.After(now) {
 			until = now.Add(rs.window)
 		}
-		r.log.Info("rate limit reached; waiting for the window to reset", "entity", r.o.entity,
+		r.log.Info("rate limit reached; waiting for the window to reset",
 			"header", rs.remaining, "wait", time.Until(until).Round(time.Millisecond).String())
 		b.hold(until)
 	}

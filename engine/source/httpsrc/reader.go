@@ -84,7 +84,7 @@ func (r *reader) Read(ctx context.Context, st source.ReadState, emit func(source
 	prevPage, hint := 0, 0
 	for n := 1; ; n++ {
 		if limit := r.o.rules.maxPages; limit > 0 && n > limit {
-			r.log.Info("stopping at max_pages", "entity", r.o.entity, "max_pages", limit)
+			r.log.Info("stopping at max_pages", "max_pages", limit)
 			return nil
 		}
 		var c call
@@ -147,7 +147,7 @@ func (r *reader) Read(ctx context.Context, st source.ReadState, emit func(source
 			if err != nil {
 				return fmt.Errorf("entity %q: page %d: %s", r.o.entity, n, r.red.text(err.Error()))
 			}
-			r.log.Info("restarting a capped query", "entity", r.o.entity, "page", n, "after", r.o.restart.after, "watermark", r.red.text(wm))
+			r.log.Info("restarting a capped query", "page", n, "after", r.o.restart.after, "watermark", r.red.text(wm))
 			v.watermark = wm
 			pg = r.o.pager.newPager()
 		}

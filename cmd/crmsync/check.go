@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/crmsync/crmsync/engine/authoring"
+)
+
+func init() {
+	register(command{name: "check", args: "FILE [ENTITY]", summary: "test that each entity can connect, authenticate and read one page", run: checkCmd})
+}
+
+// checkAttempts: check retries once (a blip), not five times: it should
+// answer quickly, and say why when it cannot.
+const checkAttempts = 2
+
+func checkCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	profile := fs.String("env", "", "environment profile to apply (environments: in the file)")
+	debug := fs.Bool("debug", false, "log the source at debug level")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: crmsync check [--env PROFILE] FILE [ENTITY]")
+		fmt.Fprintln(stderr, "For each entity (or ENTITY): connect, authenticate and read one page, and say in plain words what is wrong when")
+		fmt.Fprintln(stderr, "that fails (DNS, TLS, refused, 401, 403 with the missing scope, 404, records path, a body that is not JSON, …).")
+		fmt.Fprintln(stderr, "Writes nothing. Exit status: 0 every entity passed, 1 any failed, 2 usage error.")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if len(pos) < 1 || len(pos) > 2 {
+		fs.Usage()
+		return exitUsage
+	}
+	plan, code := loadForAuthoring("check", pos[0], *profile, stderr)
+	if plan == nil {
+		return code
+	}
+	ents, code := pickEntities("check", plan, pos[1:], stderr)
+	if ents == nil {
+		return code
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := newLogger(stderr, "text", *debug, !*debug)
+	red := authoring.NewRedactor(plan)
+	failed := 0
+	for _, e := range ents {
+		rec := authoring.NewRecorder(nil, red)
+		res, err := authoring.Read(ctx, plan, e, authoring.Options{Pages: 1, Wrap: rec.Wrap, Attempts: checkAttempts, Logger: log, Version: version})
+		xs := rec.Exchanges()
+		name := plan.Name + " " + e.Name
+		if err != nil {
+			failed++
+			d := authoring.Diagnose(err, xs, authoring.Hint{Records: recordsPath(plan, e)})
+			fmt.Fprintf(stdout, "FAIL  %s: %s\n", name, d.Summary)
+			for _, s := range d.Details {
+				fmt.Fprintf(stdout, "      %s\n", s)
+			}
+			if d.Network {
+				fmt.Fprintf(stdout, "      error: %s\n", plan.Redact(err.Error()))
+			}
+			continue
+		}
+		n := len(res.Records)
+		what := fmt.Sprintf("read %d %s from the first page", n, plural(n, "record", "records"))
+		if last := lastOK(xs); last != nil {
+			what = fmt.Sprintf("%s %s → %d %s, %d %s on the first page", last.Request.Method, last.Request.URL,
+				last.Response.Status, http.StatusText(last.Response.Status), n, plural(n, "record", "records"))
+		}
+		if res.Total >= 0 {
+			what += fmt.Sprintf(" (the source says %d in all)", res.Total)
+		}
+		if n == 0 {
+			what += "; an empty first page is fine for an incremental source, but check the records path or filter otherwise"
+		}
+		fmt.Fprintf(stdout, "ok    %s: %s\n", name, what)
+	}
+	if failed > 0 {
+		fmt.Fprintf(stdout, "%d of %d %s failed\n", failed, len(ents), plural(len(ents), "entity", "entities"))
+		return exitFailed
+	}
+	return exitOK
+}
+
+func lastOK(xs []authoring.Exchange) *authoring.Exchange {
+	for i := len(xs) - 1; i >= 0; i-- {
+		if xs[i].OK() {
+			return &xs[i]
+		}
+	}
+	return nil
+}

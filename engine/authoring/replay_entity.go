@@ -1,0 +1,79 @@
+package authoring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/crmsync/crmsync/engine/pipeline"
+)
+
+var (
+	// ErrNoFixtures: an http entity has no recorded exchanges.
+	ErrNoFixtures = errors.New("no recorded exchanges")
+	// ErrNotOffline: the source type cannot be read offline (sql, github).
+	ErrNotOffline = errors.New("this source type cannot be replayed offline")
+)
+
+// ReplayEntity reads one entity offline and maps its records: an http
+// source from the exchanges recorded in dir/<entity>/ (served by p), a
+// file source from its own files. A request that differs from its
+// fixture, or a read that stops before the last fixture, is an error.
+func ReplayEntity(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, dir string, p *Replayer, o Options) (*Result, error) {
+	switch plan.Source.Type {
+	case "file":
+		o.Wrap, o.Limit, o.Pages, o.More = nil, 0, 0, nil
+		return Read(ctx, plan, e, o)
+	case "http":
+	default:
+		return nil, fmt.Errorf("source type %q: %w", plan.Source.Type, ErrNotOffline)
+	}
+	fx, err := LoadFixtures(filepath.Join(dir, e.Name))
+	if err != nil {
+		return nil, err
+	}
+	if len(fx) == 0 {
+		return nil, ErrNoFixtures
+	}
+	t := p.Transport(fx, NewRedactor(plan))
+	o.Wrap = t.Wrap
+	o.Attempts = 1 // only successful exchanges are recorded
+	o.Unlimited = true
+	o.Limit, o.Pages = 0, 0
+	o.More = func() bool { return t.Remaining() > 0 }
+	res, err := Read(ctx, plan, e, o)
+	if m := t.Mismatch(); m != nil {
+		return res, m
+	}
+	if err != nil {
+		return res, err
+	}
+	if used := t.Used(); used < len(fx) {
+		return res, fmt.Errorf("the read ended after %d of the %d recorded requests (did pagination change?)", used, len(fx))
+	}
+	return res, nil
+}
+
+// RecordFixtures writes the fixtures of one entity from the exchanges of a read
+// into dir/<entity>/, then replays them to write expected.jsonl. It
+// returns how many exchanges were stored and the replayed result.
+func RecordFixtures(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, dir string, xs []Exchange, o Options) (int, *Result, error) {
+	n, err := WriteFixtures(filepath.Join(dir, e.Name), xs)
+	if err != nil {
+		return 0, nil, err
+	}
+	if n == 0 {
+		return 0, nil, fmt.Errorf("entity %q: no successful exchange to record", e.Name)
+	}
+	p, err := StartReplayer()
+	if err != nil {
+		return n, nil, err
+	}
+	defer p.Close()
+	res, err := ReplayEntity(ctx, plan, e, dir, p, o)
+	if err != nil {
+		return n, res, fmt.Errorf("replaying what was just recorded: %w", err)
+	}
+	return n, res, WriteExpected(filepath.Join(dir, e.Name, ExpectedFile), res.Lines())
+}
