@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -11,7 +12,10 @@ import (
 	"testing"
 
 	"github.com/crmsync/crmsync/engine/config"
+	"github.com/crmsync/crmsync/engine/exprfn"
 	"github.com/crmsync/crmsync/engine/pipeline"
+	"github.com/crmsync/crmsync/engine/validate"
+	"github.com/crmsync/crmsync/engine/value"
 	"github.com/crmsync/crmsync/schema"
 	"gopkg.in/yaml.v3"
 
@@ -290,5 +294,35 @@ entities:
 	}
 	if plan.Source.RateLimit.PerSecond != 4 || plan.Entities[0].BatchSize != 50 {
 		t.Errorf("rate %v batch %d", plan.Source.RateLimit.PerSecond, plan.Entities[0].BatchSize)
+	}
+}
+
+// TestSchemaKnowsTheRegistries: the schema's lists of validators and
+// functions (for editors) are the ones built into the binary.
+func TestSchemaKnowsTheRegistries(t *testing.T) {
+	var doc map[string]any
+	if err := json.Unmarshal(schema.JSON, &doc); err != nil {
+		t.Fatal(err)
+	}
+	defs := doc["$defs"].(map[string]any)
+	then := defs["validator"].(map[string]any)["then"].(map[string]any)["enum"].([]any)
+	var inSchema []string
+	for _, v := range then {
+		inSchema = append(inSchema, v.(string))
+	}
+	if want := validate.Names(); !slices.Equal(inSchema, want) {
+		t.Errorf("schema validators %v, registry %v: update schema/genschema.py", inSchema, want)
+	}
+	exprDoc := defs["field"].(map[string]any)["properties"].(map[string]any)["expr"].(map[string]any)["description"].(string)
+	for _, fn := range exprfn.Names() {
+		if !strings.Contains(exprDoc, fn) {
+			t.Errorf("function %s is not listed in the schema's expr description", fn)
+		}
+	}
+	types := defs["field"].(map[string]any)["properties"].(map[string]any)["type"].(map[string]any)["enum"].([]any)
+	for _, tn := range value.Names() {
+		if !slices.Contains(types, any(tn)) {
+			t.Errorf("type %s missing from the schema", tn)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/diag"
+	"github.com/crmsync/crmsync/engine/validate"
 	"github.com/crmsync/crmsync/schema"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
@@ -63,9 +65,10 @@ func checkSchema(d *config.Document) (bad []string) {
 			leaf.ErrorKind = &kind.Required{Missing: rest}
 		}
 		reportSchemaError(d, leaf, path)
-		if _, unknownKey := leaf.ErrorKind.(*kind.AdditionalProperties); !unknownKey {
-			// An unknown key leaves the rest sound enough to compile;
-			// anything else stops what it is in.
+		// An unknown key or validator name leaves the rest sound enough
+		// to compile (compile reports the same validator again, and the
+		// duplicate is dropped); anything else stops what it is in.
+		if !nonBlocking(d, leaf, path) {
 			bad = append(bad, path)
 		}
 	}
@@ -121,6 +124,15 @@ func reportSchemaError(d *config.Document, e *jsonschema.ValidationError, path s
 	case *kind.Type:
 		d.Addf(path, diag.Error, "wrong-type", "%s must be %s, not %s", what, joinOr(k.Want), article(k.Got))
 	case *kind.Enum:
+		if m := validatorPath.FindStringSubmatch(path); m != nil {
+			got := fmt.Sprint(k.Got)
+			msg := fmt.Sprintf("field %q: unknown validator %q", m[1], got)
+			if sug := diag.Suggest(got, validate.Names()); sug != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", sug)
+			}
+			d.Addf(path, diag.Error, "unknown-validator", "%s", msg)
+			return
+		}
 		var want []string
 		for _, w := range k.Want {
 			want = append(want, fmt.Sprint(w))
@@ -141,7 +153,16 @@ func reportSchemaError(d *config.Document, e *jsonschema.ValidationError, path s
 	case *kind.PropertyNames:
 		// jsonschema v6 reports a propertyNames failure with an instance
 		// location it has since overwritten; find the key ourselves.
-		if p := findNameKey(d, d.Root, "", k.Property); p != "" {
+		p := findNameKey(d, d.Root, "", k.Property)
+		if m := validatorPath.FindStringSubmatch(strings.TrimSuffix(p, "/"+config.Escape(k.Property))); m != nil {
+			msg := fmt.Sprintf("field %q: unknown validator %q", m[1], k.Property)
+			if sug := diag.Suggest(k.Property, validate.Names()); sug != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", sug)
+			}
+			d.AddKeyf(p, diag.Error, "unknown-validator", "%s", msg)
+			return
+		}
+		if p != "" {
 			path, what = p, describe(strings.TrimSuffix(p, "/"+config.Escape(k.Property)))
 		}
 		d.AddKeyf(path, diag.Error, "invalid-name",
@@ -271,6 +292,9 @@ func allowedKeys(schemaURL string) []string {
 	return out
 }
 
+// validatorPath matches a link of a validator chain: …/fields/<f>/validate/<n>.
+var validatorPath = regexp.MustCompile(`/fields/([^/]+)/validate/\d+$`)
+
 var printer = message.NewPrinter(language.English)
 
 // findNameKey finds a key named name in a mapping of names (entities,
@@ -281,7 +305,7 @@ func findNameKey(d *config.Document, n *yaml.Node, path, name string) string {
 		last := path[strings.LastIndexByte(path, '/')+1:]
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			p := path + "/" + config.Escape(n.Content[i].Value)
-			if n.Content[i].Value == name && (last == "entities" || last == "fields" || last == "children" || last == "environments") {
+			if n.Content[i].Value == name && (last == "entities" || last == "fields" || last == "children" || last == "environments" || validatorPath.MatchString(path)) {
 				return p
 			}
 			if found := findNameKey(d, n.Content[i+1], p, name); found != "" {
@@ -296,6 +320,20 @@ func findNameKey(d *config.Document, n *yaml.Node, path, name string) string {
 		}
 	}
 	return ""
+}
+
+// nonBlocking: errors that leave the entity sound enough to compile.
+func nonBlocking(d *config.Document, e *jsonschema.ValidationError, path string) bool {
+	switch k := e.ErrorKind.(type) {
+	case *kind.AdditionalProperties:
+		return true
+	case *kind.Enum:
+		return validatorPath.MatchString(path)
+	case *kind.PropertyNames:
+		p := findNameKey(d, d.Root, "", k.Property)
+		return validatorPath.MatchString(strings.TrimSuffix(p, "/"+config.Escape(k.Property)))
+	}
+	return false
 }
 
 // fitsType reports whether a scalar's text reads as one of the wanted
