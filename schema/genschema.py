@@ -171,7 +171,7 @@ defs["entity"] = O("One stream of records landing in one table.", {
   "format": S("file, github: csv, jsonl or json (default from the file name).", enum=["csv","jsonl","json"]),
   "csv": D("file, github: CSV settings, overriding the source's.", **{"$ref":"#/$defs/csv"}),
   "required_columns": strlist("file, github: columns every file must have; a file without them stops with an error naming them."),
-}, req=["primary_key","fields"])
+}, req=["fields"])
 
 http_keys = ["base_url","headers","auth","rate_limit","retry","timeout","paginate","error_when","records"]
 sql_keys = ["driver","dsn","timezone"]

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"flag"
 	"os"
 	"path/filepath"
@@ -324,5 +325,32 @@ func TestSchemaKnowsTheRegistries(t *testing.T) {
 		if !slices.Contains(types, any(tn)) {
 			t.Errorf("type %s missing from the schema", tn)
 		}
+	}
+}
+
+// TestReadmeExamples: every complete pipeline in the README (a yaml block
+// with version: 1) compiles without an error.
+func TestReadmeExamples(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := 0
+	for i, part := range strings.Split(string(data), "```yaml\n")[1:] {
+		block, _, _ := strings.Cut(part, "```")
+		if !strings.Contains(block, "version: 1") {
+			continue
+		}
+		blocks++
+		name := fmt.Sprintf("README block %d", i+1)
+		env := func(string) (string, bool) { return "", false }
+		_, findings := pipeline.Load(name, []byte(block), pipeline.Options{LookupEnv: env,
+			ReadFile: func(string) ([]byte, error) { return []byte("x"), nil }})
+		if findings.HasErrors() {
+			t.Errorf("%s does not compile:\n%s\n%s", name, findings.Errors().Error(), block)
+		}
+	}
+	if blocks < 5 {
+		t.Fatalf("only %d complete pipelines found in the README", blocks)
 	}
 }
