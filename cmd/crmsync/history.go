@@ -49,7 +49,15 @@ func listCmd(what string, args []string, stdout, stderr io.Writer) int {
 			return exitFailed
 		}
 		if *asJSON {
-			return writeJSON(stdout, rows)
+			type syncJSON struct {
+				sink.Sync
+				DurationSeconds float64 `json:"duration_seconds"`
+			}
+			out := make([]syncJSON, len(rows))
+			for i, r := range rows {
+				out[i] = syncJSON{r, r.DurationSeconds()}
+			}
+			return writeJSON(stdout, out)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tPIPELINE\tENTITY\tSTATUS\tSTARTED\tDURATION\tPROCESSED\tCREATED\tUPDATED\tUNCHANGED\tREJECTED\tERRORS")

@@ -16,7 +16,7 @@ func TestParse(t *testing.T) {
 		{"every 15m", at.Add(15 * time.Minute), false},
 		{"every 1h30m", at.Add(90 * time.Minute), false},
 		{"*/10 * * * *", time.Date(2024, 3, 1, 10, 10, 0, 0, time.UTC), false},
-		{"0 6 * * 1-5", time.Date(2024, 3, 4, 6, 0, 0, 0, time.UTC), false}, // Friday 10:07 → Monday 06:00
+		{"0 6 * * 1-5", time.Date(2024, 3, 4, 6, 0, 0, 0, time.UTC), false},                  // Friday 10:07 → Monday 06:00
 		{"CRON_TZ=America/New_York 0 6 * * *", time.Date(2024, 3, 1, 6, 0, 0, 0, ny), false}, // 10:07 UTC is 05:07 in New York
 		{"@hourly", time.Date(2024, 3, 1, 11, 0, 0, 0, time.UTC), false},
 		{"every fortnight", time.Time{}, true},

@@ -115,37 +115,42 @@ const (
 
 // Sync is one row of crmsync_sync_history.
 type Sync struct {
-	ID               int64
-	Pipeline, Entity string
-	PlanHash         string
-	StartedAt        time.Time
-	FinishedAt       time.Time // zero while running
-	Status           string
-	Processed        int64
-	Created          int64
-	Updated          int64
-	Unchanged        int64
-	Failed           int64
-	Filtered         int64
-	Rejected         int64
-	APICalls         int64
-	Retries          int64
-	ValidationErrors int64
-	ProcessingErrors int64
-	Duration         time.Duration
-	RecordsPerSecond float64
-	SuccessRate      float64
-	Errors           []string
+	ID               int64         `json:"id"`
+	Pipeline         string        `json:"pipeline"`
+	Entity           string        `json:"entity"`
+	PlanHash         string        `json:"plan_hash"`
+	StartedAt        time.Time     `json:"started_at"`
+	FinishedAt       time.Time     `json:"finished_at"` // zero while running
+	Status           string        `json:"status"`
+	Processed        int64         `json:"processed"`
+	Created          int64         `json:"created"`
+	Updated          int64         `json:"updated"`
+	Unchanged        int64         `json:"unchanged"`
+	Failed           int64         `json:"failed"`
+	Filtered         int64         `json:"filtered"`
+	Rejected         int64         `json:"rejected"`
+	APICalls         int64         `json:"api_calls"`
+	Retries          int64         `json:"retries"`
+	ValidationErrors int64         `json:"validation_errors"`
+	ProcessingErrors int64         `json:"processing_errors"`
+	Duration         time.Duration `json:"-"`
+	RecordsPerSecond float64       `json:"records_per_second"`
+	SuccessRate      float64       `json:"success_rate"`
+	Errors           []string      `json:"errors"`
 }
+
+// DurationSeconds is Duration for JSON readers.
+func (s Sync) DurationSeconds() float64 { return s.Duration.Seconds() }
 
 // StoredReject is one row of crmsync_rejects.
 type StoredReject struct {
-	Pipeline, Entity string
-	RecordID         string
-	Reasons          []string
-	Raw              string
-	SyncID           int64
-	CreatedAt        time.Time
+	Pipeline  string    `json:"pipeline"`
+	Entity    string    `json:"entity"`
+	RecordID  string    `json:"record_id"`
+	Reasons   []string  `json:"reasons"`
+	Raw       string    `json:"raw"`
+	SyncID    int64     `json:"sync_id"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Filter selects history or rejects rows; empty fields match all.
