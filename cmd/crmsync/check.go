@@ -33,9 +33,9 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "Writes nothing. Exit status: 0 every entity passed, 1 any failed, 2 usage error.")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return exitUsage
+	pos, code, ok := parseArgs(fs, args)
+	if !ok {
+		return code
 	}
 	if len(pos) < 1 || len(pos) > 2 {
 		fs.Usage()

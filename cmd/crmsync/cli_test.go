@@ -85,3 +85,37 @@ func TestRunUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestLintCommand: exit codes, text and JSON output, flags after files.
+func TestLintCommand(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"lint", "../../examples/quickstart/leads.yaml"}, &out, &errb); code != exitOK || out.Len() != 0 {
+		t.Fatalf("clean file: exit %d, output %q", code, out.String())
+	}
+	code := run([]string{"lint", "../../testdata/lint/many_problems.yaml", "--format", "json"}, &out, &errb)
+	if code != exitFailed {
+		t.Fatalf("broken file: exit %d, want %d", code, exitFailed)
+	}
+	var findings []struct {
+		File, Severity, Code, Message string
+		Line, Column                  int
+	}
+	if err := json.Unmarshal(out.Bytes(), &findings); err != nil || len(findings) != 4 {
+		t.Fatalf("json output (%v): %s", err, out.String())
+	}
+	if f := findings[1]; f.Code != "unknown-key" || f.Line != 14 || f.Column != 5 || f.Severity != "error" {
+		t.Fatalf("second finding: %+v", f)
+	}
+	out.Reset()
+	// A warning alone passes, unless --strict.
+	warn := "../../testdata/lint/literal_secret.yaml"
+	if code := run([]string{"lint", warn}, &out, &errb); code != exitOK {
+		t.Fatalf("warning only: exit %d", code)
+	}
+	if code := run([]string{"lint", "--strict", warn}, &out, &errb); code != exitFailed {
+		t.Fatalf("--strict with a warning: exit %d", code)
+	}
+	if code := run([]string{"lint", "no/such/file.yaml"}, &out, &errb); code != exitUsage {
+		t.Fatalf("missing file: exit %d", code)
+	}
+}

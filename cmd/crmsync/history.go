@@ -31,7 +31,11 @@ func listCmd(what string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Usage: crmsync %s [--dest DSN] [--pipeline P] [--entity E] [--limit N] [--json]\n", what)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+	pos, code, ok := parseArgs(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
 		fs.Usage()
 		return exitUsage
 	}

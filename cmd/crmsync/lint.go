@@ -31,14 +31,15 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "Exit status: 0 clean, 1 problems found, 2 usage or I/O error.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	pos, code, ok := parseArgs(fs, args)
+	if !ok {
+		return code
 	}
-	if fs.NArg() == 0 || (*format != "text" && *format != "json") {
+	if len(pos) == 0 || (*format != "text" && *format != "json") {
 		fs.Usage()
 		return exitUsage
 	}
-	files, err := pipeline.Expand(fs.Args())
+	files, err := pipeline.Expand(pos)
 	if err != nil {
 		fmt.Fprintln(stderr, "crmsync lint:", err)
 		return exitUsage

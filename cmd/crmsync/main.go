@@ -3,6 +3,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -83,6 +85,26 @@ func init() {
 		fmt.Fprintln(stdout, "crmsync", version)
 		return exitOK
 	}})
+}
+
+// parseArgs parses flags wherever they stand among the positional
+// arguments (crmsync run pipelines/ --full). It returns the positional
+// arguments, or ok=false and the exit code: 0 for --help, 2 for a bad flag.
+func parseArgs(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool) {
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, exitOK, false
+			}
+			return nil, exitUsage, false
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, exitOK, true
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
 }
 
 // stringsFlag collects a repeated flag.

@@ -45,9 +45,9 @@ func previewCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "Writes nothing: no destination is opened, no checkpoint moves. Exit status: 0 read, 1 a read failed, 2 usage error.")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return exitUsage
+	pos, code, ok := parseArgs(fs, args)
+	if !ok {
+		return code
 	}
 	if len(pos) < 1 || len(pos) > 2 || *limit < 1 {
 		fs.Usage()
@@ -312,23 +312,6 @@ func recordsPath(plan *pipeline.Plan, e *pipeline.Entity) string {
 		return e.Config.Records
 	}
 	return plan.Source.Records
-}
-
-// parseInterspersed parses flags wherever they stand among the
-// positional arguments (crmsync preview FILE ENTITY --limit 5).
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
 }
 
 // loadForAuthoring loads a pipeline file for preview and check: an

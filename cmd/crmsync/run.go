@@ -56,10 +56,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "Syncs every entity of the pipeline files once. Exit status: 0 all succeeded, 1 any failed, 2 usage error, 3 any partial.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	pos, code, ok := parseArgs(fs, args)
+	if !ok {
+		return code
 	}
-	if fs.NArg() == 0 {
+	if len(pos) == 0 {
 		fs.Usage()
 		return exitUsage
 	}
@@ -82,7 +83,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	log := newLogger(stderr, f.logFormat, f.debug, f.quiet)
-	files, err := pipeline.Expand(fs.Args())
+	files, err := pipeline.Expand(pos)
 	if err != nil {
 		fmt.Fprintln(stderr, "crmsync run:", err)
 		return exitUsage

@@ -50,12 +50,13 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "With --once: exit status 0 all succeeded, 1 any failed, 2 usage error or a file with problems, 3 any partial.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	pos, code, ok := parseArgs(fs, args)
+	if !ok {
+		return code
 	}
-	if f.dir == "" && fs.NArg() == 1 {
-		f.dir = fs.Arg(0)
-	} else if fs.NArg() > 0 {
+	if f.dir == "" && len(pos) == 1 {
+		f.dir = pos[0]
+	} else if len(pos) > 0 {
 		fs.Usage()
 		return exitUsage
 	}
