@@ -2,6 +2,8 @@ package runner_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"os"
 	"path/filepath"
 	"testing"
@@ -88,5 +90,37 @@ func TestChildRows(t *testing.T) {
 	db.QueryRow(`SELECT count(*) FROM salespro_lead_results_line_items WHERE estimate_id='E1'`).Scan(&n)
 	if n != 1 {
 		t.Fatalf("children of a re-synced parent not replaced: %d rows", n)
+	}
+}
+
+// TestMaxRecordsMidPageLosesNothing: when max_records stops a read in the
+// middle of a page, the next run reads that page again from its start.
+func TestMaxRecordsMidPageLosesNothing(t *testing.T) {
+	dir := t.TempDir()
+	var csv strings.Builder
+	csv.WriteString("id,name\n")
+	for i := 1; i <= 10; i++ {
+		fmt.Fprintf(&csv, "%d,n%d\n", i, i)
+	}
+	os.WriteFile(filepath.Join(dir, "people.csv"), []byte(csv.String()), 0o644)
+	yamlPath := filepath.Join(dir, "p.yaml")
+	os.WriteFile(yamlPath, []byte("version: 1\nname: p\nsource: {type: file, path: people.csv}\nentities:\n  people:\n    primary_key: id\n    batch_size: 3\n    fields: {id: {path: id, type: integer}, name: name}\n"), 0o644)
+	dest, db, _ := openSQLite(t)
+	five := 5
+	plan, f := pipeline.LoadFile(yamlPath, pipeline.Options{MaxRecords: &five})
+	if plan == nil {
+		t.Fatal(f)
+	}
+	if r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet()}); r.Err != nil || r.Created != 5 {
+		t.Fatalf("first run: %+v %v", r.Sync, r.Err)
+	}
+	plan, _ = pipeline.LoadFile(yamlPath, pipeline.Options{})
+	if r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet()}); r.Err != nil || r.Created != 5 {
+		t.Fatalf("second run: %+v %v", r.Sync, r.Err)
+	}
+	var n int
+	db.QueryRow(`SELECT count(*) FROM p_people`).Scan(&n)
+	if n != 10 {
+		t.Fatalf("%d rows, want all 10", n)
 	}
 }

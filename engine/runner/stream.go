@@ -209,7 +209,9 @@ func (s *syncer) page(ctx context.Context, proc *transform.Processor, page sourc
 			}
 		}
 	}
-	if !s.truncated || page.Resume != "" {
+	// Only a page read to its end moves the source position: a page that
+	// max_records cut short is read again from its start next time.
+	if !s.truncated {
 		b.resume = page.Resume
 	}
 	if len(b.rows)+len(b.rejects) >= e.BatchSize {
