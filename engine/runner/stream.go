@@ -79,7 +79,12 @@ func (s *syncer) stream(ctx context.Context, reader source.Reader, st source.Rea
 		<-errc
 		return err
 	}
+	started := false
 	for page := range pages {
+		if !started {
+			s.logStart(page.Total)
+			started = true
+		}
 		if err := s.page(ctx, proc, page, b); err != nil {
 			return fail(err)
 		}
@@ -95,10 +100,23 @@ func (s *syncer) stream(ctx context.Context, reader source.Reader, st source.Rea
 			return s.flush(context.WithoutCancel(ctx), b, true)
 		}
 	}
+	if !started {
+		s.logStart(-1)
+	}
 	if err := <-errc; err != nil {
 		return err
 	}
 	return s.flush(ctx, b, true)
+}
+
+// logStart writes the blueprint's start line once the first page says
+// how many records the source holds (when it says).
+func (s *syncer) logStart(total int) {
+	if total >= 0 {
+		s.log.Info(fmt.Sprintf("Starting %s %s sync with %d records", s.plan.Name, s.e.Name, total))
+		return
+	}
+	s.log.Info(fmt.Sprintf("Starting %s %s sync", s.plan.Name, s.e.Name))
 }
 
 // read reads the entity, or — for a substream — the entity once per

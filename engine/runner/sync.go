@@ -155,7 +155,6 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	s.log.Info(fmt.Sprintf("Starting %s %s sync", plan.Name, e.Name))
 	reader, err := e.Source.Open(ctx, &source.Env{Logger: s.log, Redact: plan.Redact, Version: o.Version})
 	if err != nil {
 		return fmt.Errorf("opening the source: %w", err)
