@@ -1,0 +1,124 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/crmsync/crmsync/engine/diag"
+	"gopkg.in/yaml.v3"
+)
+
+var interpRE = regexp.MustCompile(`\$\$|\$\{(env|file):([^}]*)\}`)
+
+// interpolate replaces ${env:NAME}, ${env:NAME:-default} and ${file:PATH}
+// in every scalar value ($$ is a literal $). It leaves the profiles it did
+// not choose alone: their variables need not be set.
+func (d *Document) interpolate(n *yaml.Node, path, dir string, opts Options) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := path + "/" + escape(n.Content[i].Value)
+			if p == "/environments" {
+				continue
+			}
+			d.interpolate(n.Content[i+1], p, dir, opts)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			d.interpolate(c, path+"/"+strconv.Itoa(i), dir, opts)
+		}
+	case yaml.ScalarNode:
+		if !strings.Contains(n.Value, "$") {
+			return
+		}
+		changed := false
+		out := interpRE.ReplaceAllStringFunc(n.Value, func(m string) string {
+			if m == "$$" {
+				changed = true
+				return "$"
+			}
+			sub := interpRE.FindStringSubmatch(m)
+			kind, arg := sub[1], sub[2]
+			changed = true
+			switch kind {
+			case "env":
+				name, def, hasDef := strings.Cut(arg, ":-")
+				if !envNameRE.MatchString(name) {
+					d.findings = append(d.findings, diag.Finding{File: d.File, Line: n.Line, Column: n.Column,
+						Severity: diag.Error, Code: "bad-interpolation",
+						Message: fmt.Sprintf("${env:%s}: %q is not an environment variable name", arg, name)})
+					return ""
+				}
+				if v, ok := opts.LookupEnv(name); ok && v != "" {
+					return v
+				}
+				if hasDef {
+					return def
+				}
+				d.findings = append(d.findings, diag.Finding{File: d.File, Line: n.Line, Column: n.Column,
+					Severity: envSeverity(opts), Code: "env-unset",
+					Message: fmt.Sprintf("environment variable %s is not set and has no default (write ${env:%s:-default} to give one)", name, name)})
+				return ""
+			default: // file
+				p := strings.TrimSpace(arg)
+				if p == "" {
+					d.findings = append(d.findings, diag.Finding{File: d.File, Line: n.Line, Column: n.Column,
+						Severity: diag.Error, Code: "bad-interpolation", Message: "${file:} needs a path"})
+					return ""
+				}
+				if !filepath.IsAbs(p) {
+					p = filepath.Join(dir, p)
+				}
+				b, err := opts.ReadFile(p)
+				if err != nil {
+					msg := err.Error()
+					if errors.Is(err, os.ErrNotExist) {
+						msg = "no such file"
+					}
+					d.findings = append(d.findings, diag.Finding{File: d.File, Line: n.Line, Column: n.Column,
+						Severity: envSeverity(opts), Code: "file-unreadable",
+						Message: fmt.Sprintf("${file:%s}: cannot read secret file: %s", arg, msg)})
+					return ""
+				}
+				v := strings.TrimRight(string(b), "\r\n")
+				d.Secrets = append(d.Secrets, v)
+				return v
+			}
+		})
+		if changed {
+			if d.Interpolated == nil {
+				d.Interpolated = map[string]bool{}
+			}
+			d.Interpolated[path] = true
+			n.Value = out
+			// "${env:RATE:-4}" is a number where a number goes, quoted or
+			// not; where a string goes, the schema check accepts any
+			// interpolated scalar as its text.
+			n.Tag, n.Style = retag(out), 0
+		}
+	}
+}
+
+func envSeverity(o Options) diag.Severity {
+	if o.StrictEnv {
+		return diag.Error
+	}
+	return diag.Warning
+}
+
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// retag gives an interpolated plain scalar the tag YAML would have given
+// the text, so "${env:BATCH:-500}" is still a number.
+func retag(s string) string {
+	var n yaml.Node
+	if err := yaml.Unmarshal([]byte(s), &n); err == nil && len(n.Content) == 1 && n.Content[0].Kind == yaml.ScalarNode {
+		return n.Content[0].Tag
+	}
+	return "!!str"
+}
