@@ -158,6 +158,7 @@ defs["entity"] = O("One stream of records landing in one table.", {
   "rate_limit": D("http: an extra bucket for this entity, waited on after the source's (HubSpot search has its own per-second limit); with budget it can be shared.", **{"$ref":"#/$defs/rate_limit"}),
   "parent": O("http: read once per record of another entity (a substream); {{ parent.<path> }} reaches the request, and fields with a path _parent.<path> store parent values (task_id: {path: _parent.id}).", {
      "entity": S("The parent entity's name.", pattern=ident),
+     "batch": I("Read once per batch of up to this many parent records: {{ parent.<path> }} then reads a JSON array of them, and a body value that is exactly \"{{ parent.#.{id} }}\" becomes that JSON array (HubSpot's v4 associations batch read takes 100).", minimum=1, maximum=10000),
   }, req=["entity"]),
   # sql
   "from": S("sql: the table to read (schema.table allowed)."),

@@ -119,4 +119,9 @@ type Request struct {
 // available to the request.
 type Parent struct {
 	Entity string `yaml:"entity"`
+	// Batch, above 1, makes one read per batch of up to that many parent
+	// records: {{ parent.<path> }} then reads a JSON array of them
+	// ({{ parent.#.id }}), as batch APIs such as HubSpot's v4
+	// associations batch read want.
+	Batch int `yaml:"batch"`
 }

@@ -3,9 +3,9 @@ package runner_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/crmsync/crmsync/engine/pipeline"

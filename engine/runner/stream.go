@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/crmsync/crmsync/engine/pipeline"
 	"github.com/crmsync/crmsync/engine/value"
@@ -149,21 +150,52 @@ func (s *syncer) read(ctx context.Context, reader source.Reader, st source.ReadS
 			pst.Watermark = inc.Start
 		}
 	}
-	return pr.Read(ctx, pst, func(pp source.Page) error {
+	readFor := func(parentJSON string) error {
+		cst := st
+		cst.Parent = parentJSON
+		err := reader.Read(ctx, cst, func(p source.Page) error {
+			number++
+			p.Number, p.Resume, p.Parent = number, "", parentJSON
+			return emit(p)
+		})
+		if err != nil {
+			return fmt.Errorf("parent records of %q: %w", s.e.Parent, err)
+		}
+		return nil
+	}
+	batch := 1
+	if pc := s.e.Config.Parent; pc != nil && pc.Batch > 1 {
+		batch = pc.Batch
+	}
+	var group []string // parents waiting for a batched read
+	flushGroup := func() error {
+		if len(group) == 0 {
+			return nil
+		}
+		arr := "[" + strings.Join(group, ",") + "]"
+		group = group[:0]
+		return readFor(arr)
+	}
+	err = pr.Read(ctx, pst, func(pp source.Page) error {
 		for _, rec := range pp.Records {
-			cst := st
-			cst.Parent = rec.JSON
-			err := reader.Read(ctx, cst, func(p source.Page) error {
-				number++
-				p.Number, p.Resume, p.Parent = number, "", rec.JSON
-				return emit(p)
-			})
-			if err != nil {
-				return fmt.Errorf("parent record %d of %q: %w", number, s.e.Parent, err)
+			if batch == 1 {
+				if err := readFor(rec.JSON); err != nil {
+					return err
+				}
+				continue
+			}
+			if group = append(group, rec.JSON); len(group) == batch {
+				if err := flushGroup(); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return flushGroup()
 }
 
 // page processes one page and writes full batches.

@@ -112,6 +112,13 @@ func (n *bodyNode) appendTo(b []byte, v *vars, extra []bodyKV) []byte {
 		return append(b, n.raw...)
 	}
 	if n.str != nil {
+		// A string that is one {{ parent.<path> }} and finds an array or
+		// an object (a batch of parents: {{ parent.#.{id} }}) is that JSON.
+		if p := n.str.single(); p != nil && p.kind == varParent {
+			if r := gjson.Get(v.parent, p.path); r.IsArray() || r.IsObject() {
+				return append(b, r.Raw...)
+			}
+		}
 		s, _ := n.str.render(v, nil)
 		return gjson.AppendJSONString(b, s)
 	}

@@ -98,6 +98,14 @@ func (t *template) constant() bool {
 	return len(t.parts) == 0 || (len(t.parts) == 1 && t.parts[0].kind == varLiteral)
 }
 
+// single returns the template's only part when it is one variable.
+func (t *template) single() *tpart {
+	if len(t.parts) == 1 && t.parts[0].kind != varLiteral {
+		return &t.parts[0]
+	}
+	return nil
+}
+
 // uses reports whether the template has a variable of kind k.
 func (t *template) uses(k varKind) bool {
 	for _, p := range t.parts {
