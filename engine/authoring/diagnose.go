@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/crmsync/crmsync/engine/jsontext"
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/tidwall/gjson"
@@ -220,16 +221,16 @@ func bodyDiagnosis(x Exchange, h Hint) (Diagnosis, bool) {
 		if parsed.IsArray() {
 			return Diagnosis{}, false
 		}
-		return Diagnosis{Class: "records-path", Summary: "the response is " + kindOf(parsed) + ", not an array of records",
-			Details: []string{"top-level keys: " + topKeys(parsed), "set records: to the path of the array of records"}}, true
+		return Diagnosis{Class: "records-path", Summary: "the response is " + jsontext.Kind(parsed) + ", not an array of records",
+			Details: []string{"top-level keys: " + jsontext.TopKeys(parsed), "set records: to the path of the array of records"}}, true
 	}
 	v := gjson.Get(body, h.Records)
 	switch {
 	case !v.Exists():
 		return Diagnosis{Class: "records-path", Summary: fmt.Sprintf("the records path %q is not in the response", h.Records),
-			Details: []string{"top-level keys: " + topKeys(parsed), "set records: to the path of the array of records"}}, true
+			Details: []string{"top-level keys: " + jsontext.TopKeys(parsed), "set records: to the path of the array of records"}}, true
 	case v.Type != gjson.Null && !v.IsArray():
-		return Diagnosis{Class: "records-path", Summary: fmt.Sprintf("the records path %q holds %s, not an array", h.Records, kindOf(v)),
+		return Diagnosis{Class: "records-path", Summary: fmt.Sprintf("the records path %q holds %s, not an array", h.Records, jsontext.Kind(v)),
 			Details: []string{`for an endpoint that returns one object, write records: "[@this]"`}}, true
 	}
 	return Diagnosis{}, false
@@ -312,38 +313,6 @@ func sqlDiagnosis(err error) (Diagnosis, bool) {
 		return Diagnosis{Class: "other", Summary: "the database says: " + my.Message}, true
 	}
 	return Diagnosis{}, false
-}
-
-func kindOf(r gjson.Result) string {
-	switch {
-	case r.IsObject():
-		return "an object"
-	case r.IsArray():
-		return "an array"
-	case r.Type == gjson.String:
-		return "a string"
-	case r.Type == gjson.Number:
-		return "a number"
-	case r.Type == gjson.Null:
-		return "null"
-	}
-	return "a boolean"
-}
-
-func topKeys(r gjson.Result) string {
-	if !r.IsObject() {
-		return "none (the body is " + kindOf(r) + ")"
-	}
-	var keys []string
-	r.ForEach(func(k, _ gjson.Result) bool {
-		keys = append(keys, k.String())
-		return len(keys) < 50
-	})
-	sort.Strings(keys)
-	if len(keys) == 0 {
-		return "none (an empty object)"
-	}
-	return strings.Join(keys, ", ")
 }
 
 func snippetOf(s string, n int) string {

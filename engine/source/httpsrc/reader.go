@@ -6,12 +6,12 @@ import (
 	"hash/maphash"
 	"io"
 	"log/slog"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
 	"unsafe"
 
+	"github.com/crmsync/crmsync/engine/jsontext"
 	"github.com/crmsync/crmsync/engine/source"
 	"github.com/tidwall/gjson"
 )
@@ -175,17 +175,17 @@ func (r *reader) records(body string, hint int) ([]source.Record, string, error)
 	if r.o.records == "" {
 		arr = gjson.Parse(body)
 		if !arr.IsArray() {
-			return nil, "", fmt.Errorf("the body is %s, not an array of records: set records to the path of the array (top-level keys: %s)", kind(arr), topKeys(arr))
+			return nil, "", fmt.Errorf("the body is %s, not an array of records: set records to the path of the array (top-level keys: %s)", jsontext.Kind(arr), jsontext.TopKeys(arr))
 		}
 	} else {
 		arr = gjson.Get(body, r.o.records)
 		switch {
 		case !arr.Exists():
-			return nil, "", fmt.Errorf("the records path %q is not in the body (top-level keys: %s)", r.o.records, topKeys(gjson.Parse(body)))
+			return nil, "", fmt.Errorf("the records path %q is not in the body (top-level keys: %s)", r.o.records, jsontext.TopKeys(gjson.Parse(body)))
 		case arr.Type == gjson.Null:
 			return nil, "", nil
 		case !arr.IsArray():
-			return nil, "", fmt.Errorf("the records path %q holds %s, not an array (use [@this] around a single record)", r.o.records, kind(arr))
+			return nil, "", fmt.Errorf("the records path %q holds %s, not an array (use [@this] around a single record)", r.o.records, jsontext.Kind(arr))
 		}
 	}
 	recs := make([]source.Record, 0, max(hint, 16))
@@ -194,39 +194,6 @@ func (r *reader) records(body string, hint int) ([]source.Record, string, error)
 		return true
 	})
 	return recs, arr.Raw, nil
-}
-
-func kind(r gjson.Result) string {
-	switch {
-	case r.IsObject():
-		return "an object"
-	case r.IsArray():
-		return "an array"
-	case r.Type == gjson.String:
-		return "a string"
-	case r.Type == gjson.Number:
-		return "a number"
-	case r.Type == gjson.Null:
-		return "null"
-	}
-	return "a boolean"
-}
-
-// topKeys lists an object's keys, for "path not found" errors.
-func topKeys(r gjson.Result) string {
-	if !r.IsObject() {
-		return "none: the body is " + kind(r)
-	}
-	var keys []string
-	r.ForEach(func(k, _ gjson.Result) bool {
-		keys = append(keys, k.String())
-		return len(keys) < 50
-	})
-	sort.Strings(keys)
-	if len(keys) == 0 {
-		return "none: the object is empty"
-	}
-	return strings.Join(keys, ", ")
 }
 
 // pageErr is an error about a page's body, naming the request.
