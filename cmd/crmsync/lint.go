@@ -27,7 +27,8 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	profile := fs.String("env", "", "environment profile to apply before checking")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: crmsync lint [--strict] [--format text|json] [--env PROFILE] FILE|DIR...")
-		fmt.Fprintln(stderr, "Checks every file and prints every problem as path:line:col: severity: message [code].")
+		fmt.Fprintln(stderr, "Checks every file (a folder: its pipeline files, sub-folders too) and prints every problem")
+		fmt.Fprintln(stderr, "as path:line:col: severity: message [code].")
 		fmt.Fprintln(stderr, "Exit status: 0 clean, 1 problems found, 2 usage or I/O error.")
 		fs.PrintDefaults()
 	}
@@ -39,7 +40,7 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	files, err := pipeline.Expand(pos)
+	files, err := pipeline.ExpandTree(pos)
 	if err != nil {
 		fmt.Fprintln(stderr, "crmsync lint:", err)
 		return exitUsage

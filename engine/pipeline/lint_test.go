@@ -68,6 +68,14 @@ func TestLintGolden(t *testing.T) {
 			if findings.HasErrors() != (plan == nil) {
 				t.Fatalf("plan returned = %v with errors = %v", plan != nil, findings.HasErrors())
 			}
+			seen := map[string]bool{}
+			for _, f := range findings {
+				k := fmt.Sprintf("%d|%s|%s", f.Line, f.Code, f.Message)
+				if seen[k] {
+					t.Errorf("the same problem is reported twice: %s", f)
+				}
+				seen[k] = true
+			}
 			var got bytes.Buffer
 			findings.WriteText(&got)
 			golden := strings.TrimSuffix(f, ".yaml") + ".golden"

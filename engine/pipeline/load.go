@@ -102,7 +102,14 @@ func hashOf(d *config.Document) string {
 
 // Expand turns files and folders into the list of pipeline files: a
 // folder gives its *.yaml and *.yml files (not recursive), sorted.
-func Expand(paths []string) ([]string, error) {
+func Expand(paths []string) ([]string, error) { return expand(paths, false) }
+
+// ExpandTree is Expand that also walks sub-folders, keeping the YAML
+// files that look like pipelines (IsPipeline): `crmsync lint .` checks a
+// whole repository without tripping over fixtures or CI files.
+func ExpandTree(paths []string) ([]string, error) { return expand(paths, true) }
+
+func expand(paths []string, tree bool) ([]string, error) {
 	var out []string
 	for _, p := range paths {
 		st, err := os.Stat(p)
@@ -113,29 +120,47 @@ func Expand(paths []string) ([]string, error) {
 			out = append(out, p)
 			continue
 		}
-		entries, err := os.ReadDir(p)
+		err = filepath.WalkDir(p, func(path string, e os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			n := e.Name()
+			if e.IsDir() {
+				if path != p && (!tree || strings.HasPrefix(n, ".")) {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if strings.HasPrefix(n, ".") {
+				return nil
+			}
+			if ext := filepath.Ext(n); ext != ".yaml" && ext != ".yml" {
+				return nil
+			}
+			if tree && path != p && filepath.Dir(path) != filepath.Clean(p) {
+				data, err := os.ReadFile(path)
+				if err != nil || !IsPipeline(data) {
+					return nil
+				}
+			}
+			out = append(out, path)
+			return nil
+		})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s", p, plainIOError(err))
-		}
-		for _, e := range entries {
-			n := e.Name()
-			if e.IsDir() || strings.HasPrefix(n, ".") {
-				continue
-			}
-			if ext := filepath.Ext(n); ext == ".yaml" || ext == ".yml" {
-				out = append(out, filepath.Join(p, n))
-			}
 		}
 	}
 	return out, nil
 }
 
-// IsPipeline reports whether YAML content looks like a pipeline file (has
-// a top-level version and entities), for folders that mix in other YAML.
+// IsPipeline reports whether YAML content looks like a pipeline file (a
+// top-level version and source, or entities), for folders that mix in
+// other YAML.
 func IsPipeline(data []byte) bool {
 	var n yaml.Node
 	if yaml.Unmarshal(data, &n) != nil || len(n.Content) == 0 {
-		return true // a broken file is reported, not skipped
+		return false
 	}
-	return config.Lookup(n.Content[0], "entities") != nil || config.Lookup(n.Content[0], "version") != nil
+	top := n.Content[0]
+	return config.Lookup(top, "entities") != nil || (config.Lookup(top, "version") != nil && config.Lookup(top, "source") != nil)
 }

@@ -154,12 +154,14 @@ func reportSchemaError(d *config.Document, e *jsonschema.ValidationError, path s
 		// jsonschema v6 reports a propertyNames failure with an instance
 		// location it has since overwritten; find the key ourselves.
 		p := findNameKey(d, d.Root, "", k.Property)
-		if m := validatorPath.FindStringSubmatch(strings.TrimSuffix(p, "/"+config.Escape(k.Property))); m != nil {
+		item := strings.TrimSuffix(p, "/"+config.Escape(k.Property))
+		if m := validatorPath.FindStringSubmatch(item); m != nil {
 			msg := fmt.Sprintf("field %q: unknown validator %q", m[1], k.Property)
 			if sug := diag.Suggest(k.Property, validate.Names()); sug != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", sug)
 			}
-			d.AddKeyf(p, diag.Error, "unknown-validator", "%s", msg)
+			// At the chain link, where compile reports it too: one finding.
+			d.Addf(item, diag.Error, "unknown-validator", "%s", msg)
 			return
 		}
 		if p != "" {
