@@ -10,6 +10,7 @@ import (
 
 	"github.com/crmsync/crmsync/engine/pipeline"
 	"github.com/crmsync/crmsync/engine/runner"
+	"github.com/crmsync/crmsync/engine/sink"
 	_ "github.com/crmsync/crmsync/engine/source/filesrc"
 )
 
@@ -122,5 +123,26 @@ func TestMaxRecordsMidPageLosesNothing(t *testing.T) {
 	db.QueryRow(`SELECT count(*) FROM p_people`).Scan(&n)
 	if n != 10 {
 		t.Fatalf("%d rows, want all 10", n)
+	}
+}
+
+// TestFailedSyncIsRecorded: a sync that fails (here, its file is gone)
+// ends as failed in the history with its error, never left running.
+func TestFailedSyncIsRecorded(t *testing.T) {
+	dir := t.TempDir()
+	yamlPath := filepath.Join(dir, "p.yaml")
+	os.WriteFile(yamlPath, []byte("version: 1\nname: p\nsource: {type: file, path: missing.csv}\nentities:\n  people:\n    primary_key: id\n    fields: {id: id}\n"), 0o644)
+	plan, f := pipeline.LoadFile(yamlPath, pipeline.Options{})
+	if plan == nil {
+		t.Fatal(f)
+	}
+	dest, _, _ := openSQLite(t)
+	r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet()})
+	if r.Status != "failed" || r.Err == nil {
+		t.Fatalf("status %s, err %v", r.Status, r.Err)
+	}
+	hist, _ := dest.History(context.Background(), sink.Filter{Pipeline: "p"})
+	if len(hist) != 1 || hist[0].Status != "failed" || len(hist[0].Errors) != 1 || !strings.Contains(hist[0].Errors[0], "missing.csv") {
+		t.Fatalf("history: %+v", hist)
 	}
 }

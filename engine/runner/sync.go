@@ -57,11 +57,6 @@ type Result struct {
 	Elsewhere bool
 }
 
-// ExitStatus orders statuses for the command's exit code.
-func (r *Result) failed() bool {
-	return r.Status == sink.StatusFailed || r.Status == sink.StatusInterrupted
-}
-
 // Sync runs one entity of a plan once.
 func Sync(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Options) *Result {
 	log := o.Logger
@@ -93,9 +88,7 @@ func Sync(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Option
 		r.Err = errors.New(plan.Redact(err.Error()))
 		r.Errors = append(r.Errors, r.Err.Error())
 	}
-	if s.log != nil {
-		s.finish(log)
-	}
+	s.finish()
 	return r
 }
 
@@ -117,6 +110,7 @@ type syncer struct {
 
 func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 	e, plan, o := s.e, s.plan, s.o
+	s.log = base.With("pipeline", plan.Name, "entity", e.Name)
 	if e.Program == nil || e.Source == nil {
 		return fmt.Errorf("entity %q did not compile", e.Name)
 	}
@@ -145,12 +139,12 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("recording the sync start: %w", err)
 		}
-		s.r.ID = id
+		s.r.ID = id // from here on, finish records the outcome in the history
 		if s.stored, err = o.Dest.Checkpoint(ctx, plan.Name, e.Name); err != nil {
 			return fmt.Errorf("reading the checkpoint: %w", err)
 		}
 	}
-	s.log = base.With("pipeline", plan.Name, "entity", e.Name, "sync_id", s.r.ID)
+	s.log = s.log.With("sync_id", s.r.ID)
 	st, err := s.readState()
 	if err != nil {
 		return err
@@ -289,7 +283,7 @@ func (s *syncer) newWatermark() string {
 	return old
 }
 
-func (s *syncer) finish(log *slog.Logger) {
+func (s *syncer) finish() {
 	r := s.r
 	if !s.o.DryRun && s.o.Dest != nil && r.ID != 0 {
 		if err := s.o.Dest.FinishSync(context.Background(), &r.Sync); err != nil {
