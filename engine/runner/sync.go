@@ -283,8 +283,15 @@ func (s *syncer) newWatermark() string {
 	return old
 }
 
+// finish records the outcome in the history and logs the blueprint's
+// completion line. A run that found the entity claimed elsewhere did
+// nothing: it says so quietly (serve skips such ticks; run reports it).
 func (s *syncer) finish() {
 	r := s.r
+	if r.Elsewhere {
+		s.log.Info(fmt.Sprintf("Skipped %s %s: another crmsync run is syncing it", r.Pipeline, r.Entity))
+		return
+	}
 	if !s.o.DryRun && s.o.Dest != nil && r.ID != 0 {
 		if err := s.o.Dest.FinishSync(context.Background(), &r.Sync); err != nil {
 			s.log.Error("recording the sync result failed", "error", err)
