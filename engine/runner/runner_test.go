@@ -284,3 +284,29 @@ func TestMaxRejectRateStopsTheSync(t *testing.T) {
 		t.Fatalf("%d rows kept, %d processed: the sync should stop early and keep its committed batches", n, r.Processed)
 	}
 }
+
+// TestGoodPagesBeforeABadOneAreKept: a malformed page fails the sync, but
+// the rows of the pages read before it are committed.
+func TestGoodPagesBeforeABadOneAreKept(t *testing.T) {
+	c := newCRM(450)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("after") == "300" {
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte("<html><body>502 Bad Gateway</body></html>"))
+			return
+		}
+		c.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	plan := load(t, srv.URL)
+	dest, db, _ := openSQLite(t)
+	r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet()})
+	if r.Status != sink.StatusFailed || r.Err == nil || !strings.Contains(r.Err.Error(), "page 4") {
+		t.Fatalf("status %s, err %v", r.Status, r.Err)
+	}
+	var n int
+	db.QueryRow(`SELECT count(*) FROM hub_contacts`).Scan(&n)
+	if n != 294 { // 300 records read whole, 6 rejected
+		t.Fatalf("%d rows kept, want the 294 valid rows of the first three pages", n)
+	}
+}

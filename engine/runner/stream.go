@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -105,6 +106,13 @@ func (s *syncer) stream(ctx context.Context, reader source.Reader, st source.Rea
 		s.logStart(-1)
 	}
 	if err := <-errc; err != nil {
+		// The pages before the failure were read whole: commit their rows
+		// (and their position) so that only the failed part is read again.
+		if ctx.Err() == nil {
+			if ferr := s.flush(ctx, b, false); ferr != nil {
+				return errors.Join(err, ferr)
+			}
+		}
 		return err
 	}
 	return s.flush(ctx, b, true)
