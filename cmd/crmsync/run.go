@@ -82,7 +82,12 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "crmsync run: --end-date must be after --start-date")
 		return exitUsage
 	}
-	log := newLogger(stderr, f.logFormat, f.debug, f.quiet)
+	prog := newProgress(stderr, !f.quiet && !f.noProgress && isTerminal(stderr))
+	logFormat := f.logFormat
+	if logFormat == "" && isTerminal(stderr) {
+		logFormat = "text"
+	}
+	log := newLogger(prog, logFormat, f.debug, f.quiet)
 	files, err := pipeline.Expand(pos)
 	if err != nil {
 		fmt.Fprintln(stderr, "crmsync run:", err)
@@ -126,7 +131,6 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		defer dest.Close()
 	}
-	prog := newProgress(stderr, !f.quiet && !f.noProgress && isTerminal(stderr))
 	ro := runner.Options{Dest: dest, Logger: log, Full: f.full, Start: start, End: end, DryRun: f.dryRun,
 		SkipValidation: f.skipValidation, Version: version, Progress: prog.update}
 	var results []*runner.Result
@@ -238,16 +242,36 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// progress draws one live line per update on a terminal.
+// progress draws one live status line on a terminal: every entity that
+// has reported, with its pages, records, rate and elapsed time. Log lines
+// written through it (Write) clear the status line first and draw it
+// again after, so the two never garble each other.
 type progress struct {
 	mu      sync.Mutex
 	w       io.Writer
 	on      bool
 	started time.Time
+	order   []string
+	state   map[string]runner.Progress
+	line    string // what is on screen now
 }
 
 func newProgress(w io.Writer, on bool) *progress {
-	return &progress{w: w, on: on, started: time.Now()}
+	return &progress{w: w, on: on, started: time.Now(), state: map[string]runner.Progress{}}
+}
+
+// Write passes a log line through, keeping the status line below it.
+func (p *progress) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.line != "" {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+	n, err := p.w.Write(b)
+	if p.line != "" {
+		fmt.Fprint(p.w, p.line)
+	}
+	return n, err
 }
 
 func (p *progress) update(pr runner.Progress) {
@@ -256,17 +280,37 @@ func (p *progress) update(pr runner.Progress) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	el := time.Since(p.started)
-	rate := float64(pr.Records) / max(el.Seconds(), 0.001)
-	total := ""
-	if pr.Total > 0 {
-		total = fmt.Sprintf("/%d", pr.Total)
+	key := pr.Pipeline + " " + pr.Entity
+	if _, ok := p.state[key]; !ok {
+		p.order = append(p.order, key)
 	}
-	fmt.Fprintf(p.w, "\r\033[K%s %s: page %d, %d%s records, %.0f rec/s, %s", pr.Pipeline, pr.Entity, pr.Pages, pr.Records, total, rate, el.Round(time.Second))
+	p.state[key] = pr
+	el := time.Since(p.started)
+	var parts []string
+	for _, k := range p.order {
+		st := p.state[k]
+		total := ""
+		if st.Total > 0 {
+			total = fmt.Sprintf("/%d", st.Total)
+		}
+		parts = append(parts, fmt.Sprintf("%s: p%d %d%s", k, st.Pages, st.Records, total))
+	}
+	var records int64
+	for _, st := range p.state {
+		records += st.Records
+	}
+	p.line = fmt.Sprintf("%s · %.0f rec/s · %s", strings.Join(parts, " | "), float64(records)/max(el.Seconds(), 0.001), el.Round(time.Second))
+	if len(p.line) > 200 {
+		p.line = p.line[:197] + "..."
+	}
+	fmt.Fprint(p.w, "\r\033[K"+p.line)
 }
 
 func (p *progress) done() {
-	if p.on {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.on && p.line != "" {
 		fmt.Fprint(p.w, "\r\033[K")
+		p.line = ""
 	}
 }
