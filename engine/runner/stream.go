@@ -30,6 +30,7 @@ type batcher struct {
 
 	children []sink.ChildRows // one per child table of the entity
 	kids     []childState
+	w        *writer // nil on a dry run
 }
 
 // childState is the record path of one child table.
@@ -41,8 +42,8 @@ type childState struct {
 
 // stream reads pages on a goroutine (bounded read-ahead: the next pages
 // are fetched while this one is processed and written) and processes them.
-func (s *syncer) stream(ctx context.Context, reader source.Reader, st source.ReadState) error {
-	ctx, cancel := context.WithCancel(ctx)
+func (s *syncer) stream(parent context.Context, reader source.Reader, st source.ReadState) error {
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	ahead := s.o.ReadAhead
 	if ahead <= 0 {
@@ -64,6 +65,20 @@ func (s *syncer) stream(ctx context.Context, reader source.Reader, st source.Rea
 	b := &batcher{}
 	ncol := len(s.e.Table.Columns)
 	b.slab = make([]any, s.e.BatchSize*ncol)
+	s.lastCP = s.stored
+	if !s.o.DryRun {
+		// Writes go on while the next batch is processed; a failure to
+		// process stops the reader but lets submitted batches commit.
+		b.w = newWriter(s, context.WithoutCancel(parent), len(b.slab))
+	}
+	finish := func(err error) error {
+		if b.w != nil {
+			if werr := b.w.close(); werr != nil && err == nil {
+				err = werr
+			}
+		}
+		return err
+	}
 	b.out.Values = make([]any, ncol)
 	b.resume = st.Resume
 	tctx := transform.Context{SyncStarted: s.r.StartedAt, Logger: s.log, SkipValidation: s.o.SkipValidation}
@@ -79,7 +94,7 @@ func (s *syncer) stream(ctx context.Context, reader source.Reader, st source.Rea
 		for range pages {
 		}
 		<-errc
-		return err
+		return finish(err)
 	}
 	started := false
 	for page := range pages {
@@ -99,7 +114,7 @@ func (s *syncer) stream(ctx context.Context, reader source.Reader, st source.Rea
 			for range pages {
 			}
 			<-errc
-			return s.flush(context.WithoutCancel(ctx), b, true)
+			return finish(s.flush(context.WithoutCancel(ctx), b, true))
 		}
 	}
 	if !started {
@@ -110,12 +125,12 @@ func (s *syncer) stream(ctx context.Context, reader source.Reader, st source.Rea
 		// (and their position) so that only the failed part is read again.
 		if ctx.Err() == nil {
 			if ferr := s.flush(ctx, b, false); ferr != nil {
-				return errors.Join(err, ferr)
+				return finish(errors.Join(err, ferr))
 			}
 		}
-		return err
+		return finish(err)
 	}
-	return s.flush(ctx, b, true)
+	return finish(s.flush(ctx, b, true))
 }
 
 // logStart writes the blueprint's start line once the first page says
@@ -302,8 +317,8 @@ func (s *syncer) countReject(b *batcher, rejected bool) error {
 	return nil
 }
 
-// flush writes the batch with its checkpoint. final marks the last write
-// of a sync that read everything it meant to.
+// flush hands the batch and its checkpoint to the writer. final marks the
+// last write of a sync that read everything it meant to.
 func (s *syncer) flush(ctx context.Context, b *batcher, final bool) error {
 	cp := &sink.Checkpoint{Resume: b.resume, Watermark: s.stored.Watermark}
 	sorted := s.e.Incremental != nil && s.e.Config.Incremental != nil && s.e.Config.Incremental.Sorted
@@ -313,27 +328,30 @@ func (s *syncer) flush(ctx context.Context, b *batcher, final bool) error {
 	if s.e.Parent != "" && !final {
 		cp = nil // a substream commits its watermark once, at the end
 	}
-	if len(b.rows) == 0 && len(b.rejects) == 0 && (cp == nil || (cp.Resume == s.stored.Resume && cp.Watermark == s.stored.Watermark)) {
+	if len(b.rows) == 0 && len(b.rejects) == 0 && (cp == nil || (cp.Resume == s.lastCP.Resume && cp.Watermark == s.lastCP.Watermark)) {
 		return nil
 	}
 	if s.o.DryRun {
 		b.rows, b.rejects = b.rows[:0], b.rejects[:0]
+		for i := range b.children {
+			b.children[i].Parents, b.children[i].Rows = nil, nil
+		}
 		return nil
 	}
-	res, err := s.o.Dest.Write(ctx, &sink.Batch{SyncID: s.r.ID, Pipeline: s.plan.Name, Entity: s.e.Name, Table: s.e.Table,
-		Rows: b.rows, Rejects: b.rejects, Checkpoint: cp, Children: b.children})
-	if err != nil {
-		return fmt.Errorf("writing a batch of %d rows to %s: %w", len(b.rows), s.e.Table.Name, err)
+	if err := b.w.failed(); err != nil {
+		return err
 	}
-	s.r.Created += int64(res.Created)
-	s.r.Updated += int64(res.Updated)
-	s.r.Unchanged += int64(res.Unchanged)
+	batch := &sink.Batch{SyncID: s.r.ID, Pipeline: s.plan.Name, Entity: s.e.Name, Table: s.e.Table,
+		Rows: b.rows, Rejects: b.rejects, Checkpoint: cp}
+	for _, c := range b.children {
+		batch.Children = append(batch.Children, c)
+	}
 	if cp != nil {
-		s.stored.Resume, s.stored.Watermark = cp.Resume, cp.Watermark
+		s.lastCP = *cp
 	}
-	// The destination is done with the rows: reuse the slab.
-	clear(b.slab)
-	b.rows, b.rejects = b.rows[:0], b.rejects[:0]
+	// The writer owns the batch's slices now; this side starts afresh.
+	b.slab = b.w.submit(batch, b.slab)
+	b.rows, b.rejects = make([]sink.Row, 0, len(b.rows)), nil
 	for i := range b.children {
 		b.children[i].Parents, b.children[i].Rows = nil, nil
 	}

@@ -99,8 +99,9 @@ type syncer struct {
 	r    *Result
 	log  *slog.Logger
 
-	stored    sink.Checkpoint
-	watermark string // newest incremental value seen in committed rows
+	stored    sink.Checkpoint // as the run found it
+	lastCP    sink.Checkpoint // the last one handed to the writer
+	watermark string          // newest incremental value seen in committed rows
 	wmTime    time.Time
 	wmNum     decimal.Decimal
 	hasWM     bool

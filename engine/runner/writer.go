@@ -1,0 +1,82 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/crmsync/crmsync/engine/sink"
+)
+
+// writer commits batches on its own goroutine, in order, so that the
+// next batch is processed while the destination writes this one. Each
+// batch is still one transaction with its checkpoint; only one is in
+// flight at a time, and two value slabs take turns.
+type writer struct {
+	s    *syncer
+	ctx  context.Context
+	jobs chan job
+	free chan []any // slabs the destination is done with
+	done chan struct{}
+
+	mu  sync.Mutex
+	err error
+}
+
+type job struct {
+	batch *sink.Batch
+	slab  []any
+}
+
+func newWriter(s *syncer, ctx context.Context, slabSize int) *writer {
+	w := &writer{s: s, ctx: ctx, jobs: make(chan job, 1), free: make(chan []any, 2), done: make(chan struct{})}
+	w.free <- make([]any, slabSize)
+	go w.loop()
+	return w
+}
+
+func (w *writer) loop() {
+	defer close(w.done)
+	for j := range w.jobs {
+		if w.failed() == nil {
+			w.write(j.batch)
+		}
+		clear(j.slab)
+		w.free <- j.slab
+	}
+}
+
+func (w *writer) write(b *sink.Batch) {
+	res, err := w.s.o.Dest.Write(w.ctx, b)
+	if err != nil {
+		w.mu.Lock()
+		w.err = fmt.Errorf("writing a batch of %d rows to %s: %w", len(b.Rows), b.Table.Name, err)
+		w.mu.Unlock()
+		return
+	}
+	r := w.s.r // read by Sync only after close
+	r.Created += int64(res.Created)
+	r.Updated += int64(res.Updated)
+	r.Unchanged += int64(res.Unchanged)
+}
+
+// failed returns the first write error, if any.
+func (w *writer) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// submit hands a batch over and returns a slab for the next one; it
+// waits while both slabs are in use.
+func (w *writer) submit(b *sink.Batch, slab []any) []any {
+	w.jobs <- job{b, slab}
+	return <-w.free
+}
+
+// close waits for every submitted batch and returns the first error.
+func (w *writer) close() error {
+	close(w.jobs)
+	<-w.done
+	return w.failed()
+}
