@@ -28,7 +28,7 @@ lint-pipelines: build
 ## bench: the record-path and load-path benchmarks (not part of test)
 bench: services
 	GOMAXPROCS=1 $(GO) test -run '^$$' -bench . -benchmem ./engine/transform/
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./engine/sink/...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./engine/sink/... ./engine/runner/
 
 ## fuzz: fuzz the pipeline loader for a minute
 fuzz:
