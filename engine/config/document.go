@@ -148,6 +148,12 @@ func Parse(file string, data []byte, opts Options) *Document {
 				col, _ = strconv.Atoi(m[2])
 			}
 			msg = strings.TrimSpace(strings.TrimPrefix(strings.Replace(msg, m[0], "", 1), ":"))
+			if bad := firstBadLine(data); bad > line {
+				line = bad
+			}
+			if m[2] == "" || line != atoiOr(m[1]) {
+				col = firstColumn(data, line)
+			}
 		}
 		d.findings = append(d.findings, diag.Finding{File: file, Line: line, Column: col,
 			Severity: diag.Error, Code: "yaml-syntax", Message: "invalid YAML: " + msg})
@@ -204,3 +210,39 @@ func escape(s string) string {
 
 // Escape makes s one token of a JSON pointer.
 func Escape(s string) string { return escape(s) }
+
+// firstBadLine finds the first line whose addition makes the file
+// unparsable. yaml.v3 reports some errors (a key indented wrongly) at the
+// line where the enclosing block starts; the line that breaks it is the
+// one a user needs. 0 when every prefix parses.
+func firstBadLine(data []byte) int {
+	lines := strings.SplitAfter(string(data), "\n")
+	parses := func(n int) bool {
+		var v yaml.Node
+		return yaml.Unmarshal([]byte(strings.Join(lines[:n], "")), &v) == nil
+	}
+	lo, hi := 0, len(lines) // a prefix of lo lines parses; one of hi lines does not
+	if parses(hi) {
+		return 0
+	}
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if parses(mid) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi
+}
+
+// firstColumn is the column of the first non-blank character of a line.
+func firstColumn(data []byte, line int) int {
+	lines := strings.Split(string(data), "\n")
+	if line < 1 || line > len(lines) {
+		return 1
+	}
+	return len(lines[line-1]) - len(strings.TrimLeft(lines[line-1], " \t")) + 1
+}
+
+func atoiOr(s string) int { n, _ := strconv.Atoi(s); return n }
