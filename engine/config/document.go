@@ -242,7 +242,7 @@ func firstColumn(data []byte, line int) int {
 	if line < 1 || line > len(lines) {
 		return 1
 	}
-	return len(lines[line-1]) - len(strings.TrimLeft(lines[line-1], " \t")) + 1
+	return len(lines[line-1]) - len(strings.TrimLeft(lines[line-1], " ")) + 1 // a tab is itself a YAML error
 }
 
 func atoiOr(s string) int { n, _ := strconv.Atoi(s); return n }
