@@ -8,6 +8,9 @@
 package pipeline
 
 import (
+	"encoding/json"
+	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -93,20 +96,33 @@ func (p *Plan) Redact(s string) string {
 	return p.redactor.Replace(s)
 }
 
+// newRedactor replaces every secret, and the forms it takes on its way
+// out (URL-escaped in a query, escaped inside a JSON string), longest
+// first so that a secret that starts another never leaves its tail.
 func newRedactor(secrets []string) *strings.Replacer {
-	var pairs []string
 	seen := map[string]bool{}
+	var forms []string
 	for _, s := range secrets {
 		// Very short values would redact ordinary words; a secret that
 		// short is no secret anyway.
-		if len(s) < 4 || seen[s] {
+		if len(s) < 4 {
 			continue
 		}
-		seen[s] = true
-		pairs = append(pairs, s, "[redacted]")
+		q, _ := json.Marshal(s)
+		for _, f := range []string{s, url.QueryEscape(s), url.PathEscape(s), string(q[1 : len(q)-1])} {
+			if !seen[f] {
+				seen[f] = true
+				forms = append(forms, f)
+			}
+		}
 	}
-	if len(pairs) == 0 {
+	if len(forms) == 0 {
 		return nil
+	}
+	sort.SliceStable(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })
+	pairs := make([]string, 0, 2*len(forms))
+	for _, f := range forms {
+		pairs = append(pairs, f, "[redacted]")
 	}
 	return strings.NewReplacer(pairs...)
 }

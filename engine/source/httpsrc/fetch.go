@@ -125,6 +125,7 @@ func (r *reader) once(ctx context.Context, v *vars, c *call) (*response, *http.R
 	if err := r.auth.apply(ctx, req); err != nil {
 		return nil, req, &authError{err}
 	}
+	r.red.remember(req.Header.Get("Authorization")) // a server may echo it back in an error
 	r.calls.Add(1)
 	hr, err := r.st.client.Do(req)
 	if err != nil {

@@ -201,7 +201,7 @@ func (r *reader) pageErr(res *response, page int, msg string, withBody bool) err
 	e := &requestError{entity: r.o.entity, page: page, method: res.method, url: r.red.url(res.url),
 		status: res.status, msg: r.red.text(msg)}
 	if withBody {
-		e.snippet = r.red.text(snippet(res.body))
+		e.snippet = snippet(r.red.text(res.body)) // redact, then cut: never half a secret
 		if ct := res.header.Get("Content-Type"); ct != "" && !strings.Contains(ct, "json") {
 			e.msg += " (Content-Type " + ct + ")"
 		}

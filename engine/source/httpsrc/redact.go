@@ -2,7 +2,9 @@ package httpsrc
 
 import (
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // redactor hides secrets in every text a reader prints: the pipeline's
@@ -10,6 +12,30 @@ import (
 type redactor struct {
 	secretParams map[string]bool // lower-case names
 	env          func(string) string
+
+	mu      sync.Mutex
+	runtime []string // credentials made while running: oauth2 tokens, Basic's base64
+}
+
+// remember adds the credential an Authorization header carries (an
+// oauth2 access token, Basic's base64 of user:password), which is not a
+// value of the pipeline file and so unknown to env.
+func (r *redactor) remember(header string) {
+	if header == "" {
+		return
+	}
+	cred := header
+	if _, after, ok := strings.Cut(header, " "); ok && after != "" {
+		cred = after
+	}
+	if len(cred) < 8 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !slices.Contains(r.runtime, cred) {
+		r.runtime = append(r.runtime, cred)
+	}
 }
 
 // commonSecretParams are query names that carry credentials in many APIs;
@@ -28,7 +54,12 @@ func newRedactor(names []string, env func(string) string) *redactor {
 // text redacts a message.
 func (r *redactor) text(s string) string {
 	if r.env != nil {
-		return r.env(s)
+		s = r.env(s)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.runtime {
+		s = strings.ReplaceAll(s, c, "[redacted]")
 	}
 	return s
 }
