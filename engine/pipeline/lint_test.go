@@ -199,6 +199,15 @@ entities:
 	if strings.Contains(msg, "SECRET") {
 		t.Fatalf("secret survived redaction: %s", msg)
 	}
+	// The forms a secret takes on its way out: URL-escaped, JSON-escaped.
+	tricky := "k+y/V=1&\"q"
+	env2 := func(k string) (string, bool) { return tricky, k == "KEY" }
+	plan2, _ := pipeline.Load("demo.yaml", src, pipeline.Options{LookupEnv: env2, ReadFile: read})
+	for _, form := range []string{tricky, "k%2By%2FV%3D1%26%22q", `k+y/V=1&\"q`} {
+		if got := plan2.Redact("echo: " + form + " end"); got != "echo: [redacted] end" {
+			t.Errorf("form %q: redacted to %q", form, got)
+		}
+	}
 	var dump bytes.Buffer
 	for _, s := range []any{plan.Source.Auth.Headers["X-Auth-Key"], plan.Source.Auth.Query["api_key"]} {
 		dump.WriteString(strings.Join([]string{fmtAll(s)}, ""))

@@ -8,6 +8,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/url"
 	"sort"
@@ -108,8 +109,7 @@ func newRedactor(secrets []string) *strings.Replacer {
 		if len(s) < 4 {
 			continue
 		}
-		q, _ := json.Marshal(s)
-		for _, f := range []string{s, url.QueryEscape(s), url.PathEscape(s), string(q[1 : len(q)-1])} {
+		for _, f := range []string{s, url.QueryEscape(s), url.PathEscape(s), jsonInner(s)} {
 			if !seen[f] {
 				seen[f] = true
 				forms = append(forms, f)
@@ -125,4 +125,15 @@ func newRedactor(secrets []string) *strings.Replacer {
 		pairs = append(pairs, f, "[redacted]")
 	}
 	return strings.NewReplacer(pairs...)
+}
+
+// jsonInner is s as it stands inside a JSON string (no HTML escaping,
+// as most servers write it).
+func jsonInner(s string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s)
+	out := strings.TrimSpace(b.String())
+	return out[1 : len(out)-1]
 }

@@ -310,3 +310,52 @@ func TestGoodPagesBeforeABadOneAreKept(t *testing.T) {
 		t.Fatalf("%d rows kept, want the 294 valid rows of the first three pages", n)
 	}
 }
+
+// TestEchoedCredentialsAreRedacted: an API that echoes the Authorization
+// header (Basic's base64 of user:password) or the api key (URL-escaped)
+// in an error body never gets them into the error or the history.
+func TestEchoedCredentialsAreRedacted(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, `{"error":"denied","auth":%q,"url":%q}`, r.Header.Get("Authorization"), r.URL.RawQuery)
+	}))
+	defer srv.Close()
+	env := map[string]string{"PW": "BasicPw_s3cret!", "KEY": "Qk+y/Val=9z&x"}
+	for _, auth := range []string{
+		`{type: basic, username: alice, password: "${env:PW}"}`,
+		`{type: api_key, query: {apikey: "${env:KEY}"}}`,
+	} {
+		src := fmt.Sprintf(`version: 1
+name: echo
+source:
+  type: http
+  base_url: %q
+  auth: %s
+  retry: {attempts: 1}
+entities:
+  things:
+    request: {path: /things}
+    primary_key: id
+    fields: {id: id}
+`, srv.URL, auth)
+		plan, f := pipeline.Load("echo.yaml", []byte(src), pipeline.Options{LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+		if plan == nil {
+			t.Fatal(f)
+		}
+		dest, _, _ := openSQLite(t)
+		r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet()})
+		if r.Err == nil {
+			t.Fatal("want the 403 to fail the sync")
+		}
+		hist, _ := dest.History(context.Background(), sink.Filter{Pipeline: "echo"})
+		text := r.Err.Error() + strings.Join(hist[0].Errors, " ")
+		for _, leak := range []string{"BasicPw_s3cret", "YWxpY2U6QmFzaWNQd19zM2NyZXQh", "Qk%2By%2FVal%3D9z%26x", "Qk+y/Val"} {
+			if strings.Contains(text, leak) {
+				t.Errorf("%s: %q leaked: %s", auth, leak, text)
+			}
+		}
+		if !strings.Contains(text, "denied") {
+			t.Errorf("the error should still show the body: %s", text)
+		}
+	}
+}
