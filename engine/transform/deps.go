@@ -73,23 +73,34 @@ func (c *compiler) exprOrder() ([]*Field, bool) {
 }
 
 // identifiers lists the names an expression reads: identifiers that are
-// not the callee of a call (those name functions).
+// neither the callee of a call (those name functions) nor bound by let.
 func identifiers(n ast.Node) []string {
-	v := &identVisitor{callees: map[*ast.IdentifierNode]bool{}}
-	ast.Walk(&n, v)
 	var names []string
-	for _, id := range v.ids {
-		if !v.callees[id] {
-			names = append(names, id.Value)
-		}
+	for _, id := range freeIdentifiers(n) {
+		names = append(names, id.Value)
 	}
 	sort.Strings(names)
 	return names
 }
 
+// freeIdentifiers are the identifier nodes that must come from the
+// environment.
+func freeIdentifiers(n ast.Node) []*ast.IdentifierNode {
+	v := &identVisitor{callees: map[*ast.IdentifierNode]bool{}, bound: map[string]bool{}}
+	ast.Walk(&n, v)
+	var out []*ast.IdentifierNode
+	for _, id := range v.ids {
+		if !v.callees[id] && !v.bound[id.Value] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 type identVisitor struct {
 	ids     []*ast.IdentifierNode
 	callees map[*ast.IdentifierNode]bool
+	bound   map[string]bool // let names
 }
 
 func (v *identVisitor) Visit(n *ast.Node) {
@@ -98,6 +109,8 @@ func (v *identVisitor) Visit(n *ast.Node) {
 		if id, ok := x.Callee.(*ast.IdentifierNode); ok {
 			v.callees[id] = true
 		}
+	case *ast.VariableDeclaratorNode:
+		v.bound[x.Name] = true
 	case *ast.IdentifierNode:
 		v.ids = append(v.ids, x)
 	}

@@ -77,6 +77,27 @@ func (c *compiler) compileWith(path, src string, env map[string]any, extra ...ex
 		c.exprError(path, err, code)
 		return nil
 	}
+	// expr does not check every argument of every function (builtin
+	// names such as concat and split skip it): a name the environment
+	// lacks would run as nil. Lint says so instead.
+	for _, id := range freeIdentifiers(prog.Node()) {
+		if _, ok := env[id.Value]; !ok {
+			var names []string
+			for k := range env {
+				names = append(names, k)
+			}
+			sort.Strings(names)
+			msg := "unknown name " + id.Value
+			if s := diag.Suggest(id.Value, names); s != "" {
+				msg += fmt.Sprintf("; did you mean %q?", s)
+			} else {
+				msg += " (expressions read the entity's fields by name, raw and ctx)"
+			}
+			c.problems = append(c.problems, diag.Problem{Path: path, Code: "expr-unknown-name",
+				Message: "expression: " + msg, Offset: id.Location().From + 1})
+			return nil
+		}
+	}
 	for _, n := range identifiers(prog.Node()) {
 		switch n {
 		case "raw":
