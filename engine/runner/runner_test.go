@@ -359,3 +359,44 @@ entities:
 		}
 	}
 }
+
+// TestWindowMovesNoCheckpoint: --start-date/--end-date read only their
+// window (from its start, rows outside it filtered) and leave the
+// checkpoint alone, so the next normal run still reads everything after
+// the old watermark.
+func TestWindowMovesNoCheckpoint(t *testing.T) {
+	c := newCRM(200)
+	srv := httptest.NewServer(c)
+	defer srv.Close()
+	plan := load(t, srv.URL)
+	dest, db, _ := openSQLite(t)
+	ctx := context.Background()
+	if r := runner.Sync(ctx, plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet()}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	before, _ := dest.Checkpoint(ctx, "hub", "contacts")
+	// The CRM grows: contacts 201..2000, one a minute after the first 200.
+	c.mu.Lock()
+	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := 201; i <= 2000; i++ {
+		c.contacts = append(c.contacts, contact{ID: i, Email: fmt.Sprintf("u%d@example.com", i), UpdatedAt: base.Add(time.Duration(i) * time.Minute)})
+	}
+	c.mu.Unlock()
+	start, end := base.Add(1000*time.Minute), base.Add(1100*time.Minute)
+	r := runner.Sync(ctx, plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet(), Start: start, End: end})
+	if r.Err != nil || r.Created != 100 || r.Filtered == 0 { // 1000..1099; the rest of the read is filtered
+		t.Fatalf("window run: %+v %v", r.Sync, r.Err)
+	}
+	if after, _ := dest.Checkpoint(ctx, "hub", "contacts"); after.Watermark != before.Watermark {
+		t.Fatalf("the window moved the watermark from %q to %q", before.Watermark, after.Watermark)
+	}
+	r = runner.Sync(ctx, plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet()})
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	var n int
+	db.QueryRow(`SELECT count(*) FROM hub_contacts`).Scan(&n)
+	if n != 1996 { // 2000 less the first 200's 4 broken emails
+		t.Fatalf("%d rows after the normal run, want 1996: the window must not hide the rows before it", n)
+	}
+}

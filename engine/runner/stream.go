@@ -247,6 +247,9 @@ func (s *syncer) page(ctx context.Context, proc *transform.Processor, page sourc
 		proc.Process(rec, out)
 		s.r.ValidationErrors += int64(out.ValidationErrors)
 		s.r.ProcessingErrors += int64(out.ProcessingErrors)
+		if out.Outcome == transform.Keep && s.window() && !s.inWindow(out.Values) {
+			out.Outcome = transform.Filtered // outside --start-date/--end-date
+		}
 		switch out.Outcome {
 		case transform.Keep:
 			row := sink.Row{Values: out.Values}
@@ -325,8 +328,11 @@ func (s *syncer) flush(ctx context.Context, b *batcher, final bool) error {
 	if sorted || (final && !s.truncated) {
 		cp.Watermark = s.newWatermark()
 	}
-	if s.e.Parent != "" && !final {
-		cp = nil // a substream commits its watermark once, at the end
+	if (s.e.Parent != "" && !final) || s.window() {
+		// A substream commits its watermark once, at the end; a window
+		// never moves the checkpoint (the rows between the old watermark
+		// and the window's start would never be read).
+		cp = nil
 	}
 	if len(b.rows) == 0 && len(b.rejects) == 0 && (cp == nil || (cp.Resume == s.lastCP.Resume && cp.Watermark == s.lastCP.Watermark)) {
 		return nil
