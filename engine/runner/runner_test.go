@@ -400,3 +400,23 @@ func TestWindowMovesNoCheckpoint(t *testing.T) {
 		t.Fatalf("%d rows after the normal run, want 1996: the window must not hide the rows before it", n)
 	}
 }
+
+// TestSecretInARecordStaysOutOfRejects: a record that carries the token
+// (an API echoing it into a field) is rejected without the token reaching
+// the rejects store.
+func TestSecretInARecordStaysOutOfRejects(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"results":[{"id":"1","properties":{"email":"not-an-email %s"}}]}`, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+	}))
+	defer srv.Close()
+	plan := load(t, srv.URL)
+	dest, _, _ := openSQLite(t)
+	r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet()})
+	if r.Rejected != 1 {
+		t.Fatalf("%+v %v", r.Sync, r.Err)
+	}
+	rj, _ := dest.Rejects(context.Background(), sink.Filter{Pipeline: "hub"})
+	if len(rj) != 1 || strings.Contains(rj[0].Raw+strings.Join(rj[0].Reasons, ""), "t0ken") {
+		t.Fatalf("rejects: %+v", rj)
+	}
+}

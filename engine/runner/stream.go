@@ -81,7 +81,7 @@ func (s *syncer) stream(parent context.Context, reader source.Reader, st source.
 	}
 	b.out.Values = make([]any, ncol)
 	b.resume = st.Resume
-	tctx := transform.Context{SyncStarted: s.r.StartedAt, Logger: s.log, SkipValidation: s.o.SkipValidation}
+	tctx := transform.Context{SyncStarted: s.r.StartedAt, Logger: s.log, SkipValidation: s.o.SkipValidation, Redact: s.plan.Redact}
 	proc := s.e.Program.NewProcessor(tctx)
 	for _, ch := range s.e.Children {
 		b.children = append(b.children, sink.ChildRows{Table: ch.Table})
@@ -230,7 +230,7 @@ func (s *syncer) page(ctx context.Context, proc *transform.Processor, page sourc
 		s.r.Processed++
 		s.r.Rejected++
 		// The source's reason already names the file and line.
-		b.rejects = append(b.rejects, sink.Reject{RecordID: fmt.Sprintf("%s:%d", rj.File, rj.Row), Reasons: []string{rj.Reason}, Raw: rj.Raw})
+		b.rejects = append(b.rejects, s.reject(fmt.Sprintf("%s:%d", rj.File, rj.Row), []string{rj.Reason}, rj.Raw))
 		if err := s.countReject(b, true); err != nil {
 			return err
 		}
@@ -269,7 +269,7 @@ func (s *syncer) page(ctx context.Context, proc *transform.Processor, page sourc
 			s.r.Filtered++
 		case transform.Rejected:
 			s.r.Rejected++
-			b.rejects = append(b.rejects, sink.Reject{RecordID: out.ID, Reasons: append([]string(nil), out.Reasons...), Raw: rec.JSON})
+			b.rejects = append(b.rejects, s.reject(out.ID, out.Reasons, rec.JSON))
 		case transform.Failed:
 			s.r.Failed++
 			return fmt.Errorf("page %d: %w", page.Number, out.Err)
@@ -393,8 +393,7 @@ func (s *syncer) children(proc *transform.Processor, rec source.Record, parentVa
 				continue
 			case transform.Rejected:
 				s.r.Rejected++
-				b.rejects = append(b.rejects, sink.Reject{RecordID: fmt.Sprintf("%v/%s/%d", key, ch.Name, n),
-					Reasons: append([]string(nil), cs.out.Reasons...), Raw: el.JSON})
+				b.rejects = append(b.rejects, s.reject(fmt.Sprintf("%v/%s/%d", key, ch.Name, n), cs.out.Reasons, el.JSON))
 				continue
 			case transform.Failed:
 				return cs.out.Err
@@ -409,4 +408,15 @@ func (s *syncer) children(proc *transform.Processor, rec source.Record, parentVa
 		}
 	}
 	return nil
+}
+
+// reject makes a rejects row. It copies the reasons (the processor reuses
+// its slice) and removes the pipeline's secrets from them and from the
+// raw record: rejects are read by people, and a record may hold a token.
+func (s *syncer) reject(id string, reasons []string, raw string) sink.Reject {
+	rs := make([]string, len(reasons))
+	for i, r := range reasons {
+		rs[i] = s.plan.Redact(r)
+	}
+	return sink.Reject{RecordID: s.plan.Redact(id), Reasons: rs, Raw: s.plan.Redact(raw)}
 }

@@ -46,6 +46,9 @@ type Context struct {
 	// SkipValidation runs no validator chain (--skip-validation);
 	// conversions still apply.
 	SkipValidation bool
+	// Redact removes the pipeline's secrets from log lines: a record may
+	// hold one (an API that echoes a token into a field).
+	Redact func(string) string
 }
 
 // Processor runs a Program over records, one at a time. It reuses its
@@ -60,6 +63,7 @@ type Processor struct {
 	events []event
 	parent string // the parent record of a substream, for _parent. paths
 	skip   bool
+	redact func(string) string
 
 	results, parentResults []gjson.Result
 	found, parentFound     []bool
@@ -82,7 +86,7 @@ type event struct {
 
 // NewProcessor prepares a processor for one sync.
 func (p *Program) NewProcessor(c Context) *Processor {
-	pr := &Processor{p: p, log: c.Logger, skip: c.SkipValidation, env: make(map[string]any, len(p.envSample))}
+	pr := &Processor{p: p, log: c.Logger, skip: c.SkipValidation, redact: c.Redact, env: make(map[string]any, len(p.envSample))}
 	if pr.log == nil {
 		pr.log = slog.Default()
 	}
@@ -272,6 +276,9 @@ func (pr *Processor) report(vals []any, out *Output) {
 // logLine logs a blueprint line; a conversion's reason rides along as an
 // attribute so the message itself stays word for word.
 func (pr *Processor) logLine(level slog.Level, line, detail string) {
+	if pr.redact != nil {
+		line, detail = pr.redact(line), pr.redact(detail)
+	}
 	if detail != "" {
 		pr.log.Log(context.Background(), level, line, "error", detail)
 		return
