@@ -114,6 +114,9 @@ func (s *syncer) stream(parent context.Context, reader source.Reader, st source.
 			for range pages {
 			}
 			<-errc
+			if s.e.Incremental != nil && !s.sorted() && b.resume == "" {
+				s.log.Warn(fmt.Sprintf("max_records stopped %s %s before the end of its read; without incremental.sorted (and with no source position) the watermark cannot move, so the next run starts from the same place", s.plan.Name, s.e.Name))
+			}
 			return finish(s.flush(context.WithoutCancel(ctx), b, true))
 		}
 	}
@@ -324,8 +327,7 @@ func (s *syncer) countReject(b *batcher, rejected bool) error {
 // last write of a sync that read everything it meant to.
 func (s *syncer) flush(ctx context.Context, b *batcher, final bool) error {
 	cp := &sink.Checkpoint{Resume: b.resume, Watermark: s.stored.Watermark}
-	sorted := s.e.Incremental != nil && s.e.Config.Incremental != nil && s.e.Config.Incremental.Sorted
-	if sorted || (final && !s.truncated) {
+	if s.sorted() || (final && !s.truncated) {
 		cp.Watermark = s.newWatermark()
 	}
 	if (s.e.Parent != "" && !final) || s.window() {
@@ -419,4 +421,10 @@ func (s *syncer) reject(id string, reasons []string, raw string) sink.Reject {
 		rs[i] = s.plan.Redact(r)
 	}
 	return sink.Reject{RecordID: s.plan.Redact(id), Reasons: rs, Raw: s.plan.Redact(raw)}
+}
+
+// sorted: the source returns records oldest first (incremental.sorted),
+// so the watermark may follow every committed batch.
+func (s *syncer) sorted() bool {
+	return s.e.Incremental != nil && s.e.Config.Incremental != nil && s.e.Config.Incremental.Sorted
 }
