@@ -62,7 +62,7 @@ func (d *Document) interpolate(n *yaml.Node, path, dir string, opts Options) {
 				}
 				d.findings = append(d.findings, diag.Finding{File: d.File, Line: n.Line, Column: n.Column,
 					Severity: envSeverity(opts), Code: "env-unset",
-					Message: fmt.Sprintf("environment variable %s is not set and has no default (write ${env:%s:-default} to give one)", name, name)})
+					Message: unsetMessage(name, path)})
 				return ""
 			default: // file
 				p := strings.TrimSpace(arg)
@@ -121,4 +121,13 @@ func retag(s string) string {
 		return n.Content[0].Tag
 	}
 	return "!!str"
+}
+
+// unsetMessage says what to do about an unset variable: export a secret,
+// or give an ordinary setting a default.
+func unsetMessage(name, path string) string {
+	if strings.HasPrefix(path, "/source/auth/") || path == "/source/dsn" || path == "/source/token" {
+		return fmt.Sprintf("environment variable %s is not set: export it before running (a secret has no default in the file)", name)
+	}
+	return fmt.Sprintf("environment variable %s is not set and has no default (export it, or write ${env:%s:-default})", name, name)
 }
