@@ -51,7 +51,7 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log := newLogger(stderr, "text", *debug, !*debug)
+	log := newLogger(stderr, "text", levelOf(*debug, !*debug))
 	red := authoring.NewRedactor(plan)
 	failed := 0
 	for _, e := range ents {

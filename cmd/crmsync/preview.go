@@ -67,7 +67,7 @@ func previewCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log := newLogger(stderr, "text", *debug, false)
+	log := newLogger(stderr, "text", levelOf(*debug, false))
 	red := authoring.NewRedactor(plan)
 	code = exitOK
 	var docs []previewDoc

@@ -25,11 +25,11 @@ func init() {
 }
 
 type runFlags struct {
-	dest, profile, start, end, logFormat string
-	entities                             stringsFlag
-	full, dryRun, debug, skipValidation  bool
-	quiet, noProgress                    bool
-	batchSize, maxRecords, parallel      int
+	dest, profile, start, end, logFormat, logLevel string
+	entities                                       stringsFlag
+	full, dryRun, debug, skipValidation            bool
+	quiet, noProgress                              bool
+	batchSize, maxRecords, parallel                int
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
@@ -50,6 +50,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.quiet, "quiet", false, "print only warnings and errors: no progress, no summary")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no live progress line")
 	fs.StringVar(&f.logFormat, "log-format", "", "log format: text or json (default: text on a terminal, else json)")
+	fs.StringVar(&f.logLevel, "log-level", "", "log level: debug, info, warn or error (overrides --debug and --quiet)")
 	fs.IntVar(&f.parallel, "parallel", 4, "entities of one pipeline synced at once")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: crmsync run [flags] FILE|DIR...")
@@ -87,7 +88,14 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if logFormat == "" && isTerminal(stderr) {
 		logFormat = "text"
 	}
-	log := newLogger(prog, logFormat, f.debug, f.quiet)
+	level := levelOf(f.debug, f.quiet)
+	if f.logLevel != "" {
+		if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+			fmt.Fprintf(stderr, "crmsync run: --log-level %q: want debug, info, warn or error\n", f.logLevel)
+			return exitUsage
+		}
+	}
+	log := newLogger(prog, logFormat, level)
 	files, err := pipeline.Expand(pos)
 	if err != nil {
 		fmt.Fprintln(stderr, "crmsync run:", err)
@@ -213,13 +221,20 @@ func destDSN(flagValue string) string {
 	return sink.DefaultDSN
 }
 
-func newLogger(w io.Writer, format string, debug, quiet bool) *slog.Logger {
-	level := slog.LevelInfo
-	if debug {
-		level = slog.LevelDebug
-	} else if quiet {
-		level = slog.LevelWarn
+// levelOf is the log level --debug and --quiet ask for.
+func levelOf(debug, quiet bool) slog.Level {
+	switch {
+	case debug:
+		return slog.LevelDebug
+	case quiet:
+		return slog.LevelWarn
 	}
+	return slog.LevelInfo
+}
+
+// newLogger logs at level: text on a terminal, JSON otherwise, unless
+// format says.
+func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	if format == "" {
 		format = "json"

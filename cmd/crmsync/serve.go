@@ -80,8 +80,7 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 	if f.defaultSchedule == "none" {
 		f.defaultSchedule = ""
 	}
-	base := newLogger(stderr, f.logFormat, level <= slog.LevelDebug, false)
-	log := slog.New(minLevel{base.Handler(), level})
+	log := newLogger(stderr, f.logFormat, level)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -164,23 +163,4 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 func isLoopback(a net.Addr) bool {
 	ta, ok := a.(*net.TCPAddr)
 	return ok && ta.IP.IsLoopback()
-}
-
-// minLevel filters a handler by level: newLogger knows only debug, info
-// and quiet, serve's --log-level all four.
-type minLevel struct {
-	slog.Handler
-	level slog.Level
-}
-
-func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.level && h.Handler.Enabled(ctx, l)
-}
-
-func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
-	return minLevel{h.Handler.WithAttrs(as), h.level}
-}
-
-func (h minLevel) WithGroup(name string) slog.Handler {
-	return minLevel{h.Handler.WithGroup(name), h.level}
 }
