@@ -3,6 +3,7 @@ package sqlsrc
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 
 	mysqldrv "github.com/go-sql-driver/mysql"
@@ -18,7 +19,13 @@ type myConn struct {
 	stmts map[string]*sql.Stmt
 }
 
-func parseMySQLDSN(dsn string) (*mysqldrv.Config, error) { return mysqldrv.ParseDSN(dsn) }
+func parseMySQLDSN(dsn string) (*mysqldrv.Config, error) {
+	// A URL is the most common mistake: the MySQL driver's DSN is not one.
+	if strings.Contains(dsn, "://") {
+		return nil, fmt.Errorf("a MySQL dsn is user:password@tcp(host:3306)/database?options, not a URL")
+	}
+	return mysqldrv.ParseDSN(dsn)
+}
 
 // connectMySQL connects and reports whether the session time zone was
 // set to UTC by crmsync (the DSN did not set time_zone itself).
