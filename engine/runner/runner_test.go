@@ -420,3 +420,44 @@ func TestSecretInARecordStaysOutOfRejects(t *testing.T) {
 		t.Fatalf("rejects: %+v", rj)
 	}
 }
+
+// TestFaultsReachTheTableExactlyOnce: a 429, a 503 and a body cut off
+// mid-stream are retried, and every record lands in the table once.
+func TestFaultsReachTheTableExactlyOnce(t *testing.T) {
+	c := newCRM(500)
+	var mu sync.Mutex
+	seen := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		after := r.URL.Query().Get("after")
+		mu.Lock()
+		seen[after]++
+		n := seen[after]
+		mu.Unlock()
+		switch {
+		case after == "100" && n == 1:
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		case after == "200" && n == 1:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		case after == "300" && n == 1:
+			w.Header().Set("Content-Length", "5000")
+			w.Write([]byte(`{"results":[{"id":"301","prop`)) // the connection ends here
+			return
+		}
+		c.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	plan := load(t, srv.URL)
+	dest, db, _ := openSQLite(t)
+	r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet()})
+	if r.Err != nil || r.Retries < 3 {
+		t.Fatalf("%+v %v", r.Sync, r.Err)
+	}
+	var n, distinct int
+	db.QueryRow(`SELECT count(*), count(DISTINCT id) FROM hub_contacts`).Scan(&n, &distinct)
+	if n != 490 || distinct != 490 || r.Created != 490 { // 500 less 10 broken emails
+		t.Fatalf("%d rows (%d distinct), created %d: want each of the 490 valid records once", n, distinct, r.Created)
+	}
+}
