@@ -81,11 +81,15 @@ func compile(d *config.Document, p *config.Pipeline, bad []string, o Options) *P
 	}
 	for _, ce := range p.Entities {
 		path := "/entities/" + config.Escape(ce.Name)
-		if seen[ce.Name] || isBad(bad, path) {
+		if seen[ce.Name] || entityBroken(bad, path) {
 			seen[ce.Name] = true
 			continue // a duplicate (reported) or broken entity
 		}
 		seen[ce.Name] = true
+		// A schema problem elsewhere in the entity (its request, its
+		// pagination) leaves its fields sound: they are still compiled,
+		// so one lint round shows every problem; its source is not.
+		entSrcOK := srcOK && !isBad(bad, path)
 		e := &Entity{Name: ce.Name, Path: path, Config: ce, FullRefresh: ce.FullRefresh}
 		e.BatchSize = firstPositive(o.BatchSize, d.Overrides.BatchSize, ce.BatchSize, p.Defaults.BatchSize, DefaultBatchSize)
 		e.MaxRecords = firstPositive(ce.MaxRecords, p.Defaults.MaxRecords)
@@ -190,7 +194,7 @@ func compile(d *config.Document, p *config.Pipeline, bad []string, o Options) *P
 			}
 		}
 		plan.Entities = append(plan.Entities, e)
-		if !srcOK {
+		if !entSrcOK {
 			continue
 		}
 		compileSource, _ := source.Lookup(p.Source.Type)
@@ -238,6 +242,22 @@ func checkLiteralSecrets(d *config.Document) {
 		}
 		d.Addf(p, diag.Warning, "literal-secret", "a secret is written into the file: use ${env:NAME} or ${file:PATH} so it stays out of version control")
 	}
+}
+
+// entityBroken: the entity itself, its fields, children, keys or filter
+// have schema problems, so compiling it would only add noise.
+func entityBroken(bad []string, path string) bool {
+	for _, b := range bad {
+		if b == path {
+			return true
+		}
+	}
+	for _, part := range []string{"/fields", "/children", "/primary_key", "/incremental", "/filter"} {
+		if isBad(bad, path+part) {
+			return true
+		}
+	}
+	return false
 }
 
 func isBad(bad []string, path string) bool {

@@ -153,8 +153,16 @@ func TestSchemaRejectsSchemaErrors(t *testing.T) {
 	for _, g := range files {
 		want, _ := os.ReadFile(g)
 		isSchema := false
-		for _, c := range schemaCodes {
-			isSchema = isSchema || bytes.Contains(want, []byte("["+c+"]"))
+		for _, line := range strings.Split(string(want), "\n") {
+			for _, c := range schemaCodes {
+				// invalid-value is also what source kinds say of a value
+				// the schema cannot judge (a DSN's form); the schema's own
+				// say "is not allowed", "must be" or give a bound.
+				if strings.HasSuffix(line, "["+c+"]") && (c != "invalid-value" ||
+					strings.Contains(line, "is not allowed") || strings.Contains(line, "must be") || strings.Contains(line, "want ")) {
+					isSchema = true
+				}
+			}
 		}
 		if !isSchema || bytes.Contains(want, []byte("[env-override]")) {
 			continue

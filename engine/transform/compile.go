@@ -52,10 +52,9 @@ func (c *compiler) compile() {
 	}
 	// Pass 2: expression fields need the names and types of the others;
 	// find what each reads, order them, then compile in that order.
-	order, ok := c.exprOrder()
-	if !ok {
-		return
-	}
+	// A cycle is reported; the rest is compiled anyway, so that one lint
+	// round shows every problem (a plan with a cycle never runs).
+	order, _ := c.exprOrder()
 	for _, f := range c.p.fields {
 		if c.cfg[f.Name].Expr == "" {
 			c.p.order = append(c.p.order, f)
