@@ -131,7 +131,7 @@ func Read(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Option
 		}
 		return nil
 	}
-	env := &source.Env{Logger: log, Redact: plan.Redact, Version: o.Version}
+	env := &source.Env{Logger: log.With("pipeline", plan.Name, "entity", e.Name), Redact: plan.Redact, Version: o.Version}
 	err = readEntity(ctx, plan, e, st, env, o, emit)
 	if errors.Is(err, errStop) {
 		err = nil
