@@ -190,6 +190,7 @@ func compile(d *config.Document, p *config.Pipeline, bad []string, o Options) *P
 					}
 					tables[ch.Table.Name] = ce.Name + "." + cc.Name
 					e.Children = append(e.Children, ch)
+					e.Table.Children = append(e.Table.Children, ch.Table)
 				}
 			}
 		}

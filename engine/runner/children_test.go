@@ -146,3 +146,55 @@ func TestFailedSyncIsRecorded(t *testing.T) {
 		t.Fatalf("history: %+v", hist)
 	}
 }
+
+// TestHardDeleteTakesChildren: a parent that delete_missing: hard removes
+// after a full sync takes its child rows with it, in SQLite and PostgreSQL.
+func TestHardDeleteTakesChildren(t *testing.T) {
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			dir := t.TempDir()
+			write := func(lines string) { os.WriteFile(filepath.Join(dir, "orders.jsonl"), []byte(lines), 0o644) }
+			write(`{"id":"1","items":[{"sku":"a"},{"sku":"b"}]}` + "\n" + `{"id":"2","items":[{"sku":"c"}]}` + "\n")
+			yamlPath := filepath.Join(dir, "o.yaml")
+			os.WriteFile(yamlPath, []byte(`version: 1
+name: shop
+source: {type: file, path: orders.jsonl}
+entities:
+  orders:
+    primary_key: id
+    delete_missing: hard
+    fields: {id: {path: id, type: integer}}
+    children:
+      items:
+        from: items
+        primary_key: sku
+        fields: {sku: sku}
+`), 0o644)
+			plan, f := pipeline.LoadFile(yamlPath, pipeline.Options{})
+			if plan == nil {
+				t.Fatal(f)
+			}
+			var dest sink.Destination
+			var count func(string) int
+			if kind == "sqlite" {
+				d, db, _ := openSQLite(t)
+				dest, count = d, func(q string) int { var n int; db.QueryRow(q).Scan(&n); return n }
+			} else {
+				d, db := openPostgres(t)
+				dest, count = d, func(q string) int { var n int; db.QueryRow(q).Scan(&n); return n }
+			}
+			for run := 1; run <= 2; run++ {
+				if r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet(), Full: true}); r.Err != nil {
+					t.Fatalf("run %d: %v", run, r.Err)
+				}
+				write(`{"id":"1","items":[{"sku":"a"},{"sku":"b"}]}` + "\n") // order 2 is gone
+			}
+			if n := count(`SELECT count(*) FROM shop_orders`); n != 1 {
+				t.Fatalf("%d orders, want 1", n)
+			}
+			if n := count(`SELECT count(*) FROM shop_orders_items`); n != 2 {
+				t.Fatalf("%d items, want 2: the removed order's items must go too", n)
+			}
+		})
+	}
+}

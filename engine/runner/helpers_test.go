@@ -1,8 +1,14 @@
 package runner_test
 
 import (
+	"context"
 	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"testing"
 
+	"github.com/crmsync/crmsync/engine/sink"
 	_ "github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -14,4 +20,26 @@ func dropSchema(dsn, schema string) {
 	}
 	defer db.Close()
 	db.Exec(`DROP SCHEMA IF EXISTS "` + schema + `" CASCADE`)
+}
+
+// openPostgres opens the destination in a schema of the test's own and a
+// plain connection to read it back.
+func openPostgres(t *testing.T) (sink.Destination, *sql.DB) {
+	t.Helper()
+	base := os.Getenv("CRMSYNC_PG_DSN")
+	if base == "" {
+		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	schema := fmt.Sprintf("runner_%d", rand.Uint32())
+	d, err := sink.Open(context.Background(), base+"&schema="+schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close(); dropSchema(base, schema) })
+	db, err := sql.Open("pgx", base+"&search_path="+schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return d, db
 }

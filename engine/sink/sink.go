@@ -37,6 +37,10 @@ type Table struct {
 	// ParentKey names the columns of a child table that hold its parent's
 	// primary key; a re-synced parent's children are replaced.
 	ParentKey []string
+	// Children are the child tables of this table. When a full refresh
+	// removes parents (replace, delete_missing: hard), FinishFull removes
+	// their children too.
+	Children []*Table
 }
 
 // Row is one record's values in Table.Columns order (see package value

@@ -138,6 +138,28 @@ func (d *DB) FinishFull(ctx context.Context, t *sink.Table, syncID int64, ok boo
 		d.dropFull(ctx, t.Name)
 		return fmt.Errorf("%s: %w", where, err)
 	}
+	if fr.newName != "" || t.DeleteMissing == "hard" {
+		if err := d.deleteOrphans(ctx, t); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+	}
+	return nil
+}
+
+// deleteOrphans removes the child rows whose parent is gone.
+func (d *DB) deleteOrphans(ctx context.Context, t *sink.Table) error {
+	for _, c := range t.Children {
+		var match []string
+		for i, k := range c.ParentKey {
+			if i < len(t.PrimaryKey) {
+				match = append(match, fmt.Sprintf("p.%s = c.%s", quote(t.PrimaryKey[i]), quote(k)))
+			}
+		}
+		sql := fmt.Sprintf("DELETE FROM %s c WHERE NOT EXISTS (SELECT 1 FROM %s p WHERE %s)", d.ident(c.Name), d.ident(t.Name), strings.Join(match, " AND "))
+		if _, err := d.pool.Exec(ctx, sql); err != nil {
+			return fmt.Errorf("deleting the children of removed rows from %q: %w", c.Name, err)
+		}
+	}
 	return nil
 }
 

@@ -155,6 +155,21 @@ func (d *DB) FinishFull(ctx context.Context, t *sink.Table, syncID int64, ok boo
 			return fmt.Errorf("finish full sync of table %q: %w", t.Name, err)
 		}
 	}
+	if ok && (run.staging != "" || t.DeleteMissing == "hard") {
+		// Children of the rows that are gone go with them.
+		for _, c := range t.Children {
+			var match []string
+			for i, k := range c.ParentKey {
+				if i < len(t.PrimaryKey) {
+					match = append(match, "p."+quote(t.PrimaryKey[i])+" = "+quote(c.Name)+"."+quote(k))
+				}
+			}
+			q := "DELETE FROM " + quote(c.Name) + " WHERE NOT EXISTS (SELECT 1 FROM " + live + " p WHERE " + strings.Join(match, " AND ") + ")"
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("finish full sync of table %q: deleting the children of removed rows from %q: %w", t.Name, c.Name, err)
+			}
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("finish full sync of table %q: %w", t.Name, err)
 	}
