@@ -29,7 +29,14 @@ func TestHubSpot(t *testing.T) {
 		"deals":                {Processed: 5, Created: 4, Rejected: 1},
 		"divisions":            {Processed: 2, Created: 2},
 		"contact_associations": {Processed: 4, Created: 4},
+		"contact_deals":        {Processed: 3, Created: 3},
 	})
+	// The CRM v4 batch read: one request for the four contacts; labels kept.
+	wantRows(t, d, `SELECT contact_id, deal_id, type_ids::text, labels::text FROM hubspot_contact_deals_deals ORDER BY 1`,
+		"101|7001|{4,37}|{\"Decision maker\"}",
+		"102|7002|{4}|{}",
+		"104|7003|{4}|{}",
+	)
 	if r := res["companies"]; r.Retries != 1 || r.APICalls != 2 {
 		t.Errorf("companies: %d calls, %d retries; want the 429 retried once", r.APICalls, r.Retries)
 	}
@@ -97,7 +104,12 @@ func TestHubSpot(t *testing.T) {
 		"deals":                {Processed: 2, Created: 1, Unchanged: 1},
 		"divisions":            {},
 		"contact_associations": {Processed: 4, Updated: 1, Unchanged: 3},
+		"contact_deals":        {Processed: 2, Unchanged: 2},
 	})
+	// 102 lost its only deal: v4 leaves it out, and delete_missing: hard
+	// removes its row and, with it, its child row.
+	wantRows(t, d, `SELECT contact_id, deal_id FROM hubspot_contact_deals_deals ORDER BY 1`, "101|7001", "104|7003")
+	wantRows(t, d, `SELECT contact_id FROM hubspot_contact_deals ORDER BY 1`, "101", "104")
 	wantRows(t, d, `SELECT id, email, lifecycle_stage, marketsharp_id FROM hubspot_contacts WHERE id IN (102, 109) ORDER BY id`,
 		"102|david.kim@example.org|customer|MS-90555",
 		"109|r.patel@example.com|lead|∅")
