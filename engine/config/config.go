@@ -105,6 +105,7 @@ type Field struct {
 	Type          string      `yaml:"type"`
 	Expr          string      `yaml:"expr"`
 	Default       any         `yaml:"default"`
+	DefaultText   string      `yaml:"-"`        // the default as written, for text fields
 	Format        StringList  `yaml:"format"`   // datetime/date layouts
 	Timezone      string      `yaml:"timezone"` // zone of values without one
 	DefaultRegion string      `yaml:"default_region"`

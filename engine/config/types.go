@@ -133,6 +133,9 @@ func (fs *Fields) UnmarshalYAML(n *yaml.Node) error {
 				return err
 			}
 			f.Name = name
+			if d := Lookup(v, "default"); d != nil && d.Kind == yaml.ScalarNode {
+				f.DefaultText = d.Value // 02134 stays 02134 for a text field
+			}
 		}
 		*fs = append(*fs, f)
 		return nil

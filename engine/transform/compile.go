@@ -150,10 +150,23 @@ func (c *compiler) converter(f *Field, cf *config.Field) {
 	}
 	f.conv = conv
 	if cf.Default != nil {
-		d, err := conv.FromValue(cf.Default)
+		def := cf.Default
+		if cf.DefaultText != "" && textual(f.Type) {
+			def = cf.DefaultText // YAML reads 02134 as a number; a text field wants the text
+		}
+		d, err := conv.FromValue(def)
 		if err != nil {
 			c.add(path+"/default", "invalid-default", "field %q: default %q: %v", f.Name, fmt.Sprint(cf.Default), err)
 		}
 		f.def = d
 	}
+}
+
+// textual reports whether a type holds text as written.
+func textual(t value.Type) bool {
+	switch t {
+	case value.String, value.Phone, value.Email, value.URL:
+		return true
+	}
+	return false
 }

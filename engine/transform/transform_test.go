@@ -226,3 +226,13 @@ func BenchmarkRecordPath(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
 }
+
+// TestTextDefaultKeepsItsDigits: YAML reads 02134 as a number; a text
+// field's default keeps it as written.
+func TestTextDefaultKeepsItsDigits(t *testing.T) {
+	prog := compile(t, "      id: id\n      zip: {path: zip, default: 02134}\n      n: {path: n, type: integer, default: 007}\n", "", transform.Warn, false)
+	out := process(t, prog, nil, `{"id":"1"}`)
+	if out.Values[1] != "02134" || out.Values[2] != int64(7) {
+		t.Fatalf("defaults: %#v", out.Values)
+	}
+}
