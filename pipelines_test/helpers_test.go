@@ -130,16 +130,6 @@ func (d *dest) rows(t *testing.T, q string, args ...any) []string {
 	return out
 }
 
-// one returns the single row of a query.
-func (d *dest) one(t *testing.T, q string, args ...any) string {
-	t.Helper()
-	r := d.rows(t, q, args...)
-	if len(r) != 1 {
-		t.Fatalf("%s: %d rows, want 1: %q", q, len(r), r)
-	}
-	return r[0]
-}
-
 func (d *dest) count(t *testing.T, table string) int {
 	t.Helper()
 	var n int

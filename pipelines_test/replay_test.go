@@ -93,13 +93,6 @@ func (r *replay) setRun(n int) {
 	r.mu.Unlock()
 }
 
-// requests returns the requests of the round, "METHOD path?query".
-func (r *replay) requests() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.log...)
-}
-
 // served checks that every exchange of round n was used as often as recorded.
 func (r *replay) served(t *testing.T, n int) {
 	t.Helper()

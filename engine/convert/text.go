@@ -102,7 +102,7 @@ func jsonFromString(s, quoted string) (any, error) {
 // compact returns JSON text without insignificant white space. Text with
 // no white space at all is returned as is.
 func compact(raw string) []byte {
-	if strings.IndexAny(raw, " \t\r\n") < 0 {
+	if !strings.ContainsAny(raw, " \t\r\n") {
 		return []byte(raw)
 	}
 	var b bytes.Buffer

@@ -351,9 +351,7 @@ func (s *syncer) flush(ctx context.Context, b *batcher, final bool) error {
 	}
 	batch := &sink.Batch{SyncID: s.r.ID, Pipeline: s.plan.Name, Entity: s.e.Name, Table: s.e.Table,
 		Rows: b.rows, Rejects: b.rejects, Checkpoint: cp}
-	for _, c := range b.children {
-		batch.Children = append(batch.Children, c)
-	}
+	batch.Children = append(batch.Children, b.children...)
 	if cp != nil {
 		s.lastCP = *cp
 	}

@@ -22,16 +22,6 @@ func trimBlank(s string) string {
 	return s[i:j]
 }
 
-// keep returns the value to keep for a string that passed after trimming:
-// the original interface when nothing was trimmed, so the passing path
-// does not allocate.
-func keep(v any, orig, trimmed string) any {
-	if len(trimmed) == len(orig) {
-		return v
-	}
-	return trimmed
-}
-
 // textOf renders a non-string scalar as text, for the validators that look
 // at characters (regex, one_of, length). It allocates; strings never get
 // here.

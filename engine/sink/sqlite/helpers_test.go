@@ -99,8 +99,3 @@ func equal(t testing.TB, what string, got, want []string) {
 		t.Errorf("%s:\ngot:\n  %s\nwant:\n  %s", what, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
 }
-
-func tableExists(t testing.TB, d *DB, name string) bool {
-	t.Helper()
-	return len(dump(t, d, "SELECT name FROM sqlite_schema WHERE type = 'table' AND name = ?", name)) == 1
-}

@@ -69,13 +69,12 @@ type statements struct {
 	batch int
 
 	// Exactly one of table or query is set.
-	table  string  // quoted name
-	cols   string  // select list for table reads: * or quoted names
-	where  string  // the author's condition, pasted as written
-	query  sqlText // the author's query with its placeholders
-	inc    string  // incremental column expression (SQL)
-	keys   []string
-	hidden int // hidden columns appended to every keyed statement
+	table string  // quoted name
+	cols  string  // select list for table reads: * or quoted names
+	where string  // the author's condition, pasted as written
+	query sqlText // the author's query with its placeholders
+	inc   string  // incremental column expression (SQL)
+	keys  []string
 }
 
 // build writes the statement of one shape.
