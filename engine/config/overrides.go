@@ -23,10 +23,6 @@ func EnvPrefix(name string) string {
 	return b.String() + "_"
 }
 
-// OverrideVars lists the setting names that <PIPELINE>_<SETTING>
-// environment variables can override, for documentation and lint.
-var OverrideVars = []string{"BATCH_SIZE", "MAX_RECORDS", "STRICT_VALIDATION", "RETRY_ATTEMPTS", "TIMEOUT", "RATE_LIMIT"}
-
 // applyOverrides reads <PIPELINE>_<SETTING> variables. Settings of the
 // source are written into the tree (so the schema checks them like any
 // other value); per-entity settings go to Overrides, which win over the

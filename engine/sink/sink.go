@@ -166,7 +166,6 @@ type Filter struct {
 // State stores checkpoints, history and rejects.
 type State interface {
 	Checkpoint(ctx context.Context, pipeline, entity string) (Checkpoint, error)
-	// ResetCheckpoint forgets an entity's checkpoint (used by tests and --full with --reset).
 	StartSync(ctx context.Context, s *Sync) (int64, error)
 	FinishSync(ctx context.Context, s *Sync) error
 	// MarkInterrupted turns rows left "running" by dead processes into
