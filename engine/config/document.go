@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -246,3 +247,30 @@ func firstColumn(data []byte, line int) int {
 }
 
 func atoiOr(s string) int { n, _ := strconv.Atoi(s); return n }
+
+// Paths lists the JSON pointers of every value in the document, sorted.
+func (d *Document) Paths() []string {
+	out := make([]string, 0, len(d.values))
+	for p := range d.values {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// IsSecretPath reports whether a JSON pointer names a secret setting:
+// the sql dsn, the github token, and the credentials of auth (api key
+// headers and query values included). They decode into Secret values.
+func IsSecretPath(p string) bool {
+	switch p {
+	case "/source/dsn", "/source/token", "/source/auth/token", "/source/auth/password",
+		"/source/auth/client_secret", "/source/auth/refresh_token":
+		return true
+	}
+	for _, m := range []string{"/source/auth/headers/", "/source/auth/query/"} {
+		if rest, ok := strings.CutPrefix(p, m); ok && rest != "" && !strings.Contains(rest, "/") {
+			return true
+		}
+	}
+	return false
+}

@@ -126,7 +126,7 @@ func retag(s string) string {
 // unsetMessage says what to do about an unset variable: export a secret,
 // or give an ordinary setting a default.
 func unsetMessage(name, path string) string {
-	if strings.HasPrefix(path, "/source/auth/") || path == "/source/dsn" || path == "/source/token" {
+	if IsSecretPath(path) {
 		return fmt.Sprintf("environment variable %s is not set: export it before running (a secret has no default in the file)", name)
 	}
 	return fmt.Sprintf("environment variable %s is not set and has no default (export it, or write ${env:%s:-default})", name, name)

@@ -57,7 +57,7 @@ func compile(d *config.Document, p *config.Pipeline, bad []string, o Options) *P
 	}
 	srcOK = srcOK && !isBad(bad, "/source") && !isBad(bad, "")
 	defTZ := time.UTC
-	if tz := firstNonEmpty(p.Defaults.Timezone); tz != "" {
+	if tz := p.Defaults.Timezone; tz != "" {
 		l, err := time.LoadLocation(tz)
 		if err != nil {
 			d.Addf("/defaults/timezone", diag.Error, "bad-timezone", "unknown time zone %q (use an IANA name such as America/New_York)", tz)
@@ -226,22 +226,10 @@ func checkParentCycles(d *config.Document, plan *Plan) {
 
 // checkLiteralSecrets warns about secrets written into the file itself.
 func checkLiteralSecrets(d *config.Document) {
-	secretKeys := map[string]bool{"/source/dsn": true, "/source/token": true, "/source/auth/token": true,
-		"/source/auth/password": true, "/source/auth/client_secret": true, "/source/auth/refresh_token": true}
-	src := config.Lookup(d.Root, "source")
-	auth := config.Lookup(src, "auth")
-	for _, k := range []string{"headers", "query"} {
-		if m := config.Lookup(auth, k); m != nil && m.Kind == yaml.MappingNode {
-			for i := 0; i < len(m.Content); i += 2 {
-				secretKeys["/source/auth/"+k+"/"+config.Escape(m.Content[i].Value)] = true
-			}
+	for _, p := range d.Paths() {
+		if config.IsSecretPath(p) && !d.Interpolated[p] {
+			d.Addf(p, diag.Warning, "literal-secret", "a secret is written into the file: use ${env:NAME} or ${file:PATH} so it stays out of version control")
 		}
-	}
-	for p := range secretKeys {
-		if !d.Has(p) || d.Interpolated[p] {
-			continue
-		}
-		d.Addf(p, diag.Warning, "literal-secret", "a secret is written into the file: use ${env:NAME} or ${file:PATH} so it stays out of version control")
 	}
 }
 
