@@ -59,7 +59,11 @@ func (d *DB) BeginFull(ctx context.Context, t *sink.Table, syncID int64) error {
 	if err := d.Prepare(ctx, t); err != nil {
 		return err
 	}
-	d.dropFull(ctx, t.Name) // leftovers of an earlier run that never finished
+	// Leftovers of earlier runs that never finished. Each sync has a
+	// seen-keys table of its own, so a second run can never drop or
+	// refill the table of another that still reads.
+	d.dropFull(ctx, t.Name, 0)
+	d.dropStaleSeen(ctx, t.Name, syncID)
 	fr := &fullRun{syncID: syncID, table: t}
 	if writeMode(t) == sink.Replace {
 		fr.newName = derived(t.Name, "__crmsync_new")
@@ -78,7 +82,7 @@ func (d *DB) BeginFull(ctx context.Context, t *sink.Table, syncID int64) error {
 		d.mu.Lock()
 		p := d.plans[t.Name]
 		d.mu.Unlock()
-		fr.seen = derived(t.Name, "__crmsync_seen")
+		fr.seen = seenTable(t.Name, syncID)
 		var cols, args []string
 		for i, k := range p.pk {
 			c := p.cols[k]
@@ -118,11 +122,11 @@ func (d *DB) FinishFull(ctx context.Context, t *sink.Table, syncID int64, ok boo
 		return nil
 	}
 	if fr.syncID != syncID {
-		d.dropFull(ctx, t.Name)
+		d.dropFull(ctx, t.Name, fr.syncID)
 		return fmt.Errorf("%s: begun by sync %d, finished by sync %d", where, fr.syncID, syncID)
 	}
 	if !ok {
-		if err := d.dropFull(ctx, t.Name); err != nil {
+		if err := d.dropFull(ctx, t.Name, syncID); err != nil {
 			return fmt.Errorf("%s: %w", where, err)
 		}
 		return nil
@@ -135,7 +139,7 @@ func (d *DB) FinishFull(ctx context.Context, t *sink.Table, syncID int64, ok boo
 		err = d.deleteMissing(ctx, t, fr)
 	}
 	if err != nil {
-		d.dropFull(ctx, t.Name)
+		d.dropFull(ctx, t.Name, syncID)
 		return fmt.Errorf("%s: %w", where, err)
 	}
 	if fr.newName != "" || t.DeleteMissing == "hard" {
@@ -163,9 +167,19 @@ func (d *DB) deleteOrphans(ctx context.Context, t *sink.Table) error {
 	return nil
 }
 
-// dropFull removes the work tables of an unfinished full refresh.
-func (d *DB) dropFull(ctx context.Context, table string) error {
+// seenTable names the seen-keys work table of one sync of table.
+func seenTable(table string, syncID int64) string {
+	return derived(fmt.Sprintf("%s__s%d", table, syncID), "__crmsync_seen")
+}
+
+// dropFull removes the work tables of an unfinished full refresh: the
+// replace's new table and the seen keys of syncID (0: the one shared
+// table of older versions).
+func (d *DB) dropFull(ctx context.Context, table string, syncID int64) error {
 	newName, seen := derived(table, "__crmsync_new"), derived(table, "__crmsync_seen")
+	if syncID != 0 {
+		seen = seenTable(table, syncID)
+	}
 	d.mu.Lock()
 	delete(d.plans, newName)
 	d.mu.Unlock()
@@ -173,6 +187,26 @@ func (d *DB) dropFull(ctx context.Context, table string) error {
 		return fmt.Errorf("dropping the work tables: %w", err)
 	}
 	return nil
+}
+
+// dropStaleSeen drops the seen-keys tables that syncs of table other than
+// keep left behind (killed runs). A run that lost its claim and still
+// reads loses its table with them, so its delete_missing fails instead of
+// deleting: failing is the safe side.
+func (d *DB) dropStaleSeen(ctx context.Context, table string, keep int64) {
+	rows, err := d.pool.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = $1
+		AND starts_with(tablename, $2) AND tablename ~ '__s[0-9]+__crmsync_seen$' AND tablename <> $3`,
+		d.schema, table+"__s", seenTable(table, keep))
+	if err != nil {
+		return
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return
+	}
+	for _, n := range names {
+		d.simple(ctx, "DROP TABLE IF EXISTS "+d.ident(n))
+	}
 }
 
 func (d *DB) swap(ctx context.Context, t *sink.Table, fr *fullRun) error {

@@ -227,7 +227,7 @@ func TestDeleteMissingLostSeen(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustWrite(t, d, &sink.Batch{SyncID: 2, Table: tbl, Rows: contacts(1, 2, "a")})
-	if _, err := admin.Exec(ctx, "TRUNCATE contacts__crmsync_seen"); err != nil {
+	if _, err := admin.Exec(ctx, "TRUNCATE contacts__s2__crmsync_seen"); err != nil {
 		t.Fatal(err)
 	}
 	err := d.FinishFull(ctx, tbl, 2, true)
