@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/crmsync/crmsync/engine/pipeline"
@@ -65,7 +66,13 @@ func Sync(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Option
 	}
 	r := &Result{Sync: sink.Sync{Pipeline: plan.Name, Entity: e.Name, PlanHash: plan.Hash, StartedAt: time.Now().UTC(), Status: sink.StatusRunning}}
 	s := &syncer{plan: plan, e: e, o: o, r: r}
-	err := s.run(ctx, log)
+	runCtx, cancel := context.WithCancelCause(ctx)
+	s.cancel = cancel
+	err := s.run(runCtx, log)
+	cancel(nil)
+	if p := s.lost.Load(); p != nil {
+		err = *p // the cause; what failed after it follows from it
+	}
 	r.FinishedAt = time.Now().UTC()
 	r.Duration = r.FinishedAt.Sub(r.StartedAt)
 	if secs := r.Duration.Seconds(); secs > 0 {
@@ -99,6 +106,10 @@ type syncer struct {
 	r    *Result
 	log  *slog.Logger
 
+	cancel func(error) // ends the sync's context, with the cause
+	lost   atomic.Pointer[error]
+	claim  sink.Claim // nil where the lock cannot be lost
+
 	stored    sink.Checkpoint // as the run found it
 	lastCP    sink.Checkpoint // the last one handed to the writer
 	watermark string          // newest incremental value seen in committed rows
@@ -116,7 +127,7 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 		return fmt.Errorf("entity %q did not compile", e.Name)
 	}
 	if !o.DryRun {
-		unlock, err := o.Dest.Lock(ctx, plan.Name, e.Name)
+		unlock, err := s.lock(ctx)
 		if err != nil {
 			if errors.Is(err, sink.ErrLocked) {
 				s.r.Elsewhere = true
@@ -175,7 +186,14 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 	}
 	err = s.stream(ctx, reader, st)
 	if fullSync {
-		if ferr := fr.FinishFull(context.WithoutCancel(ctx), e.Table, s.r.ID, err == nil && !s.truncated); ferr != nil && err == nil {
+		complete := err == nil && !s.truncated
+		if complete {
+			// replace and delete_missing remove rows: only under a live claim.
+			if lerr := s.claimLost(); lerr != nil {
+				err, complete = lerr, false
+			}
+		}
+		if ferr := fr.FinishFull(context.WithoutCancel(ctx), e.Table, s.r.ID, complete); ferr != nil && err == nil {
 			err = ferr
 		}
 	}
@@ -320,6 +338,43 @@ func (s *syncer) newWatermark() string {
 // finish records the outcome in the history and logs the blueprint's
 // completion line. A run that found the entity claimed elsewhere did
 // nothing: it says so quietly (serve skips such ticks; run reports it).
+// lock claims the entity. Where the destination's lock can be lost while
+// held, the loss cancels the sync and stops its writes.
+func (s *syncer) lock(ctx context.Context) (func(), error) {
+	wl, ok := s.o.Dest.(sink.WatchedLocker)
+	if !ok {
+		return s.o.Dest.Lock(ctx, s.plan.Name, s.e.Name)
+	}
+	c, err := wl.LockWatched(ctx, s.plan.Name, s.e.Name, s.loseClaim)
+	if err != nil {
+		return nil, err
+	}
+	s.claim = c
+	return c.Unlock, nil
+}
+
+func (s *syncer) loseClaim(err error) {
+	if s.lost.CompareAndSwap(nil, &err) {
+		s.log.Error(err.Error())
+		s.cancel(err)
+	}
+}
+
+// claimLost asks the claim (where it can be lost) whether it still holds,
+// and returns the error of a lost claim, or nil.
+func (s *syncer) claimLost() error {
+	if p := s.lost.Load(); p != nil {
+		return *p
+	}
+	if s.claim != nil {
+		if err := s.claim.Check(context.Background()); err != nil {
+			s.loseClaim(err)
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *syncer) finish() {
 	r := s.r
 	if r.Elsewhere {

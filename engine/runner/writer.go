@@ -47,6 +47,14 @@ func (w *writer) loop() {
 }
 
 func (w *writer) write(b *sink.Batch) {
+	// A sync whose claim is gone writes nothing more: another run may
+	// own the entity now.
+	if lost := w.s.claimLost(); lost != nil {
+		w.mu.Lock()
+		w.err = lost
+		w.mu.Unlock()
+		return
+	}
 	res, err := w.s.o.Dest.Write(w.ctx, b)
 	if err != nil {
 		w.mu.Lock()

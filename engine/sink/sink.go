@@ -181,6 +181,20 @@ type Locker interface {
 	Lock(ctx context.Context, pipeline, entity string) (unlock func(), err error)
 }
 
+// WatchedLocker is a Locker whose locks can be lost while held (a
+// database session that ends): lost is called, at most once, when the
+// watch finds the lock gone before Unlock.
+type WatchedLocker interface {
+	LockWatched(ctx context.Context, pipeline, entity string, lost func(error)) (Claim, error)
+}
+
+// Claim is a held lock that can be lost.
+type Claim interface {
+	// Check returns an error when the lock is gone.
+	Check(ctx context.Context) error
+	Unlock()
+}
+
 // Destination is a complete destination.
 type Destination interface {
 	Writer

@@ -18,13 +18,34 @@ func (d *DB) lockKey(pipeline, entity string) int64 {
 	return hash64("crmsync entity", d.schema, pipeline, entity)
 }
 
+// lockPing is how often the session holding a claim is checked.
+const lockPing = 2 * time.Second
+
 // Lock takes the entity's session advisory lock on a connection of its
 // own, held until unlock. When another session holds it, Lock returns
 // sink.ErrLocked at once. A killed process's session ends, and its lock
 // with it.
 func (d *DB) Lock(ctx context.Context, pipeline, entity string) (func(), error) {
+	c, err := d.LockWatched(ctx, pipeline, entity, nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.Unlock, nil
+}
+
+// LockWatched is Lock, and keeps the lock's session alive and watched:
+// the session is exempt from idle_session_timeout and pinged every
+// lockPing; when the session is gone (terminated, cut by a pooler or a
+// NAT) the lock is gone with it, and lost is called once so the sync can
+// stop. Check asks the session at once.
+func (d *DB) LockWatched(ctx context.Context, pipeline, entity string, lost func(error)) (sink.Claim, error) {
 	key := d.lockKey(pipeline, entity)
-	conn, err := pgx.ConnectConfig(ctx, d.connCfg)
+	cfg := d.connCfg.Copy()
+	// A lock session is idle by design: no idle timeout may end it.
+	cfg.RuntimeParams["idle_session_timeout"] = "0"
+	cfg.RuntimeParams["idle_in_transaction_session_timeout"] = "0"
+	cfg.RuntimeParams["application_name"] = "crmsync lock " + pipeline + "/" + entity
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, d.connErr(fmt.Sprintf("locking entity %q", entity), err)
 	}
@@ -40,22 +61,81 @@ func (d *DB) Lock(ctx context.Context, pipeline, entity string) (func(), error) 
 	d.mu.Lock()
 	d.locks[key]++
 	d.mu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			d.mu.Lock()
-			if d.locks[key]--; d.locks[key] <= 0 {
-				delete(d.locks, key)
-			}
-			d.mu.Unlock()
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			// Closing the session releases the lock; unlocking first says so
-			// to the server even when the close is slow.
-			_, _ = conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", key)
-			conn.Close(ctx)
-		})
-	}, nil
+	c := &claim{d: d, key: key, conn: conn, lost: lost, pipeline: pipeline, entity: entity,
+		stop: make(chan struct{}), watched: make(chan struct{})}
+	go c.watch()
+	return c, nil
+}
+
+// claim is a held entity lock and the session that holds it.
+type claim struct {
+	d                *DB
+	key              int64
+	pipeline, entity string
+	lost             func(error)
+	stop, watched    chan struct{}
+	once             sync.Once
+
+	mu   sync.Mutex // one user of conn at a time
+	conn *pgx.Conn
+	err  error // set once the session is known gone
+}
+
+func (c *claim) watch() {
+	defer close(c.watched)
+	t := time.NewTicker(lockPing)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		}
+		if c.Check(context.Background()) != nil {
+			return
+		}
+	}
+}
+
+// Check pings the lock's session; an error means the lock is gone.
+func (c *claim) Check(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return c.err
+	}
+	pctx, cancel := context.WithTimeout(ctx, lockPing)
+	err := c.conn.Ping(pctx)
+	cancel()
+	if err == nil {
+		return nil
+	}
+	c.err = fmt.Errorf("the claim on %s %s was lost: its database session ended (%v); another run may hold the entity now", c.pipeline, c.entity, err)
+	if c.lost != nil {
+		go c.lost(c.err)
+	}
+	return c.err
+}
+
+func (c *claim) Unlock() {
+	c.once.Do(func() {
+		close(c.stop)
+		<-c.watched
+		d := c.d
+		d.mu.Lock()
+		if d.locks[c.key]--; d.locks[c.key] <= 0 {
+			delete(d.locks, c.key)
+		}
+		d.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		// Closing the session releases the lock; unlocking first says so
+		// to the server even when the close is slow.
+		_, _ = c.conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", c.key)
+		c.conn.Close(ctx)
+	})
 }
 
 // MarkInterrupted turns syncs left "running" into "interrupted", for the
