@@ -107,6 +107,7 @@ func (c *serveCRM) seenTags() []string {
 // crmPipeline writes a pipeline over a serveCRM; extra goes under source:.
 type crmPipeline struct {
 	name, url, schedule, tag, sourceExtra string
+	entityExtra                           string // added under each entity
 	entities                              []string
 	incremental                           bool
 }
@@ -122,6 +123,7 @@ func (p crmPipeline) String() string {
 	b.WriteString("entities:\n")
 	for _, e := range p.entities {
 		fmt.Fprintf(&b, "  %s:\n    request: {path: /%s}\n    primary_key: id\n    batch_size: 10\n", e, e)
+		b.WriteString(p.entityExtra)
 		if p.incremental {
 			b.WriteString("    incremental: {field: updated_at, param: since, sorted: true}\n")
 		}
