@@ -22,8 +22,18 @@ const (
 // createState creates the schema and the state tables; a transaction
 // lock keeps concurrent first runs from racing on CREATE … IF NOT EXISTS.
 func (d *DB) createState(ctx context.Context) error {
-	stmts := []string{
-		"CREATE SCHEMA IF NOT EXISTS " + quote(d.schema),
+	// CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when
+	// the schema exists: a least-privilege role (USAGE and CREATE on a
+	// schema made beforehand) is refused. So it runs only when missing.
+	var exists bool
+	if err := d.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", d.schema).Scan(&exists); err != nil {
+		return fmt.Errorf("looking for schema %q: %w", d.schema, err)
+	}
+	var stmts []string
+	if !exists {
+		stmts = append(stmts, "CREATE SCHEMA IF NOT EXISTS "+quote(d.schema))
+	}
+	stmts = append(stmts,
 		`CREATE TABLE IF NOT EXISTS ` + d.ident(tableHistory) + ` (
 			id bigserial PRIMARY KEY,
 			pipeline text NOT NULL,
@@ -65,7 +75,7 @@ func (d *DB) createState(ctx context.Context) error {
 			sync_id bigint,
 			created_at timestamptz NOT NULL DEFAULT now())`,
 		`CREATE INDEX IF NOT EXISTS crmsync_rejects_entity_idx ON ` + d.ident(tableRejects) + ` (pipeline, entity, id DESC)`,
-	}
+	)
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", hash64("crmsync state", d.schema)); err != nil {
 			return err
