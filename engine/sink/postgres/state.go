@@ -34,7 +34,7 @@ func (d *DB) createState(ctx context.Context) error {
 		stmts = append(stmts, "CREATE SCHEMA IF NOT EXISTS "+quote(d.schema))
 	}
 	stmts = append(stmts,
-		`CREATE TABLE IF NOT EXISTS ` + d.ident(tableHistory) + ` (
+		`CREATE TABLE IF NOT EXISTS `+d.ident(tableHistory)+` (
 			id bigserial PRIMARY KEY,
 			pipeline text NOT NULL,
 			entity text NOT NULL,
@@ -57,15 +57,15 @@ func (d *DB) createState(ctx context.Context) error {
 			records_per_second double precision NOT NULL DEFAULT 0,
 			success_rate double precision NOT NULL DEFAULT 0,
 			errors jsonb NOT NULL DEFAULT '[]')`,
-		`CREATE INDEX IF NOT EXISTS crmsync_sync_history_entity_idx ON ` + d.ident(tableHistory) + ` (pipeline, entity, id DESC)`,
-		`CREATE TABLE IF NOT EXISTS ` + d.ident(tableState) + ` (
+		`CREATE INDEX IF NOT EXISTS crmsync_sync_history_entity_idx ON `+d.ident(tableHistory)+` (pipeline, entity, id DESC)`,
+		`CREATE TABLE IF NOT EXISTS `+d.ident(tableState)+` (
 			pipeline text NOT NULL,
 			entity text NOT NULL,
 			watermark text NOT NULL DEFAULT '',
 			resume text NOT NULL DEFAULT '',
 			updated_at timestamptz NOT NULL DEFAULT now(),
 			PRIMARY KEY (pipeline, entity))`,
-		`CREATE TABLE IF NOT EXISTS ` + d.ident(tableRejects) + ` (
+		`CREATE TABLE IF NOT EXISTS `+d.ident(tableRejects)+` (
 			id bigserial PRIMARY KEY,
 			pipeline text NOT NULL,
 			entity text NOT NULL,
@@ -74,7 +74,7 @@ func (d *DB) createState(ctx context.Context) error {
 			raw text,
 			sync_id bigint,
 			created_at timestamptz NOT NULL DEFAULT now())`,
-		`CREATE INDEX IF NOT EXISTS crmsync_rejects_entity_idx ON ` + d.ident(tableRejects) + ` (pipeline, entity, id DESC)`,
+		`CREATE INDEX IF NOT EXISTS crmsync_rejects_entity_idx ON `+d.ident(tableRejects)+` (pipeline, entity, id DESC)`,
 	)
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", hash64("crmsync state", d.schema)); err != nil {
