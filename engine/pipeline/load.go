@@ -153,6 +153,12 @@ func expand(paths []string, tree bool) ([]string, error) {
 	return out, nil
 }
 
+// IsYAML reports whether content parses as YAML.
+func IsYAML(data []byte) bool {
+	var n yaml.Node
+	return yaml.Unmarshal(data, &n) == nil
+}
+
 // IsPipeline reports whether YAML content looks like a pipeline file (a
 // top-level version and source, or entities), for folders that mix in
 // other YAML.

@@ -58,9 +58,12 @@ func (s *Scheduler) Reload(force bool) diag.List {
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // gone since the listing (or a dangling symlink)
 		}
-		if err == nil && !pipeline.IsPipeline(data) {
+		if err == nil && !pipeline.IsPipeline(data) && pipeline.IsYAML(data) && !s.known(path) {
 			continue // YAML that is not a pipeline file: not ours
 		}
+		// A known file that stops parsing (an editor's half-saved file)
+		// is still ours: it fails to load, and its running plan stays.
+		// So is a new file that is not YAML at all, so its error shows.
 		seen[path] = true
 		files = append(files, read{path, data, err})
 	}
@@ -108,6 +111,13 @@ func (s *Scheduler) Reload(force bool) diag.List {
 	s.recall(added)
 	s.poke()
 	return problems
+}
+
+// known reports whether path was loaded or tried before.
+func (s *Scheduler) known(path string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.files[path] != nil
 }
 
 // position formats a finding as path:line:col: message.

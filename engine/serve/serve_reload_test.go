@@ -229,3 +229,50 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestHalfSavedFileKeepsItsPlan: an editor saves a half-typed pipeline
+// file that no longer parses. The file is not taken for removed: its
+// plan stays loaded, its problem shows with its line, the reload gauge
+// goes to 0, and the fixed save brings it back to 1.
+func TestHalfSavedFileKeepsItsPlan(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.yaml")
+	good := httpPipeline("alpha", "http://127.0.0.1:1", "", "items")
+	if err := os.WriteFile(a, []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := newScheduler(t, dir, Options{})
+	if problems := s.Reload(true); len(problems) != 0 {
+		t.Fatal(problems)
+	}
+	reg := s.Metrics().Registry
+	h1 := pipelineHash(s, "alpha")
+	for _, broken := range []string{
+		good + "entities: [unclosed\n", // a syntax error on the last line
+		"{{{",                          // not YAML from the first byte
+		"",                             // truncated to nothing
+	} {
+		if err := os.WriteFile(a, []byte(broken), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		problems := s.Reload(false)
+		if len(problems) == 0 || problems[0].File != a || problems[0].Line < 1 {
+			t.Errorf("%q: problems %v, want one naming %s with a line", broken, problems, a)
+		}
+		if h := pipelineHash(s, "alpha"); h != h1 {
+			t.Errorf("%q: alpha runs plan %q, want the last good one %q", broken, h, h1)
+		}
+		if v, ok := metricValue(t, reg, "crmsync_config_last_reload_successful", map[string]string{"file": a}); !ok || v != 0 {
+			t.Errorf("%q: reload gauge %v (present %v), want 0", broken, v, ok)
+		}
+	}
+	if err := os.WriteFile(a, []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if problems := s.Reload(false); len(problems) != 0 {
+		t.Fatal(problems)
+	}
+	if v, _ := metricValue(t, reg, "crmsync_config_last_reload_successful", map[string]string{"file": a}); v != 1 {
+		t.Errorf("reload gauge %v after the fix, want 1", v)
+	}
+}
