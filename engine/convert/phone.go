@@ -14,10 +14,23 @@ func (c *Converter) phone(s string) (any, error) {
 		}
 	}
 	n, err := phonenumbers.Parse(s, c.region)
-	if err != nil || phonenumbers.IsPossibleNumberWithReason(n) != phonenumbers.IS_POSSIBLE {
+	if err != nil || phonenumbers.IsPossibleNumberWithReason(n) != phonenumbers.IS_POSSIBLE || !NANPPlausible(n) {
 		return nil, c.errPhone
 	}
 	return phonenumbers.Format(n, phonenumbers.E164), nil
+}
+
+// NANPPlausible is false for a North American (+1) number that cannot
+// exist because its area code starts with 0 or 1 (030-555-9000,
+// 000-000-0000), which libphonenumber's length check lets through. The
+// exchange is not judged (the fictional 555-123-4567 of examples stays),
+// nor are other countries.
+func NANPPlausible(n *phonenumbers.PhoneNumber) bool {
+	if n.GetCountryCode() != 1 {
+		return true
+	}
+	nat := n.GetNationalNumber()
+	return nat >= 2_000_000_000 && nat < 10_000_000_000
 }
 
 // nanpFast handles the bulk of North American numbers without
@@ -61,7 +74,7 @@ func nanpFast(s string) (string, bool) {
 	default:
 		return "", false
 	}
-	if national[0] < '2' {
+	if national[0] < '2' { // area codes start 2-9
 		return "", false
 	}
 	var out [12]byte

@@ -6,12 +6,14 @@ import (
 	"testing"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/crmsync/crmsync/engine/value"
 )
 
 // slowPhone is the phonenumbers-only path that nanpFast must agree with.
 func slowPhone(s, region string) (string, bool) {
 	n, err := phonenumbers.Parse(s, region)
-	if err != nil || phonenumbers.IsPossibleNumberWithReason(n) != phonenumbers.IS_POSSIBLE {
+	if err != nil || phonenumbers.IsPossibleNumberWithReason(n) != phonenumbers.IS_POSSIBLE || !NANPPlausible(n) {
 		return "", false
 	}
 	return phonenumbers.Format(n, phonenumbers.E164), true
@@ -82,4 +84,38 @@ func FuzzNANPFast(f *testing.F) {
 			t.Fatalf("nanpFast(%q) = %q; phonenumbers = %q, %v", s, got, want, wantOK)
 		}
 	})
+}
+
+// TestPhonesThatCannotExist: North American numbers whose area code
+// starts with 0 or 1 pass libphonenumber's length check but
+// cannot exist; they are not stored as E.164. Real numbers still are.
+func TestPhonesThatCannotExist(t *testing.T) {
+	c, err := New(Spec{Type: value.Phone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		in, want string // want "" for an error
+	}{
+		{"030-555-9000", ""},
+		{"000-000-0000", ""},
+		{"1-100-555-2671", ""},
+		{"+1 055 555 0100", ""},
+		{"+1 555 123 4567", "+15551234567"}, // the exchange is not judged
+		{"(415) 555-2671", "+14155552671"},
+		{"+1 212 555 0100", "+12125550100"},
+		{"+44 20 7946 0958", "+442079460958"},
+		{"+49 30 901820", "+4930901820"},
+	} {
+		got, err := c.phone(tc.in)
+		if tc.want == "" {
+			if err == nil {
+				t.Errorf("phone(%q) = %v, want an error: no such number can exist", tc.in, got)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("phone(%q) = %v, %v; want %s", tc.in, got, err, tc.want)
+		}
+	}
 }

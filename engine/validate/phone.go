@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/crmsync/crmsync/engine/convert"
 )
 
 var errPhone = errors.New("Invalid phone number")
@@ -60,7 +62,7 @@ func (p phoneValidator) checkString(s string) (string, error) {
 		return s, nil
 	}
 	num, err := phonenumbers.Parse(s, p.region)
-	if err != nil || phonenumbers.IsPossibleNumberWithReason(num) != phonenumbers.IS_POSSIBLE {
+	if err != nil || phonenumbers.IsPossibleNumberWithReason(num) != phonenumbers.IS_POSSIBLE || !convert.NANPPlausible(num) {
 		return s, errPhone
 	}
 	return s, nil
@@ -125,6 +127,9 @@ func possibleInternational(s string) bool {
 		// The first valid calling code wins, as in libphonenumber; a
 		// leading zero in the national number is left to Parse.
 		nsn := n - l
+		if cc == 1 && (nsn != 10 || digits[1] < '2') {
+			return false // +1 area codes start 2-9; Parse decides the rest
+		}
 		return digits[l] != '0' && nsn <= 17 && t[cc]&(1<<nsn) != 0
 	}
 	return false

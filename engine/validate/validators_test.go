@@ -506,3 +506,21 @@ func TestPhoneFastPath(t *testing.T) {
 		}
 	}
 }
+
+// TestPhoneAreaCodeMustExist: +1 numbers whose area code starts with 0 or
+// 1 are invalid, by both the fast path and Parse.
+func TestPhoneAreaCodeMustExist(t *testing.T) {
+	v, err := newPhone(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := v.(phoneValidator)
+	for in, ok := range map[string]bool{
+		"030-555-9000": false, "000-000-0000": false, "+1 055 555 0100": false, "+10305559000": false,
+		"+1 415 555 2671": true, "(415) 555-2671": true,
+	} {
+		if _, err := p.checkString(in); (err == nil) != ok {
+			t.Errorf("phone %q: err %v, want valid=%v", in, err, ok)
+		}
+	}
+}
