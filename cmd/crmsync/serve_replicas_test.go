@@ -19,21 +19,29 @@ import (
 	_ "github.com/crmsync/crmsync/engine/sink/postgres"
 )
 
-// servePostgres returns a DSN for a fresh schema, dropped at cleanup.
-func servePostgres(t *testing.T) (dsn string, query func(string) (int, int)) {
+// testPostgres is the tests' server (CRMSYNC_PG_DSN, or the local one)
+// and a connection to it; CRMSYNC_PG_DSN=none skips the test.
+func testPostgres(t *testing.T) (base string, conn *pgx.Conn) {
 	t.Helper()
-	base := os.Getenv("CRMSYNC_PG_DSN")
+	base = os.Getenv("CRMSYNC_PG_DSN")
 	if base == "none" {
 		t.Skip("CRMSYNC_PG_DSN=none: skipping PostgreSQL tests")
 	}
 	if base == "" {
 		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
+	conn, err := pgx.Connect(context.Background(), base)
 	if err != nil {
 		t.Fatalf("PostgreSQL is needed for this test (set CRMSYNC_PG_DSN, or CRMSYNC_PG_DSN=none to skip): %v", err)
 	}
+	return base, conn
+}
+
+// servePostgres returns a DSN for a fresh schema, dropped at cleanup.
+func servePostgres(t *testing.T) (dsn string, query func(string) (int, int)) {
+	t.Helper()
+	base, conn := testPostgres(t)
+	ctx := context.Background()
 	schema := fmt.Sprintf("crmsync_serve_%d", rand.Int64N(1e12))
 	t.Cleanup(func() {
 		conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")

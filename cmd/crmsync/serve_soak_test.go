@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
-	"os"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -23,18 +22,8 @@ import (
 // feels it.
 func soakDatabase(t *testing.T, idle string) (dsn string, conn *pgx.Conn) {
 	t.Helper()
-	base := os.Getenv("CRMSYNC_PG_DSN")
-	if base == "none" {
-		t.Skip("CRMSYNC_PG_DSN=none: skipping PostgreSQL tests")
-	}
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
+	base, admin := testPostgres(t)
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("PostgreSQL is needed for this test (set CRMSYNC_PG_DSN, or CRMSYNC_PG_DSN=none to skip): %v", err)
-	}
 	name := fmt.Sprintf("crmsync_soak_%d", rand.Int64N(1e12))
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatal(err)
