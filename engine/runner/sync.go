@@ -335,9 +335,6 @@ func (s *syncer) newWatermark() string {
 	return old
 }
 
-// finish records the outcome in the history and logs the blueprint's
-// completion line. A run that found the entity claimed elsewhere did
-// nothing: it says so quietly (serve skips such ticks; run reports it).
 // lock claims the entity. Where the destination's lock can be lost while
 // held, the loss cancels the sync and stops its writes.
 func (s *syncer) lock(ctx context.Context) (func(), error) {
@@ -375,6 +372,9 @@ func (s *syncer) claimLost() error {
 	return nil
 }
 
+// finish records the outcome in the history and logs the blueprint's
+// completion line. A run that found the entity claimed elsewhere did
+// nothing: it says so quietly (serve skips such ticks; run reports it).
 func (s *syncer) finish() {
 	r := s.r
 	if r.Elsewhere {
