@@ -166,10 +166,12 @@ func TestCrashSafety(t *testing.T) {
 				t.Fatalf("checkpoint %q, want the newest row %s (table max %s)", cp.Watermark, want, maxAt)
 			}
 			hist, _ := d.History(context.Background(), sink.Filter{Pipeline: "crash", Limit: 100})
-			interrupted := 0
+			interrupted, created, interruptedCreated := 0, int64(0), int64(0)
 			for _, h := range hist {
+				created += h.Created
 				if h.Status == sink.StatusInterrupted {
 					interrupted++
+					interruptedCreated += h.Created
 				}
 				if h.Status == sink.StatusRunning {
 					t.Errorf("sync %d still marked running after the final run", h.ID)
@@ -177,6 +179,12 @@ func TestCrashSafety(t *testing.T) {
 			}
 			if interrupted == 0 || !strings.Contains(string(out), "Completed crash contacts sync") {
 				t.Fatalf("killed %d runs but history shows %d interrupted; final output:\n%s", killed, interrupted, out)
+			}
+			// Each row was created once, in a batch whose transaction also
+			// counted it in its sync's history row: killed syncs included.
+			if created != n {
+				t.Errorf("history counts %d rows created over all syncs (%d by interrupted ones), want %d: a killed sync's row must count what it committed",
+					created, interruptedCreated, n)
 			}
 		})
 	}

@@ -350,7 +350,8 @@ func (s *syncer) flush(ctx context.Context, b *batcher, final bool) error {
 		return err
 	}
 	batch := &sink.Batch{SyncID: s.r.ID, Pipeline: s.plan.Name, Entity: s.e.Name, Table: s.e.Table,
-		Rows: b.rows, Rejects: b.rejects, Checkpoint: cp}
+		Rows: b.rows, Rejects: b.rejects, Checkpoint: cp, Epoch: s.fence().Epoch,
+		Progress: &sink.Progress{Processed: s.r.Processed, Filtered: s.r.Filtered, Rejected: s.r.Rejected, Failed: s.r.Failed}}
 	batch.Children = append(batch.Children, b.children...)
 	if cp != nil {
 		s.lastCP = *cp

@@ -180,7 +180,7 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 		// A replace or delete_missing sync must see everything in this
 		// run: it never continues from a stored position.
 		st.Resume = ""
-		if err := fr.BeginFull(ctx, e.Table, s.r.ID); err != nil {
+		if err := fr.BeginFull(ctx, e.Table, s.r.ID, s.fence()); err != nil {
 			return err
 		}
 	}
@@ -348,6 +348,15 @@ func (s *syncer) lock(ctx context.Context) (func(), error) {
 	}
 	s.claim = c
 	return c.Unlock, nil
+}
+
+// fence is what this sync's writes are fenced with (zero: unfenced).
+func (s *syncer) fence() sink.Fence {
+	f := sink.Fence{Pipeline: s.plan.Name, Entity: s.e.Name}
+	if s.claim != nil {
+		f.Epoch = s.claim.Epoch()
+	}
+	return f
 }
 
 func (s *syncer) loseClaim(err error) {

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -56,6 +57,9 @@ func (w *writer) write(b *sink.Batch) {
 		return
 	}
 	res, err := w.s.o.Dest.Write(w.ctx, b)
+	if errors.Is(err, sink.ErrClaimLost) {
+		w.s.loseClaim(err) // stop reading too: nothing more can commit
+	}
 	if err != nil {
 		w.mu.Lock()
 		w.err = fmt.Errorf("writing a batch of %d rows to %s: %w", len(b.Rows), b.Table.Name, err)

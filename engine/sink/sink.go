@@ -6,6 +6,7 @@ package sink
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/crmsync/crmsync/engine/value"
@@ -83,6 +84,20 @@ type Batch struct {
 	Rejects  []Reject
 	// Checkpoint, when not nil, replaces the entity's stored checkpoint.
 	Checkpoint *Checkpoint
+	// Epoch, when not 0, fences the batch: it commits only while Epoch is
+	// still the entity's newest claim (see Claim), else Write fails with
+	// ErrClaimLost and nothing of the batch lands.
+	Epoch int64
+	// Progress, when not nil, is the sync's counts up to and including
+	// this batch: the history row is brought up to them in the batch's
+	// transaction, so a killed sync's row counts what it committed.
+	Progress *Progress
+}
+
+// Progress is a running sync's counts of records read so far; created,
+// updated and unchanged come from the writes themselves.
+type Progress struct {
+	Processed, Filtered, Rejected, Failed int64
 }
 
 // Result counts what a batch did to the table. Duplicate keys within a
@@ -103,8 +118,11 @@ type Writer interface {
 // FullRefresher is implemented by destinations that support replace and
 // delete_missing: Begin is called before the first batch of a full sync,
 // Finish after the last, with ok=false when the sync did not complete.
+//
+// f fences the refresh like Batch.Epoch: Finish removes rows only
+// while it is still the entity's newest claim.
 type FullRefresher interface {
-	BeginFull(ctx context.Context, t *Table, syncID int64) error
+	BeginFull(ctx context.Context, t *Table, syncID int64, f Fence) error
 	FinishFull(ctx context.Context, t *Table, syncID int64, ok bool) error
 }
 
@@ -192,8 +210,21 @@ type WatchedLocker interface {
 type Claim interface {
 	// Check returns an error when the lock is gone.
 	Check(ctx context.Context) error
+	// Epoch is the claim's fencing token: it grows each time the entity
+	// is claimed, and a write fenced with an older one cannot commit.
+	Epoch() int64
 	Unlock()
 }
+
+// Fence names the claim a write is made under (zero Epoch: unfenced).
+type Fence struct {
+	Pipeline, Entity string
+	Epoch            int64
+}
+
+// ErrClaimLost is wrapped by the error of a fenced write whose claim is
+// no longer the entity's newest: another run claimed it since.
+var ErrClaimLost = errors.New("claim lost")
 
 // Destination is a complete destination.
 type Destination interface {

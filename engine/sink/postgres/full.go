@@ -19,6 +19,7 @@ type fullRun struct {
 	newName string // replace: the table batches go to until the swap
 	seen    string // delete_missing: unlogged table of the keys this sync saw
 	seenSQL string
+	fence   sink.Fence // what the swap or delete checks it still holds
 }
 
 // target is the plan a batch for t goes to: the table itself, or the new
@@ -51,7 +52,7 @@ func (d *DB) target(ctx context.Context, t *sink.Table) (*plan, *fullRun, error)
 // BeginFull starts a full refresh of t. With write: replace, batches go to
 // a new table until FinishFull swaps it in. With delete_missing, the keys
 // every batch sees are recorded so FinishFull can tell which rows are gone.
-func (d *DB) BeginFull(ctx context.Context, t *sink.Table, syncID int64) error {
+func (d *DB) BeginFull(ctx context.Context, t *sink.Table, syncID int64, f sink.Fence) error {
 	if err := check(t); err != nil {
 		return fmt.Errorf("beginning a full refresh: %w", err)
 	}
@@ -64,7 +65,7 @@ func (d *DB) BeginFull(ctx context.Context, t *sink.Table, syncID int64) error {
 	// refill the table of another that still reads.
 	d.dropFull(ctx, t.Name, 0)
 	d.dropStaleSeen(ctx, t.Name, syncID)
-	fr := &fullRun{syncID: syncID, table: t}
+	fr := &fullRun{syncID: syncID, table: t, fence: f}
 	if writeMode(t) == sink.Replace {
 		fr.newName = derived(t.Name, "__crmsync_new")
 		if _, err := d.pool.Exec(ctx, "DROP TABLE IF EXISTS "+d.ident(fr.newName)); err != nil {
@@ -213,7 +214,6 @@ func (d *DB) swap(ctx context.Context, t *sink.Table, fr *fullRun) error {
 	target, fresh := d.ident(t.Name), d.ident(fr.newName)
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		sql := []string{
-			fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", hash64("crmsync table", d.schema, t.Name)),
 			"DROP TABLE IF EXISTS " + target,
 			fmt.Sprintf("ALTER TABLE %s RENAME TO %s", fresh, quote(t.Name)),
 		}
@@ -224,6 +224,12 @@ func (d *DB) swap(ctx context.Context, t *sink.Table, fr *fullRun) error {
 		if len(t.ParentKey) > 0 {
 			sql = append(sql, fmt.Sprintf("ALTER INDEX %s RENAME TO %s",
 				d.ident(derived(fr.newName, "_parent_idx")), quote(derived(t.Name, "_parent_idx"))))
+		}
+		if _, err := tx.Exec(ctx, fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", hash64("crmsync table", d.schema, t.Name))); err != nil {
+			return err
+		}
+		if err := d.checkFence(ctx, tx, fr.fence); err != nil {
+			return err
 		}
 		for _, s := range sql {
 			if _, err := tx.Exec(ctx, s); err != nil {
@@ -260,6 +266,9 @@ func (d *DB) deleteMissing(ctx context.Context, t *sink.Table, fr *fullRun) erro
 	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", p.lockKey); err != nil {
 			return err
+		}
+		if err := d.checkFence(ctx, tx, fr.fence); err != nil {
+			return fmt.Errorf("no rows were deleted: %w", err)
 		}
 		var complete bool
 		if err := tx.QueryRow(ctx, fmt.Sprintf("SELECT EXISTS (SELECT 1 FROM %s WHERE %s)", seen, strings.Join(marker, " AND "))).Scan(&complete); err != nil {

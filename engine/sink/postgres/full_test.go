@@ -26,7 +26,7 @@ func contacts(from, to int64, email string) []sink.Row {
 func fullSync(t *testing.T, d *DB, tbl *sink.Table, syncID int64, ok bool, batches ...[]sink.Row) {
 	t.Helper()
 	ctx := context.Background()
-	if err := d.BeginFull(ctx, tbl, syncID); err != nil {
+	if err := d.BeginFull(ctx, tbl, syncID, sink.Fence{}); err != nil {
 		t.Fatalf("BeginFull: %v", err)
 	}
 	for _, rows := range batches {
@@ -69,7 +69,7 @@ func TestReplace(t *testing.T) {
 			seen.Store(fmt.Sprintf("%d/%d", n, fresh), true)
 		}
 	})
-	if err := d.BeginFull(ctx, tbl, 2); err != nil {
+	if err := d.BeginFull(ctx, tbl, 2, sink.Fence{}); err != nil {
 		t.Fatal(err)
 	}
 	for i := int64(0); i < 3; i++ {
@@ -104,7 +104,7 @@ func TestReplace(t *testing.T) {
 	if n := count(t, tx.Conn(), "SELECT count(*) FROM "+d.ident("contacts")); n != 150 {
 		t.Fatalf("reader sees %d", n)
 	}
-	if err := d.BeginFull(ctx, tbl, 3); err != nil {
+	if err := d.BeginFull(ctx, tbl, 3, sink.Fence{}); err != nil {
 		t.Fatal(err)
 	}
 	mustWrite(t, d, &sink.Batch{SyncID: 3, Table: tbl, Rows: contacts(1, 10, "third")})
@@ -151,7 +151,7 @@ func TestReplaceBlockedByView(t *testing.T) {
 	if _, err := admin.Exec(context.Background(), "CREATE VIEW v AS SELECT id FROM contacts"); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.BeginFull(context.Background(), tbl, 1); err != nil {
+	if err := d.BeginFull(context.Background(), tbl, 1, sink.Fence{}); err != nil {
 		t.Fatal(err)
 	}
 	mustWrite(t, d, &sink.Batch{SyncID: 1, Table: tbl, Rows: contacts(1, 2, "x")})
@@ -223,7 +223,7 @@ func TestDeleteMissingLostSeen(t *testing.T) {
 	tbl.DeleteMissing = "hard"
 	mustPrepare(t, d, tbl)
 	mustWrite(t, d, &sink.Batch{SyncID: 1, Table: tbl, Rows: contacts(1, 10, "a")})
-	if err := d.BeginFull(ctx, tbl, 2); err != nil {
+	if err := d.BeginFull(ctx, tbl, 2, sink.Fence{}); err != nil {
 		t.Fatal(err)
 	}
 	mustWrite(t, d, &sink.Batch{SyncID: 2, Table: tbl, Rows: contacts(1, 2, "a")})

@@ -58,10 +58,15 @@ func (d *DB) LockWatched(ctx context.Context, pipeline, entity string, lost func
 		conn.Close(context.Background())
 		return nil, fmt.Errorf("entity %q of pipeline %q: %w", entity, pipeline, sink.ErrLocked)
 	}
+	epoch, err := d.bumpEpoch(ctx, conn, pipeline, entity)
+	if err != nil {
+		conn.Close(context.Background())
+		return nil, err
+	}
 	d.mu.Lock()
 	d.locks[key]++
 	d.mu.Unlock()
-	c := &claim{d: d, key: key, conn: conn, lost: lost, pipeline: pipeline, entity: entity,
+	c := &claim{d: d, key: key, epoch: epoch, conn: conn, lost: lost, pipeline: pipeline, entity: entity,
 		stop: make(chan struct{}), watched: make(chan struct{})}
 	go c.watch()
 	return c, nil
@@ -70,7 +75,7 @@ func (d *DB) LockWatched(ctx context.Context, pipeline, entity string, lost func
 // claim is a held entity lock and the session that holds it.
 type claim struct {
 	d                *DB
-	key              int64
+	key, epoch       int64
 	pipeline, entity string
 	lost             func(error)
 	stop, watched    chan struct{}
@@ -97,6 +102,8 @@ func (c *claim) watch() {
 	}
 }
 
+func (c *claim) Epoch() int64 { return c.epoch }
+
 // Check pings the lock's session; an error means the lock is gone.
 func (c *claim) Check(ctx context.Context) error {
 	c.mu.Lock()
@@ -110,7 +117,7 @@ func (c *claim) Check(ctx context.Context) error {
 	if err == nil {
 		return nil
 	}
-	c.err = fmt.Errorf("the claim on %s %s was lost: its database session ended (%v); another run may hold the entity now", c.pipeline, c.entity, err)
+	c.err = fmt.Errorf("the claim on %s %s was lost: its database session ended (%v); another run may hold the entity now (%w)", c.pipeline, c.entity, err, sink.ErrClaimLost)
 	if c.lost != nil {
 		go c.lost(c.err)
 	}

@@ -75,6 +75,7 @@ func (d *DB) createState(ctx context.Context) error {
 			sync_id bigint,
 			created_at timestamptz NOT NULL DEFAULT now())`,
 		`CREATE INDEX IF NOT EXISTS crmsync_rejects_entity_idx ON `+d.ident(tableRejects)+` (pipeline, entity, id DESC)`,
+		d.claimsDDL(),
 	)
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", hash64("crmsync state", d.schema)); err != nil {

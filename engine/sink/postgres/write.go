@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -81,8 +82,17 @@ func (d *DB) writeTx(ctx context.Context, conn *pgx.Conn, b *sink.Batch, p *plan
 	if p.keyed && len(e.rows) > 0 {
 		keys = e.keyArrays(p.keyOIDs, nil)
 	}
-	if err := d.begin(ctx, pc, p, fr, e, keys); err != nil {
+	var fence *fenceCheck
+	if b.Epoch != 0 {
+		fence = &fenceCheck{f: sink.Fence{Pipeline: b.Pipeline, Entity: b.Entity, Epoch: b.Epoch}}
+	}
+	if err := d.begin(ctx, pc, p, fr, e, keys, fence); err != nil {
 		return sink.Result{}, err
+	}
+	if fence != nil {
+		if err := fence.err(); err != nil {
+			return sink.Result{}, err
+		}
 	}
 	res, err := d.load(ctx, pc, p, nil, e, keys, staged)
 	if err != nil {
@@ -113,6 +123,9 @@ func (d *DB) writeTx(ctx context.Context, conn *pgx.Conn, b *sink.Batch, p *plan
 		args[4] = ts[4:]
 		end = append(end, stmt{sql: d.checkpointSQL(), args: args, oids: checkpointOIDs})
 	}
+	if g := b.Progress; g != nil && b.SyncID != 0 {
+		end = append(end, d.progressStmt(b.SyncID, g, res))
+	}
 	end = append(end, stmt{sql: "COMMIT"})
 	if err := runPipeline(ctx, pc, end); err != nil {
 		return res, fmt.Errorf("committing: %w", err)
@@ -121,6 +134,21 @@ func (d *DB) writeTx(ctx context.Context, conn *pgx.Conn, b *sink.Batch, p *plan
 }
 
 var checkpointOIDs = []uint32{oidText, oidText, oidText, oidText, oidTimestamptz}
+
+// progressStmt brings a running sync's history row up to what this batch
+// commits, so the row of a sync killed later still counts it.
+func (d *DB) progressStmt(syncID int64, g *sink.Progress, res sink.Result) stmt {
+	nums := []int64{syncID, g.Processed, g.Filtered, g.Rejected, g.Failed, int64(res.Created), int64(res.Updated), int64(res.Unchanged)}
+	args := make([][]byte, len(nums))
+	oids := make([]uint32, len(nums))
+	for i, n := range nums {
+		args[i] = binary.BigEndian.AppendUint64(nil, uint64(n))
+		oids[i] = oidInt8
+	}
+	return stmt{sql: "UPDATE " + d.ident(tableHistory) + ` SET processed = $2, filtered = $3, rejected = $4, failed = $5,
+		created = created + $6, updated = updated + $7, unchanged = unchanged + $8
+		WHERE id = $1 AND status = 'running'`, args: args, oids: oids}
+}
 
 func (d *DB) checkpointSQL() string {
 	return "INSERT INTO " + d.ident(tableState) + ` (pipeline, entity, watermark, resume, updated_at) VALUES ($1, $2, $3, $4, $5)
@@ -137,11 +165,14 @@ func (d *DB) checkpointSQL() string {
 // never been analyzed) the planner prefers a hash join over a sequential
 // scan of the whole table, batch after batch; nested loops over the
 // primary key index are what these statements want.
-func (d *DB) begin(ctx context.Context, pc *pgconn.PgConn, p *plan, fr *fullRun, e *encoded, keys [][]byte) error {
+func (d *DB) begin(ctx context.Context, pc *pgconn.PgConn, p *plan, fr *fullRun, e *encoded, keys [][]byte, fence *fenceCheck) error {
 	stmts := []stmt{
 		{sql: "BEGIN"},
 		{sql: "SET LOCAL enable_hashjoin = off"},
 		{sql: "SET LOCAL enable_mergejoin = off"},
+	}
+	if fence != nil {
+		stmts = append(stmts, fence.stmt(d))
 	}
 	if d.commitMode != "" {
 		stmts = append(stmts, stmt{sql: d.commitMode})

@@ -16,6 +16,7 @@ import (
 // change count as seen too.
 type fullRun struct {
 	syncID  int64
+	fence   sink.Fence
 	staging string    // replace: the table being loaded
 	seen    *sql.Stmt // delete_missing: notes a key
 }
@@ -35,7 +36,7 @@ func (d *DB) fullRunOf(name string, syncID int64) *fullRun {
 // BeginFull starts a full sync of a replace or delete_missing table; for
 // other tables it does nothing. Leftovers of an earlier run that never
 // finished are dropped: a full sync always starts from the beginning.
-func (d *DB) BeginFull(ctx context.Context, t *sink.Table, syncID int64) error {
+func (d *DB) BeginFull(ctx context.Context, t *sink.Table, syncID int64, f sink.Fence) error {
 	if t.Write != sink.Replace && t.DeleteMissing == "" {
 		return nil
 	}
@@ -43,7 +44,7 @@ func (d *DB) BeginFull(ctx context.Context, t *sink.Table, syncID int64) error {
 		return err
 	}
 	d.endRun(t.Name)
-	run := &fullRun{syncID: syncID}
+	run := &fullRun{syncID: syncID, fence: f}
 	tx, err := d.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin full sync of table %q: %w", t.Name, err)
@@ -100,7 +101,7 @@ func (d *DB) BeginFull(ctx context.Context, t *sink.Table, syncID int64) error {
 // deletes (hard) the rows whose key was not seen, each in one
 // transaction. Without ok, the staging and seen-keys tables are dropped
 // and the live table is left as it was.
-func (d *DB) FinishFull(ctx context.Context, t *sink.Table, syncID int64, ok bool) error {
+func (d *DB) FinishFull(ctx context.Context, t *sink.Table, syncID int64, ok bool) (ferr error) {
 	d.mu.Lock()
 	run := d.full[t.Name]
 	d.mu.Unlock()
@@ -117,6 +118,16 @@ func (d *DB) FinishFull(ctx context.Context, t *sink.Table, syncID int64, ok boo
 		return fmt.Errorf("finish full sync of table %q: %w", t.Name, err)
 	}
 	defer tx.Rollback()
+	if ok {
+		if err := checkFence(ctx, tx, run.fence); err != nil {
+			ok = false // drop the work tables, delete nothing
+			defer func() {
+				if ferr == nil {
+					ferr = fmt.Errorf("finish full sync of table %q: no rows were removed: %w", t.Name, err)
+				}
+			}()
+		}
+	}
 	var stmts []string
 	live := quote(t.Name)
 	if run.staging != "" {

@@ -10,7 +10,7 @@ import (
 // fullSync runs BeginFull, one Write per batch and FinishFull(ok).
 func fullSync(t *testing.T, d *DB, tb *sink.Table, syncID int64, ok bool, batches ...[]sink.Row) []sink.Result {
 	t.Helper()
-	if err := d.BeginFull(ctx, tb, syncID); err != nil {
+	if err := d.BeginFull(ctx, tb, syncID, sink.Fence{}); err != nil {
 		t.Fatal(err)
 	}
 	var res []sink.Result
@@ -32,7 +32,7 @@ func TestReplace(t *testing.T) {
 	equal(t, "first replace", dump(t, d, "SELECT id, name FROM contacts ORDER BY id"), []string{"1|Ann", "2|Bob", "3|Cy"})
 
 	// While the second load runs, readers still see the old table.
-	if err := d.BeginFull(ctx, tb, 2); err != nil {
+	if err := d.BeginFull(ctx, tb, 2, sink.Fence{}); err != nil {
 		t.Fatal(err)
 	}
 	res := mustWrite(t, d, &sink.Batch{SyncID: 2, Table: tb, Rows: []sink.Row{row("2", "Bob", nil), row("4", "Di", nil), row("4", "Dee", nil)}})
@@ -113,7 +113,7 @@ func TestFinishFullWrongSync(t *testing.T) {
 	tb := contacts()
 	tb.Write = sink.Replace
 	mustPrepare(t, d, tb)
-	if err := d.BeginFull(ctx, tb, 1); err != nil {
+	if err := d.BeginFull(ctx, tb, 1, sink.Fence{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.FinishFull(ctx, tb, 2, true); err == nil {
@@ -121,7 +121,7 @@ func TestFinishFullWrongSync(t *testing.T) {
 	}
 	// An upsert table without delete_missing needs no full-sync work.
 	plain := &sink.Table{Name: "plain", Columns: tb.Columns, PrimaryKey: tb.PrimaryKey}
-	if err := d.BeginFull(ctx, plain, 3); err != nil {
+	if err := d.BeginFull(ctx, plain, 3, sink.Fence{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.FinishFull(ctx, plain, 3, true); err != nil {

@@ -127,7 +127,7 @@ func (d *DB) Close() error {
 	d.tables = map[string]*table{}
 	d.mu.Unlock()
 	for _, l := range held {
-		l.release()
+		l.Unlock()
 	}
 	for _, t := range tables {
 		t.close()

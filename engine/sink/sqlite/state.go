@@ -61,6 +61,13 @@ var stateSchema = []string{
 		created_at DATETIME_TEXT NOT NULL
 	)`,
 	`CREATE INDEX IF NOT EXISTS crmsync_rejects_entity ON crmsync_rejects (pipeline, entity, id)`,
+	// Each entity's fencing token; see DB.Lock and checkFence.
+	`CREATE TABLE IF NOT EXISTS crmsync_claims (
+		pipeline TEXT NOT NULL,
+		entity TEXT NOT NULL,
+		epoch BIGINT NOT NULL,
+		PRIMARY KEY (pipeline, entity)
+	)`,
 	`CREATE TABLE IF NOT EXISTS crmsync_locks (
 		pipeline TEXT NOT NULL,
 		entity TEXT NOT NULL,

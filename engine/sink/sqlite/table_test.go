@@ -28,7 +28,7 @@ func TestOpenDSN(t *testing.T) {
 	d := dest.(*DB)
 	equal(t, "journal mode", dump(t, d, "PRAGMA journal_mode"), []string{"wal"})
 	equal(t, "state tables", dump(t, d, "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name"),
-		[]string{"crmsync_locks", "crmsync_rejects", "crmsync_state", "crmsync_sync_history"})
+		[]string{"crmsync_claims", "crmsync_locks", "crmsync_rejects", "crmsync_state", "crmsync_sync_history"})
 }
 
 func TestPrepareCreatesTable(t *testing.T) {

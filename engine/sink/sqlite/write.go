@@ -48,6 +48,9 @@ func (d *DB) Write(ctx context.Context, b *sink.Batch) (sink.Result, error) {
 	// Statements run without the caller's context: a cancellable one costs
 	// a watcher goroutine per statement. The loops check ctx instead.
 	ectx := context.WithoutCancel(ctx)
+	if err := checkFence(ectx, tx, sink.Fence{Pipeline: b.Pipeline, Entity: b.Entity, Epoch: b.Epoch}); err != nil {
+		return res, fmt.Errorf("write %q: %w", b.Entity, err)
+	}
 	now := time.Now()
 	w := writer{tx: tx, ctx: ctx, ectx: ectx, synced: formatTime(now), syncID: b.SyncID}
 
@@ -81,6 +84,14 @@ func (d *DB) Write(ctx context.Context, b *sink.Batch) (sink.Result, error) {
 		}
 		if _, err := tx.StmtContext(ectx, d.st.checkpoint).Exec(b.Pipeline, b.Entity, cp.Watermark, cp.Resume, formatTime(at)); err != nil {
 			return sink.Result{}, fmt.Errorf("write %q: checkpoint: %w", b.Entity, err)
+		}
+	}
+	if g := b.Progress; g != nil && b.SyncID != 0 {
+		// The history row counts what commits, even if the sync is killed later.
+		if _, err := tx.ExecContext(ectx, `UPDATE crmsync_sync_history SET processed = ?, filtered = ?, rejected = ?, failed = ?,
+			created = created + ?, updated = updated + ?, unchanged = unchanged + ? WHERE id = ? AND status = 'running'`,
+			g.Processed, g.Filtered, g.Rejected, g.Failed, res.Created, res.Updated, res.Unchanged, b.SyncID); err != nil {
+			return sink.Result{}, fmt.Errorf("write %q: sync progress: %w", b.Entity, err)
 		}
 	}
 	if err := ctx.Err(); err != nil {
