@@ -20,7 +20,6 @@ var (
 	heartbeatEvery = 30 * time.Second
 )
 
-//
 // Each claim also bumps the entity's epoch in crmsync_claims, and every
 // fenced write checks it in its own transaction (SQLite runs one writer
 // at a time), so a process whose lock was taken over — stopped for longer
