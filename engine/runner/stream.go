@@ -69,7 +69,7 @@ func (s *syncer) stream(parent context.Context, reader source.Reader, st source.
 	if !s.o.DryRun {
 		// Writes go on while the next batch is processed; a failure to
 		// process stops the reader but lets submitted batches commit.
-		b.w = newWriter(s, context.WithoutCancel(parent), len(b.slab))
+		b.w = newWriter(s, sink.WithLogger(context.WithoutCancel(parent), s.log), len(b.slab))
 	}
 	finish := func(err error) error {
 		if b.w != nil {

@@ -78,6 +78,12 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	// (WAL is replayed in order), so the next run fetches them again.
 	// FinishSync and FinishFull commit synchronously, which flushes every
 	// batch before them.
+	for k, v := range sessionDefaults {
+		if _, set := cfg.ConnConfig.RuntimeParams[k]; !set {
+			cfg.ConnConfig.RuntimeParams[k] = v
+		}
+	}
+	d.connCfg = cfg.ConnConfig.Copy()
 	if _, set := cfg.ConnConfig.RuntimeParams["synchronous_commit"]; !set {
 		d.commitMode = "SET LOCAL synchronous_commit = off"
 	}

@@ -5,6 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -56,16 +60,74 @@ func (d *DB) Write(ctx context.Context, b *sink.Batch) (sink.Result, error) {
 		}
 	}
 
+	for attempt := 1; ; attempt++ {
+		res, err := d.writeOnce(ctx, b, p, fr, e, kids)
+		if err == nil {
+			return res, nil
+		}
+		var ce *commitError
+		if attempt >= writeAttempts || ctx.Err() != nil || !connLost(err) || errors.As(err, &ce) {
+			return sink.Result{}, fmt.Errorf("%s: %w", where, err)
+		}
+		// The transaction never reached COMMIT, so nothing of it landed:
+		// the same batch is sent again on a new connection.
+		wait := writeBackoff << (attempt - 1)
+		sink.Logger(ctx).Warn("the database connection dropped during a batch, which did not commit; writing it again",
+			"table", b.Table.Name, "rows", len(b.Rows), "attempt", attempt, "wait", wait.String(), "error", err.Error())
+		select {
+		case <-ctx.Done():
+			return sink.Result{}, fmt.Errorf("%s: %w", where, err)
+		case <-time.After(wait):
+		}
+	}
+}
+
+// A batch whose connection drops before COMMIT is written again up to
+// writeAttempts times, waiting writeBackoff, then twice that, and so on.
+var (
+	writeAttempts = 4
+	writeBackoff  = 500 * time.Millisecond
+)
+
+// commitError is a failure after COMMIT was sent: the batch may have
+// committed, so it is not written again (an append would double).
+type commitError struct{ err error }
+
+func (e *commitError) Error() string { return "committing: " + e.err.Error() + " (the batch may or may not have committed; the next run re-reads from the stored checkpoint)" }
+func (e *commitError) Unwrap() error { return e.err }
+
+// connLost reports whether err is the loss of the connection (a server
+// restart, a terminated backend, a network cut) rather than a statement
+// the server refused.
+func connLost(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// 08: connection exception; 57P01-03: admin shutdown, crash
+		// shutdown, cannot connect now.
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// writeOnce is one attempt at the batch's transaction on one connection.
+func (d *DB) writeOnce(ctx context.Context, b *sink.Batch, p *plan, fr *fullRun, e *encoded, kids []childWork) (sink.Result, error) {
 	conn, err := d.pool.Acquire(ctx)
 	if err != nil {
-		return sink.Result{}, d.connErr(where, err)
+		return sink.Result{}, d.connErr("acquiring a connection", err)
 	}
 	defer conn.Release()
+	stopWatch := d.watchWaits(ctx, conn.Conn().PgConn().PID(), b.Table.Name)
 	var staged []string
 	res, err := d.writeTx(ctx, conn.Conn(), b, p, fr, e, kids, &staged)
+	stopWatch()
 	if err != nil {
 		rollback(conn.Conn().PgConn())
-		return sink.Result{}, fmt.Errorf("%s: %w", where, err)
+		return sink.Result{}, lockTimeoutHint(err)
 	}
 	for _, s := range staged { // their CREATE is committed only now
 		conn.Conn().PgConn().CustomData()[s] = true
@@ -128,7 +190,7 @@ func (d *DB) writeTx(ctx context.Context, conn *pgx.Conn, b *sink.Batch, p *plan
 	}
 	end = append(end, stmt{sql: "COMMIT"})
 	if err := runPipeline(ctx, pc, end); err != nil {
-		return res, fmt.Errorf("committing: %w", err)
+		return res, &commitError{err}
 	}
 	return res, nil
 }
