@@ -1,7 +1,9 @@
 package sqlite
 
 import (
+	"database/sql"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,4 +75,37 @@ func TestFencedWritesAfterATakeover(t *testing.T) {
 	}
 	mustWrite(t, other, &sink.Batch{Pipeline: "crm", Entity: "contacts", Table: tbl, Epoch: second.Epoch(), Rows: []sink.Row{row("4", "d", nil)}})
 	equal(t, "the newer claim commits", dump(t, d, "SELECT id FROM contacts ORDER BY id"), []string{"1", "2", "4"})
+}
+
+// TestBusyFileSaysWhy: a SQL client holding the file's write lock makes
+// a batch fail after busy_timeout with an error that says what happened
+// and what to do, and commits nothing.
+func TestBusyFileSaysWhy(t *testing.T) {
+	_, path := openTemp(t)
+	d, err := Open(ctx, "sqlite:"+path+"?_pragma=busy_timeout(300)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	tbl := contacts()
+	mustPrepare(t, d, tbl)
+	client, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	conn, err := client.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Write(ctx, &sink.Batch{Pipeline: "crm", Entity: "contacts", Table: tbl, Rows: []sink.Row{row("1", "a", nil)}})
+	if err == nil || !strings.Contains(err.Error(), "busy_timeout") || !strings.Contains(err.Error(), `write "contacts"`) {
+		t.Fatalf("Write while another connection holds the write lock: %v", err)
+	}
+	conn.ExecContext(ctx, "ROLLBACK")
+	equal(t, "rows", dump(t, d, "SELECT count(*) FROM contacts"), []string{"0"})
 }

@@ -50,7 +50,10 @@ type DB struct {
 	closed bool
 }
 
-const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+const (
+	pragmas     = "_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	defaultBusy = "&_pragma=busy_timeout(10000)"
+)
 
 func open(ctx context.Context, dsn string) (sink.Destination, error) { return Open(ctx, dsn) }
 
@@ -70,6 +73,9 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if extra != "" {
 		extra = "&" + extra
 	}
+	if !strings.Contains(extra, "busy_timeout") { // the DSN's own wins
+		extra = defaultBusy + extra
+	}
 	w, err := sql.Open("sqlite", path+"?"+pragmas+"&_txlock=immediate"+extra)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %q: %w", path, err)
@@ -84,7 +90,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite %q: %w", path, err)
 	}
 	// The writer has switched the file to WAL; readers only need the timeout.
-	d.r, err = sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)"+extra)
+	d.r, err = sql.Open("sqlite", path+"?_pragma=query_only(1)"+extra)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %q: %w", path, err)

@@ -42,7 +42,7 @@ func (d *DB) Write(ctx context.Context, b *sink.Batch) (sink.Result, error) {
 
 	tx, err := d.w.BeginTx(ctx, nil)
 	if err != nil {
-		return res, fmt.Errorf("write %q: begin: %w", b.Entity, err)
+		return res, fmt.Errorf("write %q: begin: %w", b.Entity, busyHint(err))
 	}
 	defer tx.Rollback()
 	// Statements run without the caller's context: a cancellable one costs
@@ -98,7 +98,7 @@ func (d *DB) Write(ctx context.Context, b *sink.Batch) (sink.Result, error) {
 		return sink.Result{}, fmt.Errorf("write %q: %w", b.Entity, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return sink.Result{}, fmt.Errorf("write %q: commit: %w", b.Entity, err)
+		return sink.Result{}, fmt.Errorf("write %q: commit: %w", b.Entity, busyHint(err))
 	}
 	return res, nil
 }
@@ -283,4 +283,14 @@ func nullIfEmpty(s string) any {
 		return nil
 	}
 	return s
+}
+
+// busyHint says what a "database is locked" error means: another
+// connection held the file's write lock for longer than busy_timeout.
+func busyHint(err error) error {
+	if err == nil || !(strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked")) {
+		return err
+	}
+	return fmt.Errorf("%w (another program held the database file's write lock for longer than busy_timeout, 10 s by default: "+
+		"a transaction left open in a SQL client, or another writer; close it, or allow longer with ?_pragma=busy_timeout(60000) in the DSN)", err)
 }
