@@ -93,7 +93,9 @@ var (
 // committed, so it is not written again (an append would double).
 type commitError struct{ err error }
 
-func (e *commitError) Error() string { return "committing: " + e.err.Error() + " (the batch may or may not have committed; the next run re-reads from the stored checkpoint)" }
+func (e *commitError) Error() string {
+	return "committing: " + e.err.Error() + " (the batch may or may not have committed; the next run re-reads from the stored checkpoint)"
+}
 func (e *commitError) Unwrap() error { return e.err }
 
 // connLost reports whether err is the loss of the connection (a server
