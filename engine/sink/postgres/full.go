@@ -64,10 +64,10 @@ func (d *DB) BeginFull(ctx context.Context, t *sink.Table, syncID int64, f sink.
 	// seen-keys table of its own, so a second run can never drop or
 	// refill the table of another that still reads.
 	d.dropFull(ctx, t.Name, 0)
-	d.dropStaleSeen(ctx, t.Name, syncID)
+	d.dropStaleWork(ctx, t.Name, syncID)
 	fr := &fullRun{syncID: syncID, table: t, fence: f}
 	if writeMode(t) == sink.Replace {
-		fr.newName = derived(t.Name, "__crmsync_new")
+		fr.newName = newTable(t.Name, syncID)
 		if _, err := d.pool.Exec(ctx, "DROP TABLE IF EXISTS "+d.ident(fr.newName)); err != nil {
 			return fmt.Errorf("%s: dropping an old new table: %w", where, err)
 		}
@@ -173,13 +173,18 @@ func seenTable(table string, syncID int64) string {
 	return derived(fmt.Sprintf("%s__s%d", table, syncID), "__crmsync_seen")
 }
 
+// newTable names the table one replace sync of table loads until the swap.
+func newTable(table string, syncID int64) string {
+	return derived(fmt.Sprintf("%s__s%d", table, syncID), "__crmsync_new")
+}
+
 // dropFull removes the work tables of an unfinished full refresh: the
 // replace's new table and the seen keys of syncID (0: the one shared
 // table of older versions).
 func (d *DB) dropFull(ctx context.Context, table string, syncID int64) error {
 	newName, seen := derived(table, "__crmsync_new"), derived(table, "__crmsync_seen")
 	if syncID != 0 {
-		seen = seenTable(table, syncID)
+		newName, seen = newTable(table, syncID), seenTable(table, syncID)
 	}
 	d.mu.Lock()
 	delete(d.plans, newName)
@@ -190,14 +195,15 @@ func (d *DB) dropFull(ctx context.Context, table string, syncID int64) error {
 	return nil
 }
 
-// dropStaleSeen drops the seen-keys tables that syncs of table other than
-// keep left behind (killed runs). A run that lost its claim and still
-// reads loses its table with them, so its delete_missing fails instead of
-// deleting: failing is the safe side.
-func (d *DB) dropStaleSeen(ctx context.Context, table string, keep int64) {
+// dropStaleWork drops the work tables (seen keys, replace's new table)
+// that syncs of table other than keep left behind (killed runs). A run
+// that lost its claim and still reads loses its tables with them, so its
+// delete_missing or swap fails instead of removing rows: failing is the
+// safe side (and its fence stops it anyway).
+func (d *DB) dropStaleWork(ctx context.Context, table string, keep int64) {
 	rows, err := d.pool.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = $1
-		AND starts_with(tablename, $2) AND tablename ~ '__s[0-9]+__crmsync_seen$' AND tablename <> $3`,
-		d.schema, table+"__s", seenTable(table, keep))
+		AND starts_with(tablename, $2) AND tablename ~ '__s[0-9]+__crmsync_(seen|new)$' AND tablename NOT IN ($3, $4)`,
+		d.schema, table+"__s", seenTable(table, keep), newTable(table, keep))
 	if err != nil {
 		return
 	}
