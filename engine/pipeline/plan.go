@@ -8,14 +8,11 @@
 package pipeline
 
 import (
-	"bytes"
-	"encoding/json"
-	"net/url"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/engine/config"
+	"github.com/crmsync/crmsync/engine/redact"
 	"github.com/crmsync/crmsync/engine/sink"
 	"github.com/crmsync/crmsync/engine/source"
 	"github.com/crmsync/crmsync/engine/transform"
@@ -97,43 +94,7 @@ func (p *Plan) Redact(s string) string {
 	return p.redactor.Replace(s)
 }
 
-// newRedactor replaces every secret, and the forms it takes on its way
-// out (URL-escaped in a query, escaped inside a JSON string), longest
-// first so that a secret that starts another never leaves its tail.
-func newRedactor(secrets []string) *strings.Replacer {
-	seen := map[string]bool{}
-	var forms []string
-	for _, s := range secrets {
-		// Very short values would redact ordinary words; a secret that
-		// short is no secret anyway.
-		if len(s) < 4 {
-			continue
-		}
-		for _, f := range []string{s, url.QueryEscape(s), url.PathEscape(s), jsonInner(s)} {
-			if !seen[f] {
-				seen[f] = true
-				forms = append(forms, f)
-			}
-		}
-	}
-	if len(forms) == 0 {
-		return nil
-	}
-	sort.SliceStable(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })
-	pairs := make([]string, 0, 2*len(forms))
-	for _, f := range forms {
-		pairs = append(pairs, f, "[redacted]")
-	}
-	return strings.NewReplacer(pairs...)
-}
+// newRedactor replaces every secret and every escaped or encoded form
+// of it (see package redact).
+func newRedactor(secrets []string) *strings.Replacer { return redact.Replacer(secrets) }
 
-// jsonInner is s as it stands inside a JSON string (no HTML escaping,
-// as most servers write it).
-func jsonInner(s string) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.Encode(s)
-	out := strings.TrimSpace(b.String())
-	return out[1 : len(out)-1]
-}

@@ -3,8 +3,11 @@ package httpsrc
 import (
 	"net/url"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
+
+	"github.com/crmsync/crmsync/engine/redact"
 )
 
 // redactor hides secrets in every text a reader prints: the pipeline's
@@ -33,9 +36,12 @@ func (r *redactor) remember(header string) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !slices.Contains(r.runtime, cred) {
-		r.runtime = append(r.runtime, cred)
+	for _, f := range redact.Forms(cred) { // echoed back escaped or encoded, too
+		if !slices.Contains(r.runtime, f) {
+			r.runtime = append(r.runtime, f)
+		}
 	}
+	sort.SliceStable(r.runtime, func(i, j int) bool { return len(r.runtime[i]) > len(r.runtime[j]) })
 }
 
 // commonSecretParams are query names that carry credentials in many APIs;
@@ -59,7 +65,7 @@ func (r *redactor) text(s string) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, c := range r.runtime {
-		s = strings.ReplaceAll(s, c, "[redacted]")
+		s = strings.ReplaceAll(s, c, redact.Mark)
 	}
 	return s
 }
