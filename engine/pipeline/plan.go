@@ -97,4 +97,3 @@ func (p *Plan) Redact(s string) string {
 // newRedactor replaces every secret and every escaped or encoded form
 // of it (see package redact).
 func newRedactor(secrets []string) *strings.Replacer { return redact.Replacer(secrets) }
-
