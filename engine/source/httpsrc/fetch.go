@@ -17,9 +17,6 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// maxBody bounds one response body.
-const maxBody = 512 << 20
-
 // response is one HTTP response, read in full.
 type response struct {
 	method string
@@ -135,7 +132,7 @@ func (r *reader) once(ctx context.Context, v *vars, c *call) (*response, *http.R
 	res := &response{method: req.Method, url: req.URL, status: hr.StatusCode, header: hr.Header}
 	body, err := decodeBody(hr)
 	if err == nil {
-		res.body, err = readAll(body, hr.ContentLength, r.lastBody.Load())
+		res.body, err = readAll(body, hr.ContentLength, r.lastBody.Load(), r.o.maxBody)
 		r.lastBody.Store(int64(len(res.body)))
 	}
 	if err != nil {

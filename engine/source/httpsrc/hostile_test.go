@@ -1,0 +1,133 @@
+package httpsrc
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/crmsync/crmsync/engine/source"
+)
+
+// oneEntity is a source with one entity whose body is the record array;
+// SETTINGS is replaced by extra source settings.
+const oneEntity = `
+version: 1
+name: t
+source:
+  type: http
+  base_url: BASE
+  timeout: 5s
+  retry: {attempts: 2, initial: 10ms, max: 20ms}
+  auth: {type: api_key, query: {hapikey: "${env:KEY}"}}
+  SETTINGS
+entities:
+  items:
+    request: {path: /items}
+    records: data
+    fields: {id: id}
+`
+
+func oneEntityWith(settings string) string {
+	return strings.Replace(oneEntity, "SETTINGS", settings, 1)
+}
+
+// TestHostileBodies: a body too deep to parse or too large to hold fails
+// the page with an error naming the request, before any parser sees it;
+// a deep-looking string is only text.
+func TestHostileBodies(t *testing.T) {
+	deep := strings.Repeat("[", 24<<20) // 24 MB: gjson would overflow the stack
+	deepObj := `{"data":` + strings.Repeat(`{"a":`, 600) + "1" + strings.Repeat("}", 600) + "}"
+	cases := []struct {
+		name     string
+		settings string
+		body     string
+		chunked  bool
+		wantErr  string // "" = success
+		wantIDs  []string
+		wantReqs int
+	}{
+		{"24 MB of [", "", deep, false,
+			`entity "items": page 1: GET BASE/items?hapikey=REDACTED: status 200: the body nests arrays and objects more than 512 levels deep (max_depth; at byte 512); not parsed`, nil, 1},
+		{"24 MB of [ chunked", "", deep, true, `more than 512 levels deep`, nil, 1},
+		{"600 nested objects", "", deepObj, false, `more than 512 levels deep`, nil, 1},
+		{"max_depth raised", "max_depth: 1000", deepObj, false, `the records path "data" holds an object`, nil, 1},
+		{"brackets in strings are text", "max_depth: 4",
+			`{"data":[{"id":"[[[[[[{{{{\"[[[[["},{"id":"2\\"}]}`, false, "", []string{`[[[[[[{{{{"[[[[[`, `2\`}, 1},
+		{"Content-Length above max_body_bytes", "max_body_bytes: 1000", `{"data":[` + strings.Repeat(`{"id":1},`, 200) + `{"id":2}]}`, false,
+			`entity "items": page 1: GET BASE/items?hapikey=REDACTED: status 200: reading the body: the body is 1819 bytes (Content-Length), above max_body_bytes (1000 bytes); not read`, nil, 1},
+		{"chunked body above max_body_bytes", "max_body_bytes: 1000", `{"data":[` + strings.Repeat(`{"id":1},`, 200) + `{"id":2}]}`, true,
+			`status 200: reading the body: the body is larger than max_body_bytes (1000 bytes); stopped reading it`, nil, 1},
+		{"body at max_body_bytes", "max_body_bytes: 21", `{"data":[{"id":"7"}]}`, false, "", []string{"7"}, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			api := newFake(t, func(w http.ResponseWriter, r *http.Request, _ string, n int) {
+				w.Header().Set("Content-Type", "application/json")
+				if !tc.chunked {
+					w.Header().Set("Content-Length", fmt.Sprint(len(tc.body)))
+				}
+				w.WriteHeader(200)
+				for b := tc.body; len(b) > 0; {
+					k := min(len(b), 64<<10)
+					if _, err := w.Write([]byte(b[:k])); err != nil {
+						return
+					}
+					if tc.chunked {
+						w.(http.Flusher).Flush()
+					}
+					b = b[k:]
+				}
+			})
+			r := openYAML(t, oneEntityWith(tc.settings), api.URL, map[string]string{"KEY": "sekrit-key"})
+			pages, err := readAllPages(t, r, source.ReadState{})
+			if n := len(api.requests()); n != tc.wantReqs {
+				t.Errorf("%d requests, want %d (not retried)", n, tc.wantReqs)
+			}
+			if strings.Contains(fmt.Sprint(err), "sekrit") {
+				t.Errorf("secret leaked: %v", err)
+			}
+			if tc.wantErr != "" {
+				want := strings.ReplaceAll(tc.wantErr, "BASE", api.URL)
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Fatalf("err %v\nwant %s", err, want)
+				}
+				if len(err.Error()) > 2000 {
+					t.Errorf("error of %d bytes quotes the body", len(err.Error()))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ids(pages, "id"); !slices.Equal(got, tc.wantIDs) {
+				t.Fatalf("ids %q, want %q", got, tc.wantIDs)
+			}
+		})
+	}
+}
+
+func TestTooDeep(t *testing.T) {
+	cases := []struct {
+		s     string
+		limit int
+		deep  bool
+		at    int
+	}{
+		{`[]`, 1, false, 0},
+		{`[[]]`, 1, true, 1},
+		{`{"a":[1]}`, 2, false, 0},
+		{`{"a":{"b":[1]}}`, 2, true, 10},
+		{`["[[[[", "\"[[[", "\\", [1]]`, 2, false, 0},
+		{`["\\\"[[", [[1]]]`, 2, true, 12},
+		{`"unterminated [[[[`, 1, false, 0},
+		{`]]]][[`, 1, true, 5},
+	}
+	for _, tc := range cases {
+		deep, at := tooDeep(tc.s, tc.limit)
+		if deep != tc.deep || at != tc.at {
+			t.Errorf("tooDeep(%q, %d) = %v, %d; want %v, %d", tc.s, tc.limit, deep, at, tc.deep, tc.at)
+		}
+	}
+}
