@@ -174,7 +174,7 @@ defs["entity"] = O("One stream of records landing in one table.", {
   "required_columns": strlist("file, github: columns every file must have; a file without them stops with an error naming them."),
 }, req=["fields"])
 
-http_keys = ["base_url","headers","auth","rate_limit","retry","timeout","max_body_bytes","max_depth","paginate","error_when","records"]
+http_keys = ["base_url","headers","auth","rate_limit","retry","timeout","header_timeout","idle_timeout","max_body_bytes","max_depth","paginate","error_when","records"]
 sql_keys = ["driver","dsn","timezone"]
 file_keys = ["path","format","csv"]
 gh_keys = ["repo","ref","token"]
@@ -186,6 +186,8 @@ defs["source"] = O("Where records come from. type picks the reader; each type ha
   "rate_limit": D("http: request rate limit.", **{"$ref":"#/$defs/rate_limit"}),
   "retry": D("http: retry policy.", **{"$ref":"#/$defs/retry"}),
   "timeout": dur("http: timeout of one request (default 30s). <PIPELINE>_TIMEOUT overrides it."),
+  "header_timeout": dur("http: longest wait for a response's status line and headers, per try (default: timeout). A try that waits longer fails and is retried."),
+  "idle_timeout": dur("http: longest gap between two reads of a response body, per try (default 15s). A server that sends headers and then stalls fails the try within this long; it is retried."),
   "max_body_bytes": I("http: largest response body read, in bytes (default 268435456, 256 MiB; at most 4 GiB; 0: the default). A larger body fails the page with an error, and is never cut short.", minimum=0, maximum=4<<30),
   "max_depth": I("http: deepest nesting of arrays and objects a response body may have (default 512; at most 10000; 0: the default). It is checked before the body is parsed, so a hostile body fails the page instead of the process.", minimum=0, maximum=10000),
   "paginate": D("http: pagination for every entity that does not set its own.", **{"$ref":"#/$defs/paginate"}),

@@ -131,3 +131,65 @@ func TestTooDeep(t *testing.T) {
 		}
 	}
 }
+
+// TestStalls: a server that sends headers and then nothing, or nothing at
+// all, fails the attempt after idle_timeout or header_timeout (well before
+// the total timeout of 30s); the attempt is retried, and a stall that
+// never clears fails the page naming the setting.
+func TestStalls(t *testing.T) {
+	cases := []struct {
+		name    string
+		stall   func(w http.ResponseWriter, r *http.Request)
+		always  bool
+		wantErr string
+	}{
+		{"headers then silence", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(200)
+			w.Write([]byte(`{"data":[{"id":1},`))
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+		}, false, ""},
+		{"no headers", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, false, ""},
+		{"headers then silence, always", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(200)
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+		}, true, `entity "items": page 1: GET BASE/items?hapikey=REDACTED: status 200: reading the body: no body bytes for 200ms (idle_timeout) (after 2 tries)`},
+		{"no headers, always", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, true,
+			`entity "items": page 1: GET BASE/items?hapikey=REDACTED: no response headers for 300ms (header_timeout) (after 2 tries)`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			api := newFake(t, func(w http.ResponseWriter, r *http.Request, _ string, n int) {
+				if tc.always || n == 1 {
+					tc.stall(w, r)
+					return
+				}
+				writeJSON(w, 200, []byte(`{"data":[{"id":1},{"id":2}]}`))
+			})
+			yml := strings.Replace(oneEntityWith("header_timeout: 300ms\n  idle_timeout: 200ms"), "timeout: 5s", "timeout: 30s", 1)
+			r := openYAML(t, yml, api.URL, map[string]string{"KEY": "sekrit-key"})
+			pages, err := readAllPages(t, r, source.ReadState{})
+			if n := len(api.requests()); n != 2 {
+				t.Errorf("%d requests, want 2", n)
+			}
+			if tc.wantErr != "" {
+				want := strings.ReplaceAll(tc.wantErr, "BASE", api.URL)
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Fatalf("err %v\nwant %s", err, want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ids(pages, "id"); !slices.Equal(got, []string{"1", "2"}) {
+				t.Fatalf("ids %v", got)
+			}
+			if !strings.Contains(r.logs.String(), "retrying") {
+				t.Errorf("the stall was not logged as a retry:\n%s", r.logs)
+			}
+		})
+	}
+}
