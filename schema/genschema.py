@@ -68,6 +68,7 @@ defs["paginate"] = O("How to get the next page. style picks the method; each sty
   "next_url": S("next_url: gjson path of the next page's full URL in the body."),
   "has_more": S("gjson path of a boolean in the body that says whether more pages follow."),
   "max_pages": I("Stop after this many pages (0: no limit).", minimum=0),
+  "max_empty_pages": I("Stop, with a warning, after this many pages in a row without records even when the server says more follow (a cursor handed out for every empty page would otherwise be followed forever). The records read so far count; the sync succeeds. Default 3; 0: the default.", minimum=0),
   "restart_after": I("cursor: restart the query after this many records (HubSpot search stops at 10,000), from the newest restart_watermark seen.", minimum=1),
   "restart_watermark": S("cursor: gjson path, in each record, of the value the query is sorted by; its newest value becomes {{ watermark }} when the query restarts."),
 })

@@ -95,6 +95,7 @@ type opener struct {
 type pageRules struct {
 	total, hasMore string // gjson paths, "" when unset
 	maxPages       int
+	maxEmpty       int // pages in a row without records that end the paging
 }
 
 // rateSpec is one compiled rate_limit block.

@@ -76,6 +76,8 @@ func TestCompileProblems(t *testing.T) {
 		{"timeouts", `{type: http, base_url: "http://h", header_timeout: 0s, idle_timeout: 0}`, `{}`,
 			[]string{"/source/header_timeout invalid-value", "/source/idle_timeout invalid-value"}},
 		{"timeouts set", `{type: http, base_url: "http://h", timeout: 20s, header_timeout: 10s, idle_timeout: 5s}`, `{}`, nil},
+		{"max_empty_pages", `{type: http, base_url: "http://h"}`, `{paginate: {style: cursor, cursor: c, param: after, max_empty_pages: -1}}`,
+			[]string{"/entities/e/paginate/max_empty_pages invalid-value"}},
 		{"error_when syntax", `{type: http, base_url: "http://h", error_when: 'body.status =='}`, `{}`,
 			[]string{"/source/error_when expr-syntax"}},
 		{"error_when type", `{type: http, base_url: "http://h", error_when: 'status == "ok"'}`, `{}`,

@@ -193,3 +193,55 @@ func TestStalls(t *testing.T) {
 		})
 	}
 }
+
+// TestEmptyPages: a cursor API that keeps handing out new cursors for
+// pages without records is paged max_empty_pages (default 3) pages in a
+// row and then left, with a warning naming the entity; empty pages
+// between full ones do not count against it.
+func TestEmptyPages(t *testing.T) {
+	cases := []struct {
+		name     string
+		paginate string
+		full     func(page int) bool // the page holds a record
+		wantIDs  []string
+		wantReqs int
+		wantWarn bool
+	}{
+		{"default: 3", "", func(p int) bool { return p <= 2 }, []string{"1", "2"}, 5, true},
+		{"0 is the default", "max_empty_pages: 0", func(p int) bool { return p <= 2 }, []string{"1", "2"}, 5, true},
+		{"max_empty_pages: 1", "max_empty_pages: 1", func(p int) bool { return p <= 2 }, []string{"1", "2"}, 3, true},
+		{"empty from the start", "", func(p int) bool { return false }, nil, 3, true},
+		{"gaps shorter than the limit", "", func(p int) bool { return p%3 == 0 }, []string{"3", "6", "9", "12"}, 12, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			api := newFake(t, func(w http.ResponseWriter, r *http.Request, _ string, n int) {
+				recs, next := "[]", fmt.Sprintf(`"c%d"`, n+1)
+				if tc.full(n) {
+					recs = fmt.Sprintf(`[{"id":%d}]`, n)
+				}
+				if n >= 12 && !tc.wantWarn {
+					next = `""` // this server ends
+				}
+				writeJSON(w, 200, []byte(`{"data":`+recs+`,"next":`+next+`}`))
+			})
+			yml := strings.Replace(oneEntityWith(""), "records: data", "records: data\n    paginate: {style: cursor, cursor: next, param: after, "+tc.paginate+"}", 1)
+			r := openYAML(t, yml, api.URL, map[string]string{"KEY": "sekrit-key"})
+			pages, err := readAllPages(t, r, source.ReadState{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ids(pages, "id"); !slices.Equal(got, tc.wantIDs) {
+				t.Errorf("ids %v, want %v", got, tc.wantIDs)
+			}
+			if n := len(api.requests()); n != tc.wantReqs {
+				t.Errorf("%d requests, want %d", n, tc.wantReqs)
+			}
+			warned := strings.Contains(r.logs.String(), `level=WARN msg="entity \"items\": 3 pages in a row had no records`) ||
+				strings.Contains(r.logs.String(), `level=WARN msg="entity \"items\": 1 page in a row had no records`)
+			if warned != tc.wantWarn {
+				t.Errorf("warned %v, want %v:\n%s", warned, tc.wantWarn, r.logs)
+			}
+		})
+	}
+}

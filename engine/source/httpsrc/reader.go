@@ -82,7 +82,7 @@ func (r *reader) Read(ctx context.Context, st source.ReadState, emit func(source
 	}
 	seed := maphash.MakeSeed()
 	var prevHash uint64
-	prevPage, hint := 0, 0
+	prevPage, hint, empty := 0, 0, 0
 	for n := 1; ; n++ {
 		if limit := r.o.rules.maxPages; limit > 0 && n > limit {
 			r.log.Info("stopping at max_pages", "max_pages", limit)
@@ -114,6 +114,11 @@ func (r *reader) Read(ctx context.Context, st source.ReadState, emit func(source
 			return r.pageErr(res, n, err.Error(), true)
 		}
 		hint = len(recs)
+		if len(recs) == 0 {
+			empty++
+		} else {
+			empty = 0
+		}
 		total := -1
 		if r.o.rules.total != "" {
 			if t := gjson.Get(res.body, r.o.rules.total); t.Exists() && t.Type != gjson.Null {
@@ -144,6 +149,11 @@ func (r *reader) Read(ctx context.Context, st source.ReadState, emit func(source
 			return err
 		}
 		if !more {
+			return nil
+		}
+		if limit := r.o.rules.maxEmpty; limit > 0 && empty >= limit {
+			r.log.Warn(fmt.Sprintf("entity %q: %d %s in a row had no records, yet the server says more follow; stopping (max_empty_pages)", r.o.entity, empty, plural(empty, "page", "pages")),
+				"page", n, "max_empty_pages", limit)
 			return nil
 		}
 		if rs != nil && rs.due() {
