@@ -175,7 +175,7 @@ defs["entity"] = O("One stream of records landing in one table.", {
   "required_columns": strlist("file, github: columns every file must have; a file without them stops with an error naming them."),
 }, req=["fields"])
 
-http_keys = ["base_url","headers","auth","rate_limit","retry","timeout","header_timeout","idle_timeout","max_body_bytes","max_depth","paginate","error_when","records"]
+http_keys = ["base_url","headers","auth","rate_limit","retry","timeout","header_timeout","idle_timeout","max_body_bytes","max_depth","allow_origins","paginate","error_when","records"]
 sql_keys = ["driver","dsn","timezone"]
 file_keys = ["path","format","csv"]
 gh_keys = ["repo","ref","token"]
@@ -191,6 +191,7 @@ defs["source"] = O("Where records come from. type picks the reader; each type ha
   "idle_timeout": dur("http: longest gap between two reads of a response body, per try (default 15s). A server that sends headers and then stalls fails the try within this long; it is retried."),
   "max_body_bytes": I("http: largest response body read, in bytes (default 268435456, 256 MiB; at most 4 GiB; 0: the default). A larger body fails the page with an error, and is never cut short.", minimum=0, maximum=4<<30),
   "max_depth": I("http: deepest nesting of arrays and objects a response body may have (default 512; at most 10000; 0: the default). It is checked before the body is parsed, so a hostile body fails the page instead of the process.", minimum=0, maximum=10000),
+  "allow_origins": D("http: other origins (scheme://host or scheme://host:port, such as https://cdn.example.com) that redirects and next-page links (next_url, link_header) may go to. Requests there carry no credentials: no Authorization, no auth or configured headers, no auth query parameters. Without an entry, a redirect or next link to another origin is an error; redirects within the origin are followed (at most 10), and one that would turn a POST into a GET is an error.", type="array", items={"type":"string","pattern":"^https?://[^/?#]+/?$"}),
   "paginate": D("http: pagination for every entity that does not set its own.", **{"$ref":"#/$defs/paginate"}),
   "error_when": S("http: expr over body, status and headers; when true, a response is an error even with status 200 (for example body.status == \"error\")."),
   "records": S("http: gjson path of the record array for every entity that does not set its own."),

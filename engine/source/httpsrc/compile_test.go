@@ -78,6 +78,8 @@ func TestCompileProblems(t *testing.T) {
 		{"timeouts set", `{type: http, base_url: "http://h", timeout: 20s, header_timeout: 10s, idle_timeout: 5s}`, `{}`, nil},
 		{"max_empty_pages", `{type: http, base_url: "http://h"}`, `{paginate: {style: cursor, cursor: c, param: after, max_empty_pages: -1}}`,
 			[]string{"/entities/e/paginate/max_empty_pages invalid-value"}},
+		{"allow_origins", `{type: http, base_url: "http://h", allow_origins: ["https://cdn.example.com", "http://localhost:8080/", "cdn.example.com", "https://cdn.example.com/files", "ftp://x"]}`, `{}`,
+			[]string{"/source/allow_origins/2 invalid-value", "/source/allow_origins/3 invalid-value", "/source/allow_origins/4 invalid-value"}},
 		{"error_when syntax", `{type: http, base_url: "http://h", error_when: 'body.status =='}`, `{}`,
 			[]string{"/source/error_when expr-syntax"}},
 		{"error_when type", `{type: http, base_url: "http://h", error_when: 'status == "ok"'}`, `{}`,

@@ -119,11 +119,15 @@ func (r *reader) once(ctx context.Context, v *vars, c *call) (*response, *http.R
 	defer stop(nil)
 	ctx, cancel := context.WithTimeout(ctx, r.o.timeout)
 	defer cancel()
+	ctx = context.WithValue(ctx, redirectKey{}, &redirectPolicy{o: r.o, red: r.red, foreign: c.foreign})
 	req, err := r.o.req.build(ctx, v, c, r.ua)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := r.auth.apply(ctx, req); err != nil {
+	if c.foreign {
+		// A next link to an origin of allow_origins: no credentials.
+		stripCredentials(req, r.o.secretParams)
+	} else if err := r.auth.apply(ctx, req); err != nil {
 		return nil, req, &authError{err}
 	}
 	r.red.remember(req.Header.Get("Authorization")) // a server may echo it back in an error

@@ -34,6 +34,9 @@ type pageResult struct {
 	count  int      // records on the page
 	total  int      // records in all, from paginate.total; -1 when unknown
 	redact *redactor
+	// allowed reports whether an origin other than the first page's is in
+	// allow_origins.
+	allowed func(origin string) bool
 }
 
 // pagerCtx is what a style's compile step may look at.
