@@ -68,6 +68,7 @@ defs["paginate"] = O("How to get the next page. style picks the method; each sty
   "next_url": S("next_url: gjson path of the next page's full URL in the body."),
   "has_more": S("gjson path of a boolean in the body that says whether more pages follow."),
   "max_pages": I("Stop after this many pages (0: no limit).", minimum=0),
+  "max_empty_pages": I("Stop, with a warning, after this many pages in a row without records even when the server says more follow (a cursor handed out for every empty page would otherwise be followed forever). The records read so far count; the sync succeeds. Default 3; 0: the default.", minimum=0),
   "restart_after": I("cursor: restart the query after this many records (HubSpot search stops at 10,000), from the newest restart_watermark seen.", minimum=1),
   "restart_watermark": S("cursor: gjson path, in each record, of the value the query is sorted by; its newest value becomes {{ watermark }} when the query restarts."),
 })
@@ -174,7 +175,7 @@ defs["entity"] = O("One stream of records landing in one table.", {
   "required_columns": strlist("file, github: columns every file must have; a file without them stops with an error naming them."),
 }, req=["fields"])
 
-http_keys = ["base_url","headers","auth","rate_limit","retry","timeout","paginate","error_when","records"]
+http_keys = ["base_url","headers","auth","rate_limit","retry","timeout","header_timeout","idle_timeout","max_body_bytes","max_depth","allow_origins","paginate","error_when","records"]
 sql_keys = ["driver","dsn","timezone"]
 file_keys = ["path","format","csv"]
 gh_keys = ["repo","ref","token"]
@@ -186,6 +187,11 @@ defs["source"] = O("Where records come from. type picks the reader; each type ha
   "rate_limit": D("http: request rate limit.", **{"$ref":"#/$defs/rate_limit"}),
   "retry": D("http: retry policy.", **{"$ref":"#/$defs/retry"}),
   "timeout": dur("http: timeout of one request (default 30s). <PIPELINE>_TIMEOUT overrides it."),
+  "header_timeout": dur("http: longest wait for a response's status line and headers, per try (default: timeout). A try that waits longer fails and is retried."),
+  "idle_timeout": dur("http: longest gap between two reads of a response body, per try (default 15s). A server that sends headers and then stalls fails the try within this long; it is retried."),
+  "max_body_bytes": I("http: largest response body read, in bytes (default 268435456, 256 MiB; at most 4 GiB; 0: the default). A larger body fails the page with an error, and is never cut short.", minimum=0, maximum=4<<30),
+  "max_depth": I("http: deepest nesting of arrays and objects a response body may have (default 512; at most 10000; 0: the default). It is checked before the body is parsed, so a hostile body fails the page instead of the process.", minimum=0, maximum=10000),
+  "allow_origins": D("http: other origins (scheme://host or scheme://host:port, such as https://cdn.example.com) that redirects and next-page links (next_url, link_header) may go to. Requests there carry no credentials: no Authorization, no auth or configured headers, no auth query parameters. Without an entry, a redirect or next link to another origin is an error; redirects within the origin are followed (at most 10), and one that would turn a POST into a GET is an error.", type="array", items={"type":"string","pattern":"^https?://[^/?#]+/?$"}),
   "paginate": D("http: pagination for every entity that does not set its own.", **{"$ref":"#/$defs/paginate"}),
   "error_when": S("http: expr over body, status and headers; when true, a response is an error even with status 200 (for example body.status == \"error\")."),
   "records": S("http: gjson path of the record array for every entity that does not set its own."),

@@ -8,9 +8,20 @@ type HTTPSource struct {
 	RateLimit *RateLimit        `yaml:"rate_limit"`
 	Retry     *Retry            `yaml:"retry"`
 	Timeout   Duration          `yaml:"timeout"`
-	Paginate  *Paginate         `yaml:"paginate"`   // default for every entity
-	ErrorWhen string            `yaml:"error_when"` // expr over the decoded body
-	Records   string            `yaml:"records"`    // default records path for every entity
+	// HeaderTimeout bounds the wait for a response's status line and
+	// headers; IdleTimeout the gap between two reads of its body.
+	HeaderTimeout Duration `yaml:"header_timeout"`
+	IdleTimeout   Duration `yaml:"idle_timeout"`
+	// MaxBodyBytes bounds one response body (0: the default); MaxDepth
+	// the nesting of arrays and objects in it, checked before parsing.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	MaxDepth     int   `yaml:"max_depth"`
+	// AllowOrigins are other origins (scheme://host[:port]) that redirects
+	// and next-page links may go to; they get no credentials.
+	AllowOrigins []string  `yaml:"allow_origins"`
+	Paginate     *Paginate `yaml:"paginate"`   // default for every entity
+	ErrorWhen    string    `yaml:"error_when"` // expr over the decoded body
+	Records      string    `yaml:"records"`    // default records path for every entity
 }
 
 // HTTPEntity holds an entity's settings for type: http.
@@ -96,6 +107,9 @@ type Paginate struct {
 	HasMore string `yaml:"has_more"` // gjson path of a "more pages" boolean
 
 	MaxPages int `yaml:"max_pages"`
+	// MaxEmptyPages stops paging after this many pages in a row without
+	// records (0: the default, 3).
+	MaxEmptyPages int `yaml:"max_empty_pages"`
 
 	// A query that stops after a fixed number of results (HubSpot search:
 	// 10,000) is restarted after RestartAfter records, with {{ watermark }}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +25,13 @@ const (
 	defaultInitial  = 500 * time.Millisecond
 	defaultMaxDelay = 30 * time.Second
 	defaultWindow   = time.Second
+	defaultIdle     = 15 * time.Second
+	defaultMaxBody  = 256 << 20
+	defaultMaxDepth = 512
+	// maxMaxBody and maxMaxDepth bound what a file may set: a body must
+	// fit in memory, and the parsers recurse once per level.
+	maxMaxBody  = 4 << 30
+	maxMaxDepth = 10000
 )
 
 // problems collects compile findings.
@@ -69,6 +77,11 @@ type opener struct {
 	rules            pageRules
 	restart          *restartSpec
 	timeout          time.Duration
+	headerTimeout    time.Duration // wait for the status line and headers
+	idleTimeout      time.Duration // longest gap between body reads
+	maxBody          int64
+	maxDepth         int
+	allow            map[string]bool // other origins redirects and next links may reach, without credentials
 	retry            retryPolicy
 	errorWhen        *errorWhen
 	srcRate          rateSpec
@@ -82,6 +95,7 @@ type opener struct {
 type pageRules struct {
 	total, hasMore string // gjson paths, "" when unset
 	maxPages       int
+	maxEmpty       int // pages in a row without records that end the paging
 }
 
 // rateSpec is one compiled rate_limit block.
@@ -162,6 +176,7 @@ func compileEntity(spec *source.Spec, p *problems) *opener {
 	if src.Timeout.Set && src.Timeout.Duration <= 0 {
 		p.errf("/source/timeout", "invalid-value", "timeout must be above 0")
 	}
+	compileLimits(src, p, o)
 	o.retry = compileRetry(src.Retry, p)
 	o.srcRate = compileRate(src.RateLimit, p, "/source/rate_limit", "source:"+o.stateKey)
 	if ent.RateLimit != nil {
@@ -246,6 +261,45 @@ func compileIncremental(spec *source.Spec, p *problems, o *opener) {
 		o.req.incParam = inc.Param
 	}
 	o.req.incIn = in
+}
+
+// compileLimits reads the timeouts, the body limits and allow_origins.
+func compileLimits(src *config.HTTPSource, p *problems, o *opener) {
+	o.headerTimeout = src.HeaderTimeout.Or(o.timeout)
+	if src.HeaderTimeout.Set && src.HeaderTimeout.Duration <= 0 {
+		p.errf("/source/header_timeout", "invalid-value", "header_timeout must be above 0")
+	}
+	o.idleTimeout = src.IdleTimeout.Or(defaultIdle)
+	if src.IdleTimeout.Set && src.IdleTimeout.Duration <= 0 {
+		p.errf("/source/idle_timeout", "invalid-value", "idle_timeout must be above 0")
+	}
+	o.maxBody = defaultMaxBody
+	switch n := src.MaxBodyBytes; {
+	case n < 0 || n > maxMaxBody:
+		p.errf("/source/max_body_bytes", "invalid-value", "max_body_bytes must be between 1 and %d (4 GiB), or 0 for the default (%d, 256 MiB)", int64(maxMaxBody), defaultMaxBody)
+	case n > 0:
+		o.maxBody = n
+	}
+	o.maxDepth = defaultMaxDepth
+	switch n := src.MaxDepth; {
+	case n < 0 || n > maxMaxDepth:
+		p.errf("/source/max_depth", "invalid-value", "max_depth must be between 1 and %d, or 0 for the default (%d)", maxMaxDepth, defaultMaxDepth)
+	case n > 0:
+		o.maxDepth = n
+	}
+	for i, s := range src.AllowOrigins {
+		at := "/source/allow_origins/" + strconv.Itoa(i)
+		u, err := url.Parse(strings.TrimSpace(s))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			p.errf(at, "invalid-value", "allow_origins entry %q is not an origin: want scheme://host or scheme://host:port, such as https://cdn.example.com", s)
+			continue
+		}
+		if o.allow == nil {
+			o.allow = map[string]bool{}
+		}
+		o.allow[originOf(u)] = true
+	}
 }
 
 func compileRetry(r *config.Retry, p *problems) retryPolicy {

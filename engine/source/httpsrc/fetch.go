@@ -17,9 +17,6 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// maxBody bounds one response body.
-const maxBody = 512 << 20
-
 // response is one HTTP response, read in full.
 type response struct {
 	method string
@@ -113,36 +110,91 @@ func (r *reader) fetch(ctx context.Context, v *vars, c *call, page int) (*respon
 	}
 }
 
-// once sends one request and reads its whole body under the timeout.
-// req is nil when the request could not be built.
+// once sends one request and reads its whole body under the timeout,
+// the header timeout (until the status line and headers arrive) and the
+// idle timeout (between two reads of the body). req is nil when the
+// request could not be built.
 func (r *reader) once(ctx context.Context, v *vars, c *call) (*response, *http.Request, error) {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	ctx, cancel := context.WithTimeout(ctx, r.o.timeout)
 	defer cancel()
+	ctx = context.WithValue(ctx, redirectKey{}, &redirectPolicy{o: r.o, red: r.red, foreign: c.foreign})
 	req, err := r.o.req.build(ctx, v, c, r.ua)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := r.auth.apply(ctx, req); err != nil {
+	if c.foreign {
+		// A next link to an origin of allow_origins: no credentials.
+		stripCredentials(req, r.o.secretParams)
+	} else if err := r.auth.apply(ctx, req); err != nil {
 		return nil, req, &authError{err}
 	}
 	r.red.remember(req.Header.Get("Authorization")) // a server may echo it back in an error
 	r.calls.Add(1)
+	hdr := time.AfterFunc(r.o.headerTimeout, func() { stop(&stallError{"no response headers", r.o.headerTimeout, "header_timeout"}) })
 	hr, err := r.st.client.Do(req)
+	hdr.Stop()
 	if err != nil {
-		return nil, req, err
+		return nil, req, stalled(ctx, err)
 	}
 	defer hr.Body.Close()
 	res := &response{method: req.Method, url: req.URL, status: hr.StatusCode, header: hr.Header}
+	idle := &idleReader{rd: hr.Body, d: r.o.idleTimeout,
+		t: time.AfterFunc(r.o.idleTimeout, func() { stop(&stallError{"no body bytes", r.o.idleTimeout, "idle_timeout"}) })}
+	defer idle.t.Stop()
+	hr.Body = idle
 	body, err := decodeBody(hr)
 	if err == nil {
-		res.body, err = readAll(body, hr.ContentLength, r.lastBody.Load())
+		res.body, err = readAll(body, hr.ContentLength, r.lastBody.Load(), r.o.maxBody)
 		r.lastBody.Store(int64(len(res.body)))
 	}
 	if err != nil {
-		return res, req, fmt.Errorf("reading the body: %w", err)
+		return res, req, fmt.Errorf("reading the body: %w", stalled(ctx, err))
 	}
 	return res, req, nil
 }
+
+// stallError is an attempt given up because the server went quiet: no
+// headers within header_timeout, or no body bytes for idle_timeout. It is
+// retried like any timeout.
+type stallError struct {
+	what    string
+	d       time.Duration
+	setting string
+}
+
+func (e *stallError) Error() string {
+	return fmt.Sprintf("%s for %s (%s)", e.what, e.d, e.setting)
+}
+
+func (e *stallError) Timeout() bool { return true }
+
+// stalled replaces err by the stall that cancelled the attempt, if one did.
+func stalled(ctx context.Context, err error) error {
+	var se *stallError
+	if errors.As(context.Cause(ctx), &se) {
+		return se
+	}
+	return err
+}
+
+// idleReader pushes the idle timer back on every read that brings bytes.
+type idleReader struct {
+	rd io.ReadCloser
+	d  time.Duration
+	t  *time.Timer
+}
+
+func (i *idleReader) Read(p []byte) (int, error) {
+	n, err := i.rd.Read(p)
+	if n > 0 {
+		i.t.Reset(i.d)
+	}
+	return n, err
+}
+
+func (i *idleReader) Close() error { return i.rd.Close() }
 
 // decodeBody undoes Content-Encoding: deflate (net/http undoes gzip). Some
 // servers send raw deflate without the zlib wrapper; both are read.

@@ -34,6 +34,9 @@ type pageResult struct {
 	count  int      // records on the page
 	total  int      // records in all, from paginate.total; -1 when unknown
 	redact *redactor
+	// allowed reports whether an origin other than the first page's is in
+	// allow_origins.
+	allowed func(origin string) bool
 }
 
 // pagerCtx is what a style's compile step may look at.
@@ -56,7 +59,12 @@ var pagerKinds = map[string]pagerKind{}
 func registerPager(style string, k pagerKind) { pagerKinds[style] = k }
 
 // sharedPageKeys are read whatever the style.
-var sharedPageKeys = []string{"style", "total", "has_more", "max_pages", "restart_after", "restart_watermark"}
+var sharedPageKeys = []string{"style", "total", "has_more", "max_pages", "max_empty_pages", "restart_after", "restart_watermark"}
+
+// defaultMaxEmpty is how many pages in a row without records end the
+// paging: a server that keeps handing out new cursors for empty pages is
+// otherwise paged forever.
+const defaultMaxEmpty = 3
 
 func (o *opener) compilePaginate(pg *config.Paginate, at string, req *config.Request, p *problems) {
 	if pg == nil {
@@ -89,6 +97,13 @@ func (o *opener) compilePaginate(pg *config.Paginate, at string, req *config.Req
 		p.errf(at+"/max_pages", "invalid-value", "max_pages must be 0 (no limit) or more")
 	}
 	o.rules.maxPages = pg.MaxPages
+	o.rules.maxEmpty = defaultMaxEmpty
+	switch {
+	case pg.MaxEmptyPages < 0:
+		p.errf(at+"/max_empty_pages", "invalid-value", "max_empty_pages must be 1 or more, or 0 for the default (%d)", defaultMaxEmpty)
+	case pg.MaxEmptyPages > 0:
+		o.rules.maxEmpty = pg.MaxEmptyPages
+	}
 	switch {
 	case pg.RestartAfter < 0:
 		p.errf(at+"/restart_after", "invalid-value", "restart_after must be above 0")

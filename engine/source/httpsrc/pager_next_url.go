@@ -31,15 +31,18 @@ func (s *nextURLSpec) newPager() pager {
 type linkPager struct {
 	next    func(r *pageResult) string
 	url     string
+	foreign bool   // url is on another origin, one of allow_origins
+	home    string // the origin of the first page
 	seen    seenSet
 	started bool
 }
 
-func (p *linkPager) prepare(c *call) { c.url = p.url }
+func (p *linkPager) prepare(c *call) { c.url, c.foreign = p.url, p.foreign }
 
 func (p *linkPager) advance(r *pageResult) (bool, error) {
 	if !p.started {
 		p.started = true
+		p.home = originOf(r.url)
 		p.seen.add(r.url.String()) // a link back to the first page is a loop too
 	}
 	link := p.next(r)
@@ -53,6 +56,11 @@ func (p *linkPager) advance(r *pageResult) (bool, error) {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return false, fmt.Errorf("the next page's URL %q is not an http(s) URL", r.redact.rawURL(link))
 	}
+	origin := originOf(u)
+	if origin != p.home && (r.allowed == nil || !r.allowed(origin)) {
+		return false, fmt.Errorf("next link goes to another origin, from %s to %s; not followed (list %s in source.allow_origins to follow it without credentials)", r.redact.url(r.url), r.redact.url(u), origin)
+	}
+	p.foreign = origin != p.home
 	abs := u.String()
 	if !p.seen.add(abs) {
 		return false, fmt.Errorf("the server returned the same next URL %q twice; stopping instead of looping", r.redact.url(u))

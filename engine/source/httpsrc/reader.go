@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -81,7 +82,7 @@ func (r *reader) Read(ctx context.Context, st source.ReadState, emit func(source
 	}
 	seed := maphash.MakeSeed()
 	var prevHash uint64
-	prevPage, hint := 0, 0
+	prevPage, hint, empty := 0, 0, 0
 	for n := 1; ; n++ {
 		if limit := r.o.rules.maxPages; limit > 0 && n > limit {
 			r.log.Info("stopping at max_pages", "max_pages", limit)
@@ -92,6 +93,9 @@ func (r *reader) Read(ctx context.Context, st source.ReadState, emit func(source
 		res, err := r.fetch(ctx, &v, &c, n)
 		if err != nil {
 			return err
+		}
+		if deep, at := tooDeep(res.body, r.o.maxDepth); deep {
+			return r.pageErr(res, n, fmt.Sprintf("the body nests arrays and objects more than %d levels deep (max_depth; at byte %d); not parsed", r.o.maxDepth, at), false)
 		}
 		if !gjson.Valid(res.body) {
 			return r.pageErr(res, n, "the body is not JSON", true)
@@ -110,6 +114,11 @@ func (r *reader) Read(ctx context.Context, st source.ReadState, emit func(source
 			return r.pageErr(res, n, err.Error(), true)
 		}
 		hint = len(recs)
+		if len(recs) == 0 {
+			empty++
+		} else {
+			empty = 0
+		}
 		total := -1
 		if r.o.rules.total != "" {
 			if t := gjson.Get(res.body, r.o.rules.total); t.Exists() && t.Type != gjson.Null {
@@ -124,7 +133,7 @@ func (r *reader) Read(ctx context.Context, st source.ReadState, emit func(source
 			prevHash, prevPage = h, n
 		}
 		more, err := pg.advance(&pageResult{number: n, body: res.body, header: res.header, url: res.url,
-			count: len(recs), total: total, redact: r.red})
+			count: len(recs), total: total, redact: r.red, allowed: r.o.allowed})
 		if err != nil {
 			return fmt.Errorf("entity %q: page %d: %s", r.o.entity, n, r.red.text(err.Error()))
 		}
@@ -140,6 +149,11 @@ func (r *reader) Read(ctx context.Context, st source.ReadState, emit func(source
 			return err
 		}
 		if !more {
+			return nil
+		}
+		if limit := r.o.rules.maxEmpty; limit > 0 && empty >= limit {
+			r.log.Warn(fmt.Sprintf("entity %q: %d %s in a row had no records, yet the server says more follow; stopping (max_empty_pages)", r.o.entity, empty, plural(empty, "page", "pages")),
+				"page", n, "max_empty_pages", limit)
 			return nil
 		}
 		if rs != nil && rs.due() {
@@ -212,21 +226,25 @@ func (r *reader) pageErr(res *response, page int, msg string, withBody bool) err
 // readAll reads a body into a string without a copy: into one buffer
 // sized by Content-Length, or by the previous page when the body is
 // chunked, grown by doubling. The buffer is never written afterwards, so
-// records may be substrings of it.
-func readAll(rd io.Reader, size, hint int64) (string, error) {
+// records may be substrings of it. A body above limit bytes is an error,
+// never a truncation.
+func readAll(rd io.Reader, size, hint, limit int64) (string, error) {
+	if size > limit {
+		return "", &bodyLimitError{limit: limit, declared: size}
+	}
 	c := hint + hint/8
 	if size >= 0 {
 		c = size + 1 // room for the read that sees EOF
 	}
-	buf := make([]byte, 0, min(max(c, 4096), maxBody+1))
+	buf := make([]byte, 0, min(max(c, 4096), limit+1))
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
 		}
 		n, err := rd.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
-		if len(buf) > maxBody {
-			return "", fmt.Errorf("the body is larger than %d MiB", maxBody>>20)
+		if int64(len(buf)) > limit {
+			return "", &bodyLimitError{limit: limit}
 		}
 		if err == io.EOF {
 			return unsafe.String(unsafe.SliceData(buf), len(buf)), nil
@@ -235,4 +253,54 @@ func readAll(rd io.Reader, size, hint int64) (string, error) {
 			return "", err
 		}
 	}
+}
+
+// bodyLimitError is a body above max_body_bytes; it is not retried.
+type bodyLimitError struct {
+	limit    int64
+	declared int64 // Content-Length, when it already said so; else 0
+}
+
+func (e *bodyLimitError) Error() string {
+	if e.declared > 0 {
+		return fmt.Sprintf("the body is %s (Content-Length), above max_body_bytes (%s); not read", byteSize(e.declared), byteSize(e.limit))
+	}
+	return fmt.Sprintf("the body is larger than max_body_bytes (%s); stopped reading it", byteSize(e.limit))
+}
+
+// byteSize writes n in MiB when it is a whole number of them.
+func byteSize(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+// tooDeep reports whether the JSON text s nests arrays and objects more
+// than limit levels deep, and the byte offset where it first does. It is
+// one linear pass that keeps no stack, so it is safe on any input: the
+// parsers that come after it recurse once per level, and a body of
+// millions of [ would overflow the stack.
+func tooDeep(s string, limit int) (bool, int) {
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			// Skip the string: to the next quote not escaped.
+			for i++; i < len(s); i++ {
+				if c := s[i]; c == '\\' {
+					i++
+				} else if c == '"' {
+					break
+				}
+			}
+		case '[', '{':
+			if depth++; depth > limit {
+				return true, i
+			}
+		case ']', '}':
+			depth = max(depth-1, 0) // a stray close must not buy room
+		}
+	}
+	return false, 0
 }

@@ -33,10 +33,13 @@ type requestSpec struct {
 
 // call is the pager's part of one page's request.
 type call struct {
-	url    string // a full URL that replaces the entity's own (next_url, link_header)
-	query  []kv
-	header []kv
-	body   []bodyKV
+	url string // a full URL that replaces the entity's own (next_url, link_header)
+	// foreign: url is on an origin of allow_origins, not the entity's own;
+	// the request goes without credentials.
+	foreign bool
+	query   []kv
+	header  []kv
+	body    []bodyKV
 }
 
 type kv struct{ k, v string }

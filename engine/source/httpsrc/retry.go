@@ -47,6 +47,10 @@ func retryableErr(err error) bool {
 		errors.Is(err, syscall.EPIPE):
 		return true
 	}
+	var stall *stallError
+	if errors.As(err, &stall) {
+		return true
+	}
 	var dns *net.DNSError
 	if errors.As(err, &dns) {
 		return dns.IsTemporary || dns.IsTimeout
