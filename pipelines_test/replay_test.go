@@ -14,7 +14,7 @@ import (
 	"sync"
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // exchange is one recorded request and its answer (testdata/crm/<crm>/exchanges.yaml).

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/crmsync/crmsync/engine/diag"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 var interpRE = regexp.MustCompile(`\$\$|\$\{(env|file):([^}]*)\}`)

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/crmsync/crmsync/engine/diag"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // EnvPrefix is the prefix of a pipeline's override variables: the name

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/crmsync/crmsync/engine/diag"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // checkDuplicates reports keys given twice in one mapping: YAML parsers

@@ -13,7 +13,7 @@ import (
 	"github.com/crmsync/crmsync/engine/source"
 	"github.com/crmsync/crmsync/engine/transform"
 	"github.com/crmsync/crmsync/engine/value"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Built-in defaults, the blueprint's base_config.

@@ -18,7 +18,7 @@ import (
 	"github.com/crmsync/crmsync/engine/validate"
 	"github.com/crmsync/crmsync/engine/value"
 	"github.com/crmsync/crmsync/schema"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	_ "github.com/crmsync/crmsync/engine/source/filesrc"
 	_ "github.com/crmsync/crmsync/engine/source/githubsrc"

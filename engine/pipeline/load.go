@@ -12,7 +12,7 @@ import (
 
 	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/diag"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Options control loading.
