@@ -15,9 +15,9 @@ import (
 	"github.com/crmsync/crmsync/schema"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"go.yaml.in/yaml/v3"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
-	"go.yaml.in/yaml/v3"
 )
 
 // checkSchema validates the document against the embedded JSON Schema and
