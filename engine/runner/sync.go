@@ -184,7 +184,15 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 			return err
 		}
 	}
+	fromStart := st.Resume == ""
 	err = s.stream(ctx, reader, st)
+	if pr, ok := o.Dest.(sink.RejectPruner); ok && err == nil && !o.DryRun && !s.truncated && fromStart && s.isFullRead() && s.claimLost() == nil {
+		// Everything was read: a record still bad was rejected again by
+		// this sync, so the rejects of earlier ones are history.
+		if perr := pr.PruneRejects(context.WithoutCancel(ctx), plan.Name, e.Name, s.r.ID); perr != nil {
+			s.log.Warn("removing earlier rejects failed", "error", perr)
+		}
+	}
 	if fullSync {
 		complete := err == nil && !s.truncated
 		if complete {

@@ -425,3 +425,6 @@ func firstLine(s string) string {
 	}
 	return s
 }
+
+// RecordID names a record by its primary key values ("" when blank).
+func (pr *Processor) RecordID(vals []any) string { return pr.recordID(vals) }

@@ -109,6 +109,16 @@ type Program struct {
 	parentExtract    *extractor // _parent. paths
 }
 
+// StripsPoison reports whether any field is set to poison: strip.
+func (p *Program) StripsPoison() bool {
+	for _, f := range p.fields {
+		if f.strip {
+			return true
+		}
+	}
+	return false
+}
+
 // Fields returns the compiled fields in column order.
 func (p *Program) Fields() []*Field { return p.fields }
 

@@ -66,6 +66,9 @@ func (d *DB) Write(ctx context.Context, b *sink.Batch) (sink.Result, error) {
 		}
 	}
 	if len(b.Rejects) > 0 {
+		if err := replaceRejects(ectx, tx, b); err != nil {
+			return sink.Result{}, fmt.Errorf("write %q: %w", b.Entity, err)
+		}
 		st := tx.StmtContext(ectx, d.st.reject)
 		for _, r := range b.Rejects {
 			reasons, _ := json.Marshal(r.Reasons)

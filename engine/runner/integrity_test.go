@@ -1,0 +1,172 @@
+package runner_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/crmsync/crmsync/engine/pipeline"
+	"github.com/crmsync/crmsync/engine/runner"
+	"github.com/crmsync/crmsync/engine/sink"
+	_ "github.com/crmsync/crmsync/engine/source/filesrc"
+)
+
+// messyJSONL writes n records with every kind of trouble: blank keys,
+// keys repeated within a batch and across batches, NUL bytes, bytes that
+// are not UTF-8, a lone surrogate in a field only _raw holds, bad emails
+// and records the filter drops.
+func messyJSONL(t *testing.T, n int) string {
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		id := fmt.Sprintf("%d", i)
+		switch {
+		case i%37 == 0:
+			id = ""
+		case i%11 == 0:
+			id = fmt.Sprintf("%d", i-3) // seen three records ago: same batch, mostly
+		case i%101 == 0:
+			id = "1" // seen in the first batch
+		}
+		email := fmt.Sprintf("u%d@example.com", i)
+		if i%13 == 0 {
+			email = "not-an-email"
+		}
+		notes := "fine"
+		switch {
+		case i%23 == 0:
+			notes = `bad\u0000notes`
+		case i%29 == 0:
+			notes = "caf\xe9"
+		}
+		extra := "ok"
+		if i%31 == 0 {
+			extra = `\ud800`
+		}
+		name := "n"
+		if i%17 == 0 {
+			name = "skip"
+		}
+		fmt.Fprintf(&b, `{"id":"%s","email":"%s","notes":"%s","extra":"%s","name":"%s"}`+"\n", id, email, notes, extra, name)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "people.jsonl")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func filePlan(t *testing.T, path, extra string) *pipeline.Plan {
+	t.Helper()
+	src := fmt.Sprintf(`version: 1
+name: messy
+source: {type: file, path: %q}
+defaults: {batch_size: 100}
+entities:
+  people:
+    primary_key: id
+    keep_raw: true
+    filter: 'name != "skip"'
+    fields:
+      id: {path: id, required: true}
+      email: {path: email, validate: [email], on_invalid: reject}
+      notes: notes
+      name: name
+%s`, path, extra)
+	plan, f := pipeline.Load(filepath.Join(filepath.Dir(path), "p.yaml"), []byte(src), pipeline.Options{})
+	if plan == nil {
+		t.Fatal(f)
+	}
+	return plan
+}
+
+// TestCountsAddUp: on messy input, every processed record is counted
+// exactly once — processed = created + updated + unchanged + filtered +
+// rejected + failed + duplicates — poison values are rejects naming the
+// field and offset (the rest of the batch commits), blank keys are
+// rejects, and the same holds for both destinations. A second --full run
+// leaves one reject per record, not two.
+func TestCountsAddUp(t *testing.T) {
+	for _, dest := range []string{"sqlite", "postgres"} {
+		t.Run(dest, func(t *testing.T) {
+			var d sink.Destination
+			var db *sql.DB
+			if dest == "sqlite" {
+				d, db, _ = openSQLite(t)
+			} else {
+				d, db = openPostgres(t)
+			}
+			plan := filePlan(t, messyJSONL(t, 1000), "")
+			r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: d, Logger: quiet()})
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+			sum := r.Created + r.Updated + r.Unchanged + r.Filtered + r.Rejected + r.Failed + r.Duplicates
+			if r.Processed != 1000 || sum != r.Processed {
+				t.Fatalf("processed %d, sum %d: %+v", r.Processed, sum, r.Sync)
+			}
+			if r.Duplicates == 0 || r.Updated+r.Unchanged == 0 || r.Rejected == 0 {
+				t.Fatalf("the input should have in-batch duplicates, cross-batch repeats and rejects: %+v", r.Sync)
+			}
+			var rows int64
+			if err := db.QueryRow("SELECT count(*) FROM messy_people").Scan(&rows); err != nil {
+				t.Fatal(err)
+			}
+			if rows != r.Created {
+				t.Errorf("%d rows, %d created", rows, r.Created)
+			}
+			h, err := d.History(context.Background(), sink.Filter{Pipeline: "messy"})
+			if err != nil || len(h) != 1 || h[0].Duplicates != r.Duplicates {
+				t.Fatalf("history %+v %v", h, err)
+			}
+			rejects, err := d.Rejects(context.Background(), sink.Filter{Pipeline: "messy"})
+			if err != nil || int64(len(rejects)) != r.Rejected {
+				t.Fatalf("%d rejects stored, %d counted (%v)", len(rejects), r.Rejected, err)
+			}
+			want := map[string]bool{
+				`field "notes": NUL byte at offset 3`:                     false,
+				"the line is not valid UTF-8":                             false,
+				`field "_raw": unpaired surrogate (\ud800) at offset 71`:  false,
+				"primary key id is blank":                                 false,
+				"field email: value 'not-an-email': Invalid email format": false,
+			}
+			for _, rj := range rejects {
+				for _, reason := range rj.Reasons {
+					at, rest, ok := strings.Cut(reason, ": ")
+					if !ok || !strings.HasPrefix(at, "people.jsonl:") {
+						t.Fatalf("reason without file:line: %q", reason)
+					}
+					for w := range want {
+						if rest == w || (strings.HasPrefix(w, `field "_raw"`) && strings.HasPrefix(rest, `field "_raw": unpaired`)) {
+							want[w] = true
+						}
+					}
+				}
+				if rj.Raw == "" {
+					t.Fatalf("reject %s keeps no raw text", rj.RecordID)
+				}
+			}
+			for w, seen := range want {
+				if !seen {
+					t.Errorf("no reject says %q", w)
+				}
+			}
+			// Again, in full: the same rejects, once each.
+			r2 := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: d, Logger: quiet(), Full: true})
+			if r2.Err != nil {
+				t.Fatal(r2.Err)
+			}
+			if sum := r2.Created + r2.Updated + r2.Unchanged + r2.Filtered + r2.Rejected + r2.Failed + r2.Duplicates; sum != r2.Processed || r2.Created != 0 {
+				t.Fatalf("second run: %+v", r2.Sync)
+			}
+			again, err := d.Rejects(context.Background(), sink.Filter{Pipeline: "messy"})
+			if err != nil || len(again) != len(rejects) {
+				t.Fatalf("after a second full run %d rejects are stored, want %d (%v)", len(again), len(rejects), err)
+			}
+		})
+	}
+}
