@@ -170,3 +170,108 @@ func TestCountsAddUp(t *testing.T) {
 		})
 	}
 }
+
+// TestFileRejectsSayWhere: email and conversion rejects of a CSV record
+// carry the file and line like the reader's own rejects, a raw NUL in a
+// CSV field is a reject naming the field and offset, and the rest of the
+// batch commits — in both destinations.
+func TestFileRejectsSayWhere(t *testing.T) {
+	dir := t.TempDir()
+	csv := "id,email,n,notes\n1,a@example.com,1,ok\n2,not-an-email,2,ok\n3,c@example.com,x,ok\n4,d@example.com,4,be\x00d\n,e@example.com,5,no key\n6,f@example.com,6,ok\n"
+	path := filepath.Join(dir, "leads.csv")
+	if err := os.WriteFile(path, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := fmt.Sprintf(`version: 1
+name: leads
+source: {type: file, path: %q}
+entities:
+  leads:
+    primary_key: id
+    fields:
+      id: {path: id, required: true}
+      email: {path: email, validate: [email], on_invalid: reject}
+      n: {path: n, type: integer, on_invalid: reject}
+      notes: notes
+`, path)
+	plan, f := pipeline.Load(filepath.Join(dir, "p.yaml"), []byte(src), pipeline.Options{})
+	if plan == nil {
+		t.Fatal(f)
+	}
+	want := map[string]string{
+		"2":           "leads.csv:3: field email: value 'not-an-email': Invalid email format",
+		"3":           "leads.csv:4: field n: cannot parse integer value 'x'",
+		"4":           `leads.csv:5: field "notes": NUL byte at offset 2`,
+		"leads.csv:6": "leads.csv:6: primary key id is blank",
+	}
+	for _, dest := range []string{"sqlite", "postgres"} {
+		t.Run(dest, func(t *testing.T) {
+			var d sink.Destination
+			var db *sql.DB
+			if dest == "sqlite" {
+				d, db, _ = openSQLite(t)
+			} else {
+				d, db = openPostgres(t)
+			}
+			r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: d, Logger: quiet()})
+			if r.Err != nil || r.Created != 2 || r.Rejected != 4 {
+				t.Fatalf("%+v %v", r.Sync, r.Err)
+			}
+			var n int
+			if err := db.QueryRow("SELECT count(*) FROM leads_leads").Scan(&n); err != nil || n != 2 {
+				t.Fatalf("%d rows (%v)", n, err)
+			}
+			rejects, err := d.Rejects(context.Background(), sink.Filter{})
+			if err != nil || len(rejects) != 4 {
+				t.Fatalf("%+v %v", rejects, err)
+			}
+			for _, rj := range rejects {
+				w, ok := want[rj.RecordID]
+				if !ok || len(rj.Reasons) != 1 || !strings.HasPrefix(rj.Reasons[0], w) {
+					t.Errorf("reject %q: %q, want %q", rj.RecordID, rj.Reasons, w)
+				}
+			}
+		})
+	}
+}
+
+// TestRejectReplacedPerRecord: a run that does not read everything (here
+// --full with max_records) replaces the earlier rejects of the records it rejects
+// again and keeps the others.
+func TestRejectReplacedPerRecord(t *testing.T) {
+	for _, dest := range []string{"sqlite", "postgres"} {
+		t.Run(dest, func(t *testing.T) {
+			var d sink.Destination
+			if dest == "sqlite" {
+				d, _, _ = openSQLite(t)
+			} else {
+				d, _ = openPostgres(t)
+			}
+			plan := filePlan(t, messyJSONL(t, 300), "")
+			r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: d, Logger: quiet()})
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+			before, _ := d.Rejects(context.Background(), sink.Filter{})
+			n := 100
+			plan.Entities[0].MaxRecords = n
+			r2 := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: d, Logger: quiet(), Full: true})
+			if r2.Err != nil {
+				t.Fatal(r2.Err)
+			}
+			after, _ := d.Rejects(context.Background(), sink.Filter{})
+			if len(after) != len(before) {
+				t.Fatalf("%d rejects before, %d after a partial rerun", len(before), len(after))
+			}
+			var fresh int64
+			for _, rj := range after {
+				if rj.SyncID == r2.ID {
+					fresh++
+				}
+			}
+			if fresh != r2.Rejected || fresh == 0 {
+				t.Fatalf("%d rejects of the second sync, it rejected %d", fresh, r2.Rejected)
+			}
+		})
+	}
+}
