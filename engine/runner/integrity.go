@@ -1,8 +1,10 @@
 package runner
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"time"
 
@@ -68,9 +70,8 @@ func (b *batcher) fold(s *syncer, i, ncol int, raw string) ([]any, bool) {
 	}
 	vals := b.slab[i*ncol : (i+1)*ncol]
 	b.kbuf = appendKey(b.kbuf[:0], vals, b.keyIdx)
-	j, dup := b.keys[string(b.kbuf)]
+	j, dup := b.lookup()
 	if !dup {
-		b.keys[string(b.kbuf)] = len(b.rows)
 		return nil, false
 	}
 	row := b.rows[j].Values
@@ -91,6 +92,32 @@ func (b *batcher) fold(s *syncer, i, ncol int, raw string) ([]any, bool) {
 	}
 	return row, true
 }
+
+// lookup finds the row whose key is b.kbuf, or notes the row about to
+// be appended under it. Keys are kept by hash (no allocation per row); a
+// hash shared by two keys sends the second to a map by text.
+func (b *batcher) lookup() (int, bool) {
+	h := maphash.Bytes(keySeed, b.kbuf)
+	j, ok := b.keys[h]
+	if !ok {
+		b.keys[h] = len(b.rows)
+		return 0, false
+	}
+	b.kcmp = appendKey(b.kcmp[:0], b.rows[j].Values, b.keyIdx)
+	if bytes.Equal(b.kcmp, b.kbuf) {
+		return j, true
+	}
+	if b.collided == nil {
+		b.collided = map[string]int{}
+	}
+	if j, ok := b.collided[string(b.kbuf)]; ok {
+		return j, true
+	}
+	b.collided[string(b.kbuf)] = len(b.rows)
+	return 0, false
+}
+
+var keySeed = maphash.MakeSeed()
 
 func seq(n int) []int {
 	s := make([]int, n)

@@ -30,9 +30,10 @@ type batcher struct {
 
 	// keys maps the primary key of each row in the batch to its index
 	// (keyed tables only), so that a repeated key folds into its first row.
-	keys   map[string]int
-	keyIdx []int // the key columns
-	kbuf   []byte
+	keys       map[uint64]int
+	collided   map[string]int
+	keyIdx     []int // the key columns
+	kbuf, kcmp []byte
 
 	children []sink.ChildRows // one per child table of the entity
 	kids     []childState
@@ -87,7 +88,7 @@ func (s *syncer) stream(parent context.Context, reader source.Reader, st source.
 	}
 	b.out.Values = make([]any, ncol)
 	if t := s.e.Table; len(t.PrimaryKey) > 0 && t.Write != sink.Append {
-		b.keys = map[string]int{}
+		b.keys = map[uint64]int{}
 		for _, k := range t.PrimaryKey {
 			for j, c := range t.Columns {
 				if c.Name == k {
@@ -366,6 +367,7 @@ func (s *syncer) flush(ctx context.Context, b *batcher, final bool) error {
 	if s.o.DryRun {
 		b.rows, b.rejects = b.rows[:0], b.rejects[:0]
 		clear(b.keys)
+		clear(b.collided)
 		for i := range b.children {
 			b.children[i].Parents, b.children[i].Rows = nil, nil
 		}
@@ -384,6 +386,7 @@ func (s *syncer) flush(ctx context.Context, b *batcher, final bool) error {
 	b.slab = b.w.submit(batch, b.slab)
 	b.rows, b.rejects = make([]sink.Row, 0, len(b.rows)), nil
 	clear(b.keys)
+	clear(b.collided)
 	for i := range b.children {
 		b.children[i].Parents, b.children[i].Rows = nil, nil
 	}
