@@ -422,7 +422,7 @@ func (s *syncer) children(proc *transform.Processor, rec source.Record, parentVa
 				continue
 			case transform.Rejected:
 				s.r.Rejected++
-				b.rejects = append(b.rejects, s.reject(fmt.Sprintf("%v/%s/%d", key, ch.Name, n), cs.out.Reasons, el.JSON))
+				b.rejects = append(b.rejects, s.recordReject(source.Record{JSON: el.JSON, File: rec.File, Row: rec.Row}, fmt.Sprintf("%v/%s/%d", key, ch.Name, n), cs.out.Reasons))
 				continue
 			case transform.Failed:
 				return cs.out.Err
