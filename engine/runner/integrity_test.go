@@ -275,3 +275,63 @@ func TestRejectReplacedPerRecord(t *testing.T) {
 		})
 	}
 }
+
+// TestDuplicateParentKeepsLastChildren: a parent repeated in one batch is
+// one duplicate, and its children are the last record's only.
+func TestDuplicateParentKeepsLastChildren(t *testing.T) {
+	dir := t.TempDir()
+	data := `{"id":"1","items":[{"n":1,"sku":"a"},{"n":2,"sku":"b"}]}
+{"id":"2","items":[{"n":1,"sku":"c"}]}
+{"id":"1","items":[{"n":3,"sku":"d"}]}
+`
+	os.WriteFile(filepath.Join(dir, "orders.jsonl"), []byte(data), 0o644)
+	src := `version: 1
+name: shop
+source: {type: file, path: "*.jsonl"}
+entities:
+  orders:
+    primary_key: id
+    fields:
+      id: {path: id, required: true}
+    children:
+      items:
+        from: items
+        primary_key: n
+        fields:
+          n: {path: n, type: integer}
+          sku: sku
+`
+	plan, f := pipeline.Load(filepath.Join(dir, "p.yaml"), []byte(src), pipeline.Options{})
+	if plan == nil {
+		t.Fatal(f)
+	}
+	for _, dest := range []string{"sqlite", "postgres"} {
+		t.Run(dest, func(t *testing.T) {
+			var d sink.Destination
+			var db *sql.DB
+			if dest == "sqlite" {
+				d, db, _ = openSQLite(t)
+			} else {
+				d, db = openPostgres(t)
+			}
+			r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: d, Logger: quiet()})
+			if r.Err != nil || r.Created != 2 || r.Duplicates != 1 || r.Processed != 3 {
+				t.Fatalf("%+v %v", r.Sync, r.Err)
+			}
+			rows, err := db.Query(`SELECT id, sku FROM shop_orders_items ORDER BY id, sku`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var got []string
+			for rows.Next() {
+				var id, sku string
+				rows.Scan(&id, &sku)
+				got = append(got, id+sku)
+			}
+			if strings.Join(got, ",") != "1d,2c" {
+				t.Fatalf("children %v, want 1d,2c", got)
+			}
+		})
+	}
+}
