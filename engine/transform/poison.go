@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -19,37 +20,48 @@ import (
 // The check is a byte scan that allocates nothing for clean text.
 
 // PoisonText returns a description of the first poison byte of s ("NUL
-// byte at offset 12"), or "" when s is clean.
+// byte at offset 12"), or "" when s is clean. Plain ASCII is skipped
+// eight bytes at a time.
 func PoisonText(s string) string {
-	if i := strings.IndexByte(s, 0); i >= 0 {
-		if j := invalidUTF8(s[:i]); j >= 0 {
-			return fmt.Sprintf("invalid UTF-8 at offset %d", j)
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		v := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
+		if ((v-lows)&^v|v)&highs != 0 {
+			break // a zero byte, or one from 0x80 up
 		}
-		return fmt.Sprintf("NUL byte at offset %d", i)
 	}
-	if j := invalidUTF8(s); j >= 0 {
-		return fmt.Sprintf("invalid UTF-8 at offset %d", j)
+	for ; i < len(s); i++ {
+		if c := s[i]; c == 0 || c >= utf8.RuneSelf {
+			return poisonFrom(s, i)
+		}
 	}
 	return ""
 }
 
-// invalidUTF8 is the offset of the first byte of s that is not UTF-8, or -1.
-func invalidUTF8(s string) int {
-	if utf8.ValidString(s) {
-		return -1
-	}
-	for i := 0; i < len(s); {
-		if s[i] < utf8.RuneSelf {
+const (
+	lows  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// poisonFrom finishes PoisonText from offset i, the first byte that is
+// NUL or not ASCII.
+func poisonFrom(s string, i int) string {
+	for i < len(s) {
+		c := s[i]
+		if c == 0 {
+			return fmt.Sprintf("NUL byte at offset %d", i)
+		}
+		if c < utf8.RuneSelf {
 			i++
 			continue
 		}
 		r, n := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && n == 1 {
-			return i
+			return fmt.Sprintf("invalid UTF-8 at offset %d", i)
 		}
 		i += n
 	}
-	return -1
+	return ""
 }
 
 // PoisonJSON is PoisonText for JSON text, which also may not hold the

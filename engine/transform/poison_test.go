@@ -71,7 +71,9 @@ func TestBlankKeyRejected(t *testing.T) {
 }
 
 func TestPoisonText(t *testing.T) {
-	for s, want := range map[string]string{"": "", "plain": "", "é": "", "a\x00": "NUL byte at offset 1", "ab\xff\x00": "invalid UTF-8 at offset 2"} {
+	for s, want := range map[string]string{"": "", "plain": "", "é": "", "a\x00": "NUL byte at offset 1", "ab\xff\x00": "invalid UTF-8 at offset 2",
+		"0123456789é\x00": "NUL byte at offset 12", "01234567\xff": "invalid UTF-8 at offset 8", "0123456789abcdef\x00": "NUL byte at offset 16",
+		"a long plain ASCII text, 😀 and more": "", "\xe2\x82": "invalid UTF-8 at offset 0"} {
 		if got := transform.PoisonText(s); got != want {
 			t.Errorf("%q: %q, want %q", s, got, want)
 		}
@@ -81,5 +83,19 @@ func TestPoisonText(t *testing.T) {
 	}
 	if !strings.Contains(transform.PoisonJSON(`"\udc00"`), "unpaired") {
 		t.Error("a lone low surrogate is poison")
+	}
+}
+
+// BenchmarkPoisonText: the per-value check on clean text (the common
+// case) is a byte scan that allocates nothing.
+func BenchmarkPoisonText(b *testing.B) {
+	vals := []string{"51", "bh@hubspot.com", "+16175550134", "Brian", "Halligan", "HubSpot", "MA", "Brian Halligan", "hubspot.com", "José Müller, 2nd floor — suite 5"}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		for _, v := range vals {
+			if transform.PoisonText(v) != "" {
+				b.Fatal(v)
+			}
+		}
 	}
 }
