@@ -335,3 +335,43 @@ entities:
 		})
 	}
 }
+
+// TestChildRejectKeepsCounts: a rejected child element is stored (with
+// the parent's file and line) and makes the sync partial, while the
+// entity's counts still add up.
+func TestChildRejectKeepsCounts(t *testing.T) {
+	dir := t.TempDir()
+	data := `{"id":"1","items":[{"n":1,"qty":"2"},{"n":2,"qty":"lots"}]}
+{"id":"2","items":[{"n":1,"qty":"1"}]}
+`
+	os.WriteFile(filepath.Join(dir, "orders.jsonl"), []byte(data), 0o644)
+	src := `version: 1
+name: shop
+source: {type: file, path: "*.jsonl"}
+entities:
+  orders:
+    primary_key: id
+    fields:
+      id: {path: id, required: true}
+    children:
+      items:
+        from: items
+        primary_key: n
+        fields:
+          n: {path: n, type: integer}
+          qty: {path: qty, type: integer, on_invalid: reject}
+`
+	plan, f := pipeline.Load(filepath.Join(dir, "p.yaml"), []byte(src), pipeline.Options{})
+	if plan == nil {
+		t.Fatal(f)
+	}
+	d, _, _ := openSQLite(t)
+	r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: d, Logger: quiet()})
+	if r.Err != nil || r.Status != sink.StatusPartial || r.Processed != 2 || r.Created != 2 || r.Rejected != 0 {
+		t.Fatalf("%+v %v", r.Sync, r.Err)
+	}
+	rejects, _ := d.Rejects(context.Background(), sink.Filter{})
+	if len(rejects) != 1 || !strings.HasPrefix(rejects[0].Reasons[0], "orders.jsonl:1: field qty") {
+		t.Fatalf("%+v", rejects)
+	}
+}

@@ -421,7 +421,10 @@ func (s *syncer) children(proc *transform.Processor, rec source.Record, parentVa
 			case transform.Filtered:
 				continue
 			case transform.Rejected:
-				s.r.Rejected++
+				// A child element is not a record of the entity: its
+				// reject is stored and makes the sync partial, but
+				// processed and rejected count the entity's records.
+				s.childRejects++
 				b.rejects = append(b.rejects, s.recordReject(source.Record{JSON: el.JSON, File: rec.File, Row: rec.Row}, fmt.Sprintf("%v/%s/%d", key, ch.Name, n), cs.out.Reasons))
 				continue
 			case transform.Failed:

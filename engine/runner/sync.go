@@ -86,7 +86,7 @@ func Sync(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Option
 		r.Status = sink.StatusInterrupted
 	case err != nil:
 		r.Status = sink.StatusFailed
-	case r.Rejected > 0 || r.Failed > 0:
+	case r.Rejected > 0 || r.Failed > 0 || s.childRejects > 0:
 		r.Status = sink.StatusPartial
 	default:
 		r.Status = sink.StatusSuccess
@@ -118,6 +118,9 @@ type syncer struct {
 	hasWM     bool
 	pages     int
 	truncated bool // max_records stopped the read
+	// childRejects counts rejected elements of child tables (stored as
+	// rejects, not counted among the entity's records).
+	childRejects int64
 }
 
 func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
