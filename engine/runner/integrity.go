@@ -30,7 +30,7 @@ func (s *syncer) rawOf(proc *transform.Processor, rec source.Record, out *transf
 	s.r.ProcessingErrors++
 	out.ID = proc.RecordID(out.Values)
 	out.Reasons = append(out.Reasons, transform.PoisonReason("_raw", msg))
-	s.log.Error(fmt.Sprintf("Rejected %s %s record %s: %s", s.plan.Name, s.e.Name, idText(out.ID), out.Reasons[len(out.Reasons)-1]))
+	s.log.Error(s.plan.Redact(fmt.Sprintf("Rejected %s %s record %s: %s", s.plan.Name, s.e.Name, idText(out.ID), out.Reasons[len(out.Reasons)-1])))
 	return ""
 }
 

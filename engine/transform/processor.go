@@ -217,7 +217,7 @@ func (pr *Processor) unstorable(vals []any, out *Output) bool {
 		}
 	}
 	if bad {
-		pr.log.Error(fmt.Sprintf("Rejected %s %s record %s: %s", pr.p.pipeline, pr.p.entity, idOrUnknown(pr.recordID(vals)), strings.Join(out.Reasons[n0:], "; ")))
+		pr.logLine(slog.LevelError, fmt.Sprintf("Rejected %s %s record %s: %s", pr.p.pipeline, pr.p.entity, idOrUnknown(pr.recordID(vals)), strings.Join(out.Reasons[n0:], "; ")), "")
 	}
 	return bad
 }
