@@ -123,6 +123,7 @@ defs["field"] = D("A column. A bare string is the gjson path of the value (short
   "validate": D("Validator chain run in order on the converted value.", type="array", items={"$ref":"#/$defs/validator"}),
   "on_invalid": D("Overrides the entity's on_invalid for this field.", **{"$ref":"#/$defs/on_invalid"}),
   "required": B("Shorthand for a required validator at the start of the chain."),
+  "poison": S("What a value no database can store does — a NUL byte, bytes that are not UTF-8, and in json values the escapes \\u0000 and a lone surrogate: reject (default: the record goes to crmsync_rejects naming the field and byte offset) or strip (NUL bytes removed, bad bytes and lone surrogates replaced by U+FFFD).", enum=["reject","strip"]),
 })
 
 defs["fields"] = D("The columns of the table, name → field. Names are column names and expr variable names.", type="object", minProperties=1,

@@ -106,9 +106,11 @@ func compile(d *config.Document, p *config.Pipeline, bad []string, o Options) *P
 		policy, _ := transform.ParsePolicy(firstNonEmpty(ce.OnInvalid, p.Defaults.OnInvalid))
 		strict := d.Overrides.StrictValidation != nil && *d.Overrides.StrictValidation
 		region := firstNonEmpty(p.Defaults.DefaultRegion, "US")
+		write := firstNonEmpty(ce.Write, p.Defaults.Write, sink.Upsert)
 		prog, problems := transform.Compile(transform.Options{
 			Pipeline: p.Name, Entity: ce.Name, Path: path, Fields: ce.Fields, Filter: ce.Filter,
 			PrimaryKey: ce.PrimaryKey, OnInvalid: policy, Strict: strict, Timezone: defTZ, Region: region,
+			BlankKeyOK: write == sink.Append,
 		})
 		for _, pr := range problems {
 			report(pr)
@@ -118,14 +120,21 @@ func compile(d *config.Document, p *config.Pipeline, bad []string, o Options) *P
 		for i, f := range ce.Fields {
 			fieldIdx[f.Name] = i
 		}
-		write := firstNonEmpty(ce.Write, p.Defaults.Write, sink.Upsert)
 		if len(ce.PrimaryKey) == 0 && write != sink.Append {
 			d.AddKeyf(path, diag.Error, "primary-key", "entity %q has no primary_key: name the field(s) that identify a record, or set write: append", ce.Name)
 		}
 		for i, k := range ce.PrimaryKey {
-			if _, ok := fieldIdx[k]; !ok {
+			j, ok := fieldIdx[k]
+			if !ok {
 				d.Addf(fmt.Sprintf("%s/primary_key/%d", path, i), diag.Error, "primary-key",
 					"primary key %q of entity %q is not one of its fields%s", k, ce.Name, hint(k, ce.Fields))
+				continue
+			}
+			// lint --strict: a key field should say it is required (a
+			// record with a blank key is rejected at run time either way).
+			if f := ce.Fields[j]; o.StrictLint && write != sink.Append && !f.Required && !hasValidator(f, "required") {
+				d.Addf(path+"/fields/"+config.Escape(k), diag.Warning, "key-not-required",
+					"primary key field %q of entity %q is not required: a record with a blank %s is rejected at run time; say so with required: true", k, ce.Name, k)
 			}
 		}
 		if ce.Incremental != nil {
@@ -376,4 +385,14 @@ func compileChild(d *config.Document, report func(diag.Problem), p *config.Pipel
 	}
 	ch.Table = t
 	return ch
+}
+
+// hasValidator reports whether a field's chain names validator name.
+func hasValidator(f *config.Field, name string) bool {
+	for _, v := range f.Validate {
+		if v.Name == name {
+			return true
+		}
+	}
+	return false
 }

@@ -29,6 +29,9 @@ type Options struct {
 	// must be for run and serve (lint keeps it a warning so CI can lint
 	// without secrets).
 	StrictEnv bool
+	// StrictLint adds the findings that are advice rather than problems
+	// (lint --strict): a primary key field without required.
+	StrictLint bool
 }
 
 // LoadFile reads and compiles one pipeline file.
