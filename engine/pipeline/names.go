@@ -8,13 +8,20 @@ import (
 	"github.com/crmsync/crmsync/engine/sink"
 )
 
+// seenBudget is the longest table name whose per-sync seen-keys work
+// table (<table>__s<sync id>__crmsync_seen, for delete_missing) keeps its
+// full name up to a sync id of nine digits. The sink shortens a longer
+// one with a hash, and then its clean-up of the work tables killed runs
+// leave behind, which looks them up by <table>__s, does not find them.
+const seenBudget = MaxIdentifier - len("__s") - 9 - len("__crmsync_seen")
+
 // MaxIdentifier is PostgreSQL's limit on a name (NAMEDATALEN-1 bytes).
 // The server cuts longer names, so two long names can become one table
 // or column; the postgres sink refuses them at run time, lint says so
 // first. The names crmsync derives itself from a table name (its
 // __crmsync_new and __crmsync_seen work tables, _pkey and _parent_idx)
 // are shortened by the sink with a hash of the full name and need no
-// check here.
+// check here, except the seen-keys table of delete_missing (seenBudget).
 const MaxIdentifier = 63
 
 // nameCheck finds the table and column names that would break on a
@@ -44,6 +51,9 @@ func (c *nameCheck) table(t *sink.Table, path, owner string, explicit bool, fiel
 		} else {
 			d.AddKeyf(path, diag.Error, "long-name", "%s writes to table %q by default, %d bytes, over PostgreSQL's %d-byte limit for names: give it a shorter table: name", owner, t.Name, n, MaxIdentifier)
 		}
+	}
+	if n := len(t.Name); t.DeleteMissing != "" && n > seenBudget && n <= MaxIdentifier {
+		d.Addf(path+"/delete_missing", diag.Warning, "long-name", "delete_missing: table %q is %d bytes, so the work table of each sync (%s__s<sync id>__crmsync_seen) outgrows PostgreSQL's %d-byte limit as sync ids grow and then gets a shortened name, which the clean-up after a killed run does not find: keep the table name to %d bytes", t.Name, n, t.Name, MaxIdentifier, seenBudget)
 	}
 	low := strings.ToLower(t.Name)
 	if first, ok := c.tables[low]; ok && first.name != t.Name {
