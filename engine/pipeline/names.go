@@ -33,6 +33,21 @@ type nameCheck struct {
 	tables map[string]nameSeen // lower-cased table name → first writer
 }
 
+// systemColumns are the columns the sinks add to every table; a field
+// of one of these names (in any case) would collide with them.
+var systemColumns = map[string]bool{"_synced_at": true, "_sync_id": true, "_raw": true, "_row_hash": true, "_deleted_at": true}
+
+// reservedTable: the names of crmsync's own state tables and work tables,
+// and SQLite's, which no pipeline may write to.
+func reservedTable(name string) bool {
+	low := strings.ToLower(name)
+	switch low {
+	case "crmsync_sync_history", "crmsync_state", "crmsync_rejects", "crmsync_locks":
+		return true
+	}
+	return strings.HasPrefix(low, "crmsync_new_") || strings.HasPrefix(low, "crmsync_seen_") || strings.HasPrefix(low, "sqlite_")
+}
+
 type nameSeen struct{ name, owner string }
 
 func newNameCheck(d *config.Document) *nameCheck {
@@ -55,6 +70,14 @@ func (c *nameCheck) table(t *sink.Table, path, owner string, explicit bool, fiel
 	if n := len(t.Name); t.DeleteMissing != "" && n > seenBudget && n <= MaxIdentifier {
 		d.Addf(path+"/delete_missing", diag.Warning, "long-name", "delete_missing: table %q is %d bytes, so the work table of each sync (%s__s<sync id>__crmsync_seen) outgrows PostgreSQL's %d-byte limit as sync ids grow and then gets a shortened name, which the clean-up after a killed run does not find: keep the table name to %d bytes", t.Name, n, t.Name, MaxIdentifier, seenBudget)
 	}
+	if reservedTable(t.Name) {
+		msg := "%s writes to table %q, a name crmsync or SQLite keeps for its own tables: give it another table: name"
+		if explicit {
+			d.Addf(path+"/table", diag.Error, "reserved-name", msg, owner, t.Name)
+		} else {
+			d.AddKeyf(path, diag.Error, "reserved-name", msg, owner, t.Name)
+		}
+	}
 	low := strings.ToLower(t.Name)
 	if first, ok := c.tables[low]; ok && first.name != t.Name {
 		msg := "%s writes to table %q, which differs from table %q of %s only in case: SQLite (and PostgreSQL, for names it folds) takes them for one table; give one a table: name"
@@ -74,6 +97,9 @@ func (c *nameCheck) table(t *sink.Table, path, owner string, explicit bool, fiel
 			d.AddKeyf(at, diag.Error, "long-name", "field %q is %d bytes, over PostgreSQL's %d-byte limit for column names (it would be cut short): choose a shorter name", col.Name, n, MaxIdentifier)
 		}
 		low := strings.ToLower(col.Name)
+		if mine && systemColumns[low] {
+			d.AddKeyf(at, diag.Error, "reserved-name", "field %q has the name of a column crmsync adds to every table (_synced_at, _sync_id, _raw, _row_hash, _deleted_at; SQLite ignores case): rename the field", col.Name)
+		}
 		first, ok := cols[low]
 		if !ok {
 			cols[low] = col.Name
