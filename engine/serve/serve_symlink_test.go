@@ -64,3 +64,38 @@ func TestReloadSymlinkedDirSwap(t *testing.T) {
 		t.Fatal("a file of the old folder was loaded after the swap")
 	}
 }
+
+// TestReloadSymlinkFurtherUp: the symlink that is re-pointed is not --dir
+// itself but a folder above it (--dir current/pipelines, current ->
+// releases/1). No watched folder sees it change; the periodic resolve of
+// the path does.
+func TestReloadSymlinkFurtherUp(t *testing.T) {
+	defer func(d time.Duration) { resolveEvery = d }(resolveEvery)
+	resolveEvery = 100 * time.Millisecond
+	base := t.TempDir()
+	alpha := httpPipeline("alpha", "http://127.0.0.1:1", "", "items")
+	for _, v := range []string{"r1", "r2"} {
+		must(t, os.MkdirAll(filepath.Join(base, v, "pipelines"), 0o755))
+	}
+	must(t, os.WriteFile(filepath.Join(base, "r1", "pipelines", "a.yaml"), []byte(alpha), 0o644))
+	must(t, os.WriteFile(filepath.Join(base, "r2", "pipelines", "a.yaml"),
+		[]byte(strings.Replace(alpha, "name: name", "name: {path: name, type: string}", 1)), 0o644))
+	must(t, os.Symlink("r1", filepath.Join(base, "current")))
+	dir := filepath.Join(base, "current", "pipelines")
+
+	s, log := newScheduler(t, dir, Options{Debounce: 50 * time.Millisecond})
+	if problems := s.Reload(true); len(problems) != 0 {
+		t.Fatal(problems)
+	}
+	h1 := pipelineHash(s, "alpha")
+	startWatch(t, s, log)
+	n := log.count("rescanning")
+	eventually(t, 5*time.Second, "the probe's removal is not rescanned", func() bool { return log.count("rescanning") > n })
+
+	must(t, os.Symlink("r2", filepath.Join(base, ".current.tmp")))
+	must(t, os.Rename(filepath.Join(base, ".current.tmp"), filepath.Join(base, "current")))
+	eventually(t, 5*time.Second, "a re-pointed symlink above --dir is not picked up", func() bool {
+		h := pipelineHash(s, "alpha")
+		return h != "" && h != h1
+	})
+}

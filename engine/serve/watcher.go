@@ -10,10 +10,10 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
-// resolveEvery is how often Watch checks where the folder's path leads,
+// resolveEvery (a variable for tests) is how often Watch checks where the folder's path leads,
 // for symlinks that the watched folders cannot see change (one further up
 // the path than the folder's own parent).
-const resolveEvery = 5 * time.Second
+var resolveEvery = 5 * time.Second
 
 // Watch reloads the folder whenever something in it changes, once the
 // folder has been quiet for the debounce delay. It watches the folder,
