@@ -73,3 +73,25 @@ func TestEmptyFolderIsAnError(t *testing.T) {
 		}
 	}
 }
+
+// TestLintTreeFollowsSymlinkedSubfolders: lint walking a tree enters a
+// sub-folder that is a symlink, and a symlink back up is no loop.
+func TestLintTreeFollowsSymlinkedSubfolders(t *testing.T) {
+	dir, _ := symlinkedFolder(t)
+	top := filepath.Join(dir, "repo")
+	os.Mkdir(top, 0o755)
+	if err := os.Symlink(filepath.Join(dir, "real"), filepath.Join(top, "linked")); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink("..", filepath.Join(dir, "real", "up")) // real/up -> dir: a loop through repo/linked
+	var out, errb bytes.Buffer
+	if code := run([]string{"lint", "--format", "json", top}, &out, &errb); code != exitOK {
+		t.Fatalf("lint %s: exit %d\n%s%s", top, code, out.String(), errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	run([]string{"lint", top}, &out, &errb)
+	if !strings.Contains(errb.String(), "1 file(s) ok") {
+		t.Fatalf("lint %s: want the one pipeline of the symlinked sub-folder: %s%s", top, out.String(), errb.String())
+	}
+}

@@ -143,12 +143,21 @@ func expand(paths []string, tree, needFiles bool) ([]string, error) {
 
 // expandDir lists one folder. A symlink to a folder is walked as the
 // folder it points to (filepath.WalkDir would not enter it), the paths
-// named through the symlink.
+// named through the symlink; walking a tree, so is a sub-folder that is
+// a symlink, once per real folder (a link back up is no loop).
 func expandDir(p string, tree bool) ([]string, error) {
+	return walkDir(p, tree, true, map[string]bool{})
+}
+
+func walkDir(p string, tree, top bool, visited map[string]bool) ([]string, error) {
 	root, err := filepath.EvalSymlinks(p)
 	if err != nil {
 		return nil, err
 	}
+	if visited[root] {
+		return nil, nil
+	}
+	visited[root] = true
 	var out []string
 	err = filepath.WalkDir(root, func(path string, e os.DirEntry, err error) error {
 		if err != nil {
@@ -159,23 +168,34 @@ func expandDir(p string, tree bool) ([]string, error) {
 			if path != root && (!tree || strings.HasPrefix(n, ".")) {
 				return filepath.SkipDir
 			}
+			if path != root && visited[path] {
+				return filepath.SkipDir
+			}
+			visited[path] = true
 			return nil
 		}
 		if strings.HasPrefix(n, ".") {
 			return nil
 		}
+		rel, err := filepath.Rel(root, path)
+		if err != nil {
+			return err
+		}
+		if tree && e.Type()&os.ModeSymlink != 0 {
+			if st, err := os.Stat(path); err == nil && st.IsDir() {
+				sub, err := walkDir(filepath.Join(p, rel), tree, false, visited)
+				out = append(out, sub...)
+				return err
+			}
+		}
 		if ext := filepath.Ext(n); ext != ".yaml" && ext != ".yml" {
 			return nil
 		}
-		if tree && filepath.Dir(path) != filepath.Clean(root) {
+		if tree && (!top || filepath.Dir(path) != filepath.Clean(root)) {
 			data, err := os.ReadFile(path)
 			if err != nil || !IsPipeline(data) {
 				return nil
 			}
-		}
-		rel, err := filepath.Rel(root, path)
-		if err != nil {
-			return err
 		}
 		out = append(out, filepath.Join(p, rel))
 		return nil
