@@ -75,6 +75,7 @@ func compile(d *config.Document, p *config.Pipeline, bad []string, o Options) *P
 		}
 	}
 	tables := map[string]string{}
+	nc := newNameCheck(d)
 	names, seen := map[string]bool{}, map[string]bool{}
 	for _, ce := range p.Entities {
 		names[ce.Name] = true
@@ -190,6 +191,7 @@ func compile(d *config.Document, p *config.Pipeline, bad []string, o Options) *P
 			d.Addf(path, diag.Error, "duplicate-table", "entities %q and %q both write to table %q: give one a table: name", other, ce.Name, e.Table.Name)
 		}
 		tables[e.Table.Name] = ce.Name
+		nc.table(e.Table, path, fmt.Sprintf("entity %q", ce.Name), ce.Table != "", path+"/fields", fieldNames(ce.Fields))
 		if prog != nil {
 			for _, cc := range ce.Children {
 				if ch := compileChild(d, report, p, ce, e, prog, cc, transform.Options{Pipeline: p.Name, Entity: ce.Name + "." + cc.Name,
@@ -198,6 +200,8 @@ func compile(d *config.Document, p *config.Pipeline, bad []string, o Options) *P
 						d.Addf(path+"/children/"+config.Escape(cc.Name), diag.Error, "duplicate-table", "%q and child %q both write to table %q: give one a table: name", other, cc.Name, ch.Table.Name)
 					}
 					tables[ch.Table.Name] = ce.Name + "." + cc.Name
+					cp := path + "/children/" + config.Escape(cc.Name)
+					nc.table(ch.Table, cp, fmt.Sprintf("child %q of entity %q", cc.Name, ce.Name), cc.Table != "", cp+"/fields", fieldNames(cc.Fields))
 					e.Children = append(e.Children, ch)
 					e.Table.Children = append(e.Table.Children, ch.Table)
 				}
@@ -265,6 +269,14 @@ func isBad(bad []string, path string) bool {
 		}
 	}
 	return false
+}
+
+func fieldNames(fs config.Fields) map[string]bool {
+	m := make(map[string]bool, len(fs))
+	for _, f := range fs {
+		m[f.Name] = true
+	}
+	return m
 }
 
 func hint(name string, fields config.Fields) string {

@@ -61,7 +61,7 @@ func TestLintGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			plan, findings := pipeline.Load(name, data, pipeline.Options{LookupEnv: envOf(data)})
+			plan, findings := pipeline.Lint(name, data, pipeline.Options{LookupEnv: envOf(data)})
 			if len(findings) == 0 {
 				t.Fatal("no findings: a file under testdata/lint must have a problem")
 			}
@@ -113,6 +113,10 @@ func TestValidFilesLintClean(t *testing.T) {
 		plan, findings := pipeline.LoadFile(f, pipeline.Options{})
 		if findings.HasErrors() || plan == nil {
 			t.Errorf("%s does not lint clean:\n%s", f, findings.Error())
+		}
+		data, _ := os.ReadFile(f)
+		if _, findings := pipeline.Lint(f, data, pipeline.Options{}); findings.HasErrors() {
+			t.Errorf("%s does not lint clean with its profiles:\n%s", f, findings.Error())
 		}
 	}
 }

@@ -255,6 +255,8 @@ func describe(path string) string {
 			s = strings.Join(t[4:], ".") + " of " + s
 		}
 		return s
+	case t[0] == "entities" && n == 4 && t[2] == "children":
+		return fmt.Sprintf("child %q of entity %q", t[3], t[1])
 	case t[0] == "entities" && n >= 4 && t[2] == "children":
 		return fmt.Sprintf("%s of child %q of entity %q", strings.Join(t[4:], "."), t[3], t[1])
 	case t[0] == "entities":
