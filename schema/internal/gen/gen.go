@@ -8,6 +8,22 @@
 //
 // Run it with `go generate ./schema/`; a test in package schema fails when
 // the committed file differs from what this package makes.
+//
+// Where things are:
+//   - a new validator, function, field type, pagination style, auth type
+//     or source type appears by registering it; nothing here changes;
+//   - a new setting is a yaml key in package config plus one line in the
+//     def of its mapping here (sourceSettings, entitySettings, fieldDef,
+//     paginateDef, …); the generator stops naming any key config decodes
+//     and no line describes, or the reverse (checkDecoded, sameKeys);
+//   - which source type reads a source or entity key is registered by the
+//     type (source.RegisterSettings), and picks source_<type> and
+//     entity_<type>.
+//
+// The builders mirror the Python generator this replaces, one for one:
+// S("…", enum=[…]) is S("…", enum(list)), I("…", minimum=1) is
+// I("…", kw("minimum", 1)), D("…", **{"$ref": "#/$defs/x"}) is D("…",
+// ref("x")), O("…", {…}, req=["k"]) is O("…", props(kw("k", …), …), "k").
 package gen
 
 import (
