@@ -25,6 +25,12 @@ const (
 	Replace = "replace"
 )
 
+// WriteModes are the values of write:.
+var WriteModes = []string{Upsert, Append, Replace}
+
+// DeleteModes are the values of delete_missing:.
+var DeleteModes = []string{"soft", "hard"}
+
 // Table is the destination table of an entity (or of a child array).
 type Table struct {
 	Name       string

@@ -122,8 +122,8 @@ func (c *compiler) compileStatic(f *Field, cf *config.Field) {
 		f.policy = Reject
 	}
 	switch cf.Poison {
-	case "", "reject":
-	case "strip":
+	case "", PoisonModes[0]:
+	case PoisonModes[1]:
 		f.strip = true
 	default:
 		c.add(path+"/poison", "invalid-value", "field %q: poison is reject (the default: a value with a NUL byte or bytes that are not UTF-8 rejects the record) or strip (remove NUL bytes, replace bad bytes by U+FFFD), not %q", f.Name, cf.Poison)
@@ -132,6 +132,10 @@ func (c *compiler) compileStatic(f *Field, cf *config.Field) {
 		c.converter(f, cf)
 	}
 }
+
+// PoisonModes are the values of a field's poison: setting (reject first,
+// the default).
+var PoisonModes = []string{"reject", "strip"}
 
 // pathSuffix points a finding at the path setting; a shorthand field (a
 // bare string) has no /path node, and PosOf then finds the field itself.

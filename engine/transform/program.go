@@ -42,7 +42,12 @@ func ParsePolicy(s string) (Policy, bool) {
 	return Warn, false
 }
 
-func (p Policy) String() string { return [...]string{"warn", "null", "reject", "fail"}[p] }
+var policyNames = [...]string{"warn", "null", "reject", "fail"}
+
+func (p Policy) String() string { return policyNames[p] }
+
+// PolicyNames are the values of on_invalid:.
+func PolicyNames() []string { return policyNames[:] }
 
 // step is one link of a validator chain.
 type step struct {
