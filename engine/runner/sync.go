@@ -92,7 +92,7 @@ func Sync(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Option
 		r.Status = sink.StatusSuccess
 	}
 	if err != nil {
-		r.Err = errors.New(plan.Redact(err.Error()))
+		r.Err = &redactedError{msg: plan.Redact(err.Error()), err: err}
 		r.Errors = append(r.Errors, r.Err.Error())
 	}
 	s.finish()
@@ -413,3 +413,15 @@ func (s *syncer) finish() {
 		s.log.Error(fmt.Sprintf("Sync of %s %s failed: %s", r.Pipeline, r.Entity, strings.TrimSpace(r.Err.Error())))
 	}
 }
+
+// redactedError prints its cause with the plan's secrets redacted and
+// keeps the cause for errors.Is and errors.As (sink.ErrClaimLost,
+// context.Canceled, a *pgconn.PgError): redaction at the edge, not by
+// flattening the chain.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
