@@ -107,7 +107,7 @@ func compile(d *config.Document, p *config.Pipeline, bad []string, o Options) *P
 		policy, _ := transform.ParsePolicy(firstNonEmpty(ce.OnInvalid, p.Defaults.OnInvalid))
 		strict := d.Overrides.StrictValidation != nil && *d.Overrides.StrictValidation
 		region := firstNonEmpty(p.Defaults.DefaultRegion, "US")
-		write := firstNonEmpty(ce.Write, p.Defaults.Write, sink.Upsert)
+		write := sink.WriteMode(firstNonEmpty(ce.Write, p.Defaults.Write, string(sink.Upsert)))
 		prog, problems := transform.Compile(transform.Options{
 			Pipeline: p.Name, Entity: ce.Name, Path: path, Fields: ce.Fields, Filter: ce.Filter,
 			PrimaryKey: ce.PrimaryKey, OnInvalid: policy, Strict: strict, Timezone: defTZ, Region: region,
@@ -181,7 +181,7 @@ func compile(d *config.Document, p *config.Pipeline, bad []string, o Options) *P
 			e.Parent = ce.Parent.Entity
 		}
 		e.Table = &sink.Table{Name: firstNonEmpty(ce.Table, p.Name+"_"+ce.Name), PrimaryKey: ce.PrimaryKey,
-			KeepRaw: ce.KeepRaw, Write: write, DeleteMissing: ce.DeleteMissing}
+			KeepRaw: ce.KeepRaw, Write: write, DeleteMissing: sink.DeleteMode(ce.DeleteMissing)}
 		if prog != nil {
 			for _, f := range prog.Fields() {
 				e.Table.Columns = append(e.Table.Columns, sink.Column{Name: f.Name, Type: f.Type})

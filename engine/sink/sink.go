@@ -18,18 +18,31 @@ type Column struct {
 	Type value.Type
 }
 
+// WriteMode is how a table is written (write:).
+type WriteMode string
+
 // Write modes.
 const (
-	Upsert  = "upsert"
-	Append  = "append"
-	Replace = "replace"
+	Upsert  WriteMode = "upsert"
+	Append  WriteMode = "append"
+	Replace WriteMode = "replace"
 )
 
 // WriteModes are the values of write:.
-var WriteModes = []string{Upsert, Append, Replace}
+var WriteModes = []string{string(Upsert), string(Append), string(Replace)}
+
+// DeleteMode is what a complete full sync does to rows it did not see
+// (delete_missing:); empty: nothing.
+type DeleteMode string
+
+// Delete modes.
+const (
+	DeleteSoft DeleteMode = "soft" // set _deleted_at
+	DeleteHard DeleteMode = "hard" // delete the row
+)
 
 // DeleteModes are the values of delete_missing:.
-var DeleteModes = []string{"soft", "hard"}
+var DeleteModes = []string{string(DeleteSoft), string(DeleteHard)}
 
 // Table is the destination table of an entity (or of a child array).
 type Table struct {
@@ -37,10 +50,11 @@ type Table struct {
 	Columns    []Column // declared fields, in order
 	PrimaryKey []string // column names; empty for append
 	KeepRaw    bool     // add a _raw jsonb column holding the source record
-	Write      string   // Upsert (default), Append or Replace
-	// DeleteMissing is "", "soft" or "hard": after a complete successful
-	// full sync, rows whose key was not seen are marked _deleted_at or deleted.
-	DeleteMissing string
+	Write      WriteMode // Upsert (default), Append or Replace
+	// DeleteMissing is "", DeleteSoft or DeleteHard: after a complete
+	// successful full sync, rows whose key was not seen are marked
+	// _deleted_at or deleted.
+	DeleteMissing DeleteMode
 	// ParentKey names the columns of a child table that hold its parent's
 	// primary key; a re-synced parent's children are replaced.
 	ParentKey []string

@@ -143,7 +143,7 @@ func (d *DB) FinishFull(ctx context.Context, t *sink.Table, syncID int64, ok boo
 		d.dropFull(ctx, t.Name, syncID)
 		return fmt.Errorf("%s: %w", where, err)
 	}
-	if fr.newName != "" || t.DeleteMissing == "hard" {
+	if fr.newName != "" || t.DeleteMissing == sink.DeleteHard {
 		if err := d.deleteOrphans(ctx, t); err != nil {
 			return fmt.Errorf("%s: %w", where, err)
 		}
@@ -296,7 +296,7 @@ func (d *DB) deleteMissing(ctx context.Context, t *sink.Table, fr *fullRun) erro
 			return errors.New("the table of seen keys was emptied (did the database restart?); no rows were deleted — run the full sync again")
 		}
 		var sql string
-		if t.DeleteMissing == "hard" {
+		if t.DeleteMissing == sink.DeleteHard {
 			sql = fmt.Sprintf("DELETE FROM %s t WHERE %s", p.ident, missing)
 		} else {
 			sql = fmt.Sprintf("UPDATE %s t SET %s = now() WHERE %s IS NULL AND %s", p.ident, quote(colDeletedAt), quote(colDeletedAt), missing)

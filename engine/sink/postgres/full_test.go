@@ -169,7 +169,7 @@ func TestDeleteMissing(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			d, admin := openTest(t)
 			tbl := contactsTable()
-			tbl.DeleteMissing = mode
+			tbl.DeleteMissing = sink.DeleteMode(mode)
 			mustPrepare(t, d, tbl)
 			mustWrite(t, d, &sink.Batch{SyncID: 1, Table: tbl, Rows: contacts(1, 10, "a")})
 			live := "SELECT count(*) FROM contacts"
