@@ -47,9 +47,9 @@ var DeleteModes = []string{string(DeleteSoft), string(DeleteHard)}
 // Table is the destination table of an entity (or of a child array).
 type Table struct {
 	Name       string
-	Columns    []Column // declared fields, in order
-	PrimaryKey []string // column names; empty for append
-	KeepRaw    bool     // add a _raw jsonb column holding the source record
+	Columns    []Column  // declared fields, in order
+	PrimaryKey []string  // column names; empty for append
+	KeepRaw    bool      // add a _raw jsonb column holding the source record
 	Write      WriteMode // Upsert (default), Append or Replace
 	// DeleteMissing is "", DeleteSoft or DeleteHard: after a complete
 	// successful full sync, rows whose key was not seen are marked
