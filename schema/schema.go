@@ -6,7 +6,7 @@
 // a setting or a description, run `go generate ./schema/`.
 package schema
 
-//go:generate go run ./internal/genschema -o pipeline.schema.json
+//go:generate go run ./internal/genschema -o pipeline.schema.json -docs ../docs/reference
 
 import (
 	"bytes"

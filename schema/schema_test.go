@@ -3,6 +3,8 @@ package schema_test
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/crmsync/crmsync/engine/validate"
 	"github.com/crmsync/crmsync/schema"
 	"github.com/crmsync/crmsync/schema/internal/gen"
+	"github.com/crmsync/crmsync/schema/internal/refdoc"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -134,4 +137,22 @@ func TestValidatorNamesOfferedUnconditionally(t *testing.T) {
 		}
 	}
 	t.Error("$defs/validator has no anyOf branch listing the names")
+}
+
+// TestReferenceIsGenerated: docs/reference is what go generate makes from
+// the schema and the registries.
+func TestReferenceIsGenerated(t *testing.T) {
+	settings, err := refdoc.Settings(schema.JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string][]byte{"settings.md": settings, "validators.md": refdoc.Validators()} {
+		got, err := os.ReadFile(filepath.Join("..", "docs", "reference", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("docs/reference/%s is stale: run go generate ./schema/ and commit the result", name)
+		}
+	}
 }
