@@ -146,7 +146,7 @@ func TestReferenceIsGenerated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, want := range map[string][]byte{"settings.md": settings, "validators.md": refdoc.Validators()} {
+	for name, want := range map[string][]byte{"settings.md": settings, "validators.md": refdoc.Validators(), "functions.md": refdoc.Functions()} {
 		got, err := os.ReadFile(filepath.Join("..", "docs", "reference", name))
 		if err != nil {
 			t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -359,12 +360,23 @@ func TestSchemaKnowsTheRegistries(t *testing.T) {
 	}
 }
 
-// TestReadmeExamples: every complete pipeline in the README (a yaml block
-// with version: 1) compiles without an error.
+// TestReadmeExamples: every complete pipeline in the README and in docs/
+// (a yaml block with version: 1) compiles without an error.
 func TestReadmeExamples(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(root, "README.md"))
-	if err != nil {
-		t.Fatal(err)
+	files := []string{filepath.Join(root, "README.md")}
+	filepath.WalkDir(filepath.Join(root, "docs"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".md") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	var data []byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data = append(data, b...)
 	}
 	blocks := 0
 	for i, part := range strings.Split(string(data), "```yaml\n")[1:] {

@@ -31,7 +31,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	for name, text := range map[string][]byte{"settings.md": settings, "validators.md": refdoc.Validators()} {
+	for name, text := range map[string][]byte{"settings.md": settings, "validators.md": refdoc.Validators(), "functions.md": refdoc.Functions()} {
 		if err := os.WriteFile(filepath.Join(*docs, name), text, 0o644); err != nil {
 			fail(err)
 		}
