@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/crmsync/crmsync/engine/pipeline"
+	"github.com/crmsync/crmsync/engine/source"
 )
 
 var (
@@ -17,16 +18,16 @@ var (
 )
 
 // ReplayEntity reads one entity offline and maps its records: an http
-// source from the exchanges recorded in dir/<entity>/ (served by p), a
-// file source from its own files. A request that differs from its
+// source that can be probed (source.Prober: http) from the exchanges
+// recorded in dir/<entity>/ (served by p), a source of local files
+// (source.Local) from its own files. A request that differs from its
 // fixture, or a read that stops before the last fixture, is an error.
 func ReplayEntity(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, dir string, p *Replayer, o Options) (*Result, error) {
-	switch plan.Source.Type {
-	case "file":
+	if l, ok := e.Source.(source.Local); ok && l.Local() {
 		o.Wrap, o.Limit, o.Pages, o.More = nil, 0, 0, nil
 		return Read(ctx, plan, e, o)
-	case "http":
-	default:
+	}
+	if _, ok := e.Source.(source.Prober); !ok {
 		return nil, fmt.Errorf("source type %q: %w", plan.Source.Type, ErrNotOffline)
 	}
 	fx, err := LoadFixtures(filepath.Join(dir, e.Name))

@@ -124,12 +124,13 @@ func waitProcessed(ctx context.Context, step chan struct{}) error {
 // ends the read (as max_records does) when not.
 func (s *syncer) afterPage(p source.Page) {
 	h := s.o.Hooks
-	if h == nil || s.truncated {
+	if h == nil {
 		return
 	}
 	if h.MaxRecords > 0 && s.r.Processed >= int64(h.MaxRecords) {
 		s.truncated = true
 	}
+	// Page is asked even when the read ends anyway: it counts the pages.
 	if h.Page != nil && !h.Page(PageInfo{Number: p.Number, Records: len(p.Records) + len(p.Rejects), Total: p.Total}) {
 		s.truncated = true
 	}
