@@ -149,9 +149,10 @@ func newPreviewDoc(plan *pipeline.Plan, e *pipeline.Entity, res *authoring.Resul
 		}
 		d.Requests = append(d.Requests, px)
 	}
-	for _, r := range res.Records {
+	lines := res.Lines()
+	for i, r := range res.Records {
 		d.Counts[string(r.Outcome)]++
-		line := r.Line(res.Columns)
+		line := lines[i]
 		src := r.Raw
 		if !json.Valid([]byte(src)) {
 			b, _ := json.Marshal(src)
@@ -188,6 +189,7 @@ func writePreview(w io.Writer, d previewDoc, res *authoring.Result) {
 	if len(d.records) > 0 {
 		writeTable(w, d.columns, d.records)
 		fmt.Fprintln(w)
+		writeChildren(w, res)
 	}
 	var counts []string
 	for _, o := range []authoring.Outcome{authoring.OK, authoring.Warned, authoring.Rejected, authoring.Filtered, authoring.Failed, authoring.Unreadable} {
@@ -286,6 +288,52 @@ func writeTable(w io.Writer, cols []authoring.Column, recs []authoring.Record) {
 	tw.Flush()
 	for _, l := range strings.SplitAfter(buf.String(), "\n") {
 		io.WriteString(w, strings.TrimRight(l, " \n")+strings.Repeat("\n", strings.Count(l, "\n")))
+	}
+}
+
+// writeChildren prints the child rows (children:) of the shown records,
+// one table per child table, each row numbered by its parent record.
+func writeChildren(w io.Writer, res *authoring.Result) {
+	for i, ct := range res.Children {
+		var parents []int
+		var rows []authoring.Record
+		for n, r := range res.Records {
+			if i >= len(r.Children) {
+				continue
+			}
+			for _, vals := range r.Children[i] {
+				parents = append(parents, n+1)
+				rows = append(rows, authoring.Record{Values: vals})
+			}
+		}
+		fmt.Fprintf(w, "child rows %s: %d %s\n", ct.Name, len(rows), plural(len(rows), "row", "rows"))
+		if len(rows) == 0 {
+			fmt.Fprintln(w)
+			continue
+		}
+		var buf bytes.Buffer
+		tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
+		head := "RECORD"
+		for _, c := range ct.Columns {
+			head += "\t" + strings.ToUpper(c.Name)
+		}
+		fmt.Fprintln(tw, head)
+		for j, r := range rows {
+			line := fmt.Sprint(parents[j])
+			for k, c := range ct.Columns {
+				cell := ""
+				if k < len(r.Values) {
+					cell = clip(authoring.FormatValue(r.Values[k], c.Type), cellWidth)
+				}
+				line += "\t" + cell
+			}
+			fmt.Fprintln(tw, line)
+		}
+		tw.Flush()
+		for _, l := range strings.SplitAfter(buf.String(), "\n") {
+			io.WriteString(w, strings.TrimRight(l, " \n")+strings.Repeat("\n", strings.Count(l, "\n")))
+		}
+		fmt.Fprintln(w)
 	}
 }
 
