@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -61,7 +62,7 @@ func previewCmd(args []string, stdout, stderr io.Writer) int {
 	if ents == nil {
 		return code
 	}
-	if *record != "" && plan.Source.Type != "http" {
+	if *record != "" && !slices.ContainsFunc(ents, authoring.Recordable) {
 		fmt.Fprintf(stderr, "crmsync preview: --record saves HTTP exchanges, and %s reads a %s source; its test reads the files themselves: run crmsync test --update %s\n", pos[0], plan.Source.Type, pos[0])
 		return exitUsage
 	}
@@ -78,7 +79,7 @@ func previewCmd(args []string, stdout, stderr io.Writer) int {
 		doc := newPreviewDoc(plan, e, res, xs)
 		if err != nil {
 			code = exitFailed
-			d := authoring.Diagnose(err, xs, authoring.Hint{Records: recordsPath(plan, e)})
+			d := authoring.Diagnose(err, xs, authoring.Hint{Records: recordsPath(plan, e), Source: e.Source})
 			doc.Error, doc.Diagnosis = plan.Redact(err.Error()), &d
 		}
 		if *asJSON {

@@ -30,3 +30,18 @@ type Prober interface {
 type Local interface {
 	Local() bool
 }
+
+// Diagnosis says in plain words why a read failed.
+type Diagnosis struct {
+	// Class is a stable name for tests and tools ("sql-auth", …).
+	Class   string
+	Summary string
+	Details []string
+}
+
+// Diagnoser is implemented by openers that can explain their own
+// kind's errors (a database's error codes, for example) for crmsync
+// check and preview.
+type Diagnoser interface {
+	Diagnose(err error) (Diagnosis, bool)
+}
