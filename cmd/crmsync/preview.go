@@ -41,9 +41,9 @@ func previewCmd(args []string, stdout, stderr io.Writer) int {
 	debug := fs.Bool("debug", false, "log the source at debug level")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: crmsync preview [--limit N] [--json] [--env PROFILE] [--record DIR] FILE [ENTITY]")
-		fmt.Fprintln(stderr, "Reads the first page(s) of each entity (or ENTITY) as a first sync would, maps the records and shows them")
+		fmt.Fprintln(stderr, "Reads the first page(s) of each entity (or ENTITY) exactly as a first sync does (the runner itself), maps the records and shows them")
 		fmt.Fprintln(stderr, "with every warning, conversion failure, rejection and filter decision, and the requests sent (secrets redacted).")
-		fmt.Fprintln(stderr, "Writes nothing: no destination is opened, no checkpoint moves. Exit status: 0 read, 1 a read failed, 2 usage error.")
+		fmt.Fprintln(stderr, "Writes nothing: it runs the sync into memory, no checkpoint moves. Exit status: 0 read, 1 a read failed, 2 usage error.")
 		fs.PrintDefaults()
 	}
 	pos, code, ok := parseArgs(fs, args)

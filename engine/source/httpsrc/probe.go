@@ -2,7 +2,6 @@ package httpsrc
 
 import (
 	"context"
-	"errors"
 
 	"github.com/crmsync/crmsync/engine/source"
 	"golang.org/x/time/rate"
@@ -11,21 +10,7 @@ import (
 // Probe adjusts one reader opened by OpenProbe (see source.Probe).
 type Probe = source.Probe
 
-// ErrNotHTTP is returned by OpenProbe for an opener of another source type.
-var ErrNotHTTP = errors.New("not an http source")
-
 var _ source.Prober = (*opener)(nil)
-
-// OpenProbe opens a reader like Open, but with a client (and so an oauth2
-// token) of its own instead of the source's shared one, so that wrapping
-// its transport touches no other reader.
-func OpenProbe(ctx context.Context, op source.Opener, env *source.Env, p Probe) (source.Reader, error) {
-	o, ok := op.(*opener)
-	if !ok {
-		return nil, ErrNotHTTP
-	}
-	return o.OpenProbe(ctx, env, p)
-}
 
 // OpenProbe implements source.Prober.
 func (o *opener) OpenProbe(ctx context.Context, env *source.Env, p source.Probe) (source.Reader, error) {
