@@ -223,3 +223,33 @@ func TestTestChecksChildRows(t *testing.T) {
 		t.Errorf("a changed child row: exit %d\n%s", code, out)
 	}
 }
+
+// TestPreviewStopsAtFailedRecord: on_invalid: fail stops run at the
+// record; preview, reading as run does, shows that record and the error.
+func TestPreviewStopsAtFailedRecord(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"results":[{"id":1,"email":"a@example.com"},{"id":2,"email":"nope"},{"id":3,"email":"c@example.com"}]}`)
+	}))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv("CRMSYNC_DEST", "")
+	file := auWriteFile(t, dir, "crm.yaml", fmt.Sprintf(`version: 1
+name: crm
+source: {type: http, base_url: %q, records: results}
+entities:
+  people:
+    request: {path: /people}
+    primary_key: id
+    fields:
+      id: {path: id, type: integer}
+      email: {path: email, validate: [email], on_invalid: fail}
+`, srv.URL))
+	if code, out, errOut := auRun("run", "--dry-run", "--quiet", file); code != exitFailed {
+		t.Fatalf("run: exit %d, want 1\n%s%s", code, out, errOut)
+	}
+	code, out, errOut := auRun("preview", file)
+	if code != exitFailed || !strings.Contains(out, "2 records from 1 page: 1 ok, 1 failed") || !strings.Contains(out, "error: ") {
+		t.Errorf("preview: exit %d, want 1\n%s%s", code, out, errOut)
+	}
+}

@@ -114,12 +114,14 @@ func Read(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Option
 		log = slog.New(slog.DiscardHandler)
 	}
 	var syncErr error
+	counted := 0 // records on the pages counted so far
 	hooks := &runner.Hooks{
 		Probe:        &source.Probe{Wrap: o.Wrap, Attempts: o.Attempts, Unlimited: o.Unlimited},
 		SourceLogger: log,
 		MaxRecords:   o.Limit,
 		Page: func(p runner.PageInfo) bool {
 			res.Pages++
+			counted = len(res.Records)
 			if res.Pages == 1 {
 				res.Total = p.Total
 			}
@@ -136,6 +138,9 @@ func Read(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Option
 		SkipValidation: o.SkipValidation, Version: o.Version, Hooks: hooks})
 	if r.Err != nil && syncErr == nil {
 		syncErr = r.Err
+	}
+	if len(res.Records) > counted {
+		res.Pages++ // the page a failed record stopped was read too
 	}
 	return res, syncErr
 }
