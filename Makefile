@@ -4,7 +4,7 @@ BIN     := bin/crmsync
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build test unit services lint-pipelines bench fuzz demo vet clean
+.PHONY: all build test unit services lint-pipelines generated bench fuzz demo vet clean
 
 all: build
 
@@ -12,8 +12,18 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/crmsync
 
 ## test: every test, against the real PostgreSQL and MariaDB (started if installed but stopped)
-test: services vet lint-pipelines
+test: services vet generated lint-pipelines
 	$(GO) test -count=1 -timeout 20m ./...
+
+## generated: the generated files (schema/pipeline.schema.json) are what
+## go generate makes from today's code (outside a git work tree, schema's
+## TestSchemaIsGenerated checks the same)
+GENERATED := schema/pipeline.schema.json
+generated:
+	$(GO) generate ./...
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git diff --exit-code --stat -- $(GENERATED) || { echo "generated files differ from the committed ones: run go generate ./... and commit them"; exit 1; }; \
+	fi
 
 services:
 	@bash scripts/ensure-services.sh

@@ -1,6 +1,12 @@
 // Package schema embeds the JSON Schema of the pipeline language, the one
 // that editors (yaml-language-server) and `crmsync lint` both use.
+//
+// pipeline.schema.json is generated from the Go registries by
+// schema/internal/gen; never edit it by hand. After changing a registry,
+// a setting or a description, run `go generate ./schema/`.
 package schema
+
+//go:generate go run ./internal/genschema -o pipeline.schema.json
 
 import (
 	"bytes"

@@ -64,11 +64,11 @@ func listCmd(what string, args []string, stdout, stderr io.Writer) int {
 			return writeJSON(stdout, out)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tPIPELINE\tENTITY\tSTATUS\tSTARTED\tDURATION\tPROCESSED\tCREATED\tUPDATED\tUNCHANGED\tREJECTED\tERRORS")
+		fmt.Fprintln(tw, "ID\tPIPELINE\tENTITY\tSTATUS\tSTARTED\tDURATION\tPROCESSED\tCREATED\tUPDATED\tUNCHANGED\tREJECTED\tDUPLICATES\tERRORS")
 		for _, s := range rows {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", s.ID, s.Pipeline, s.Entity, s.Status,
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", s.ID, s.Pipeline, s.Entity, s.Status,
 				s.StartedAt.Local().Format(time.DateTime), s.Duration.Round(time.Millisecond), s.Processed, s.Created, s.Updated,
-				s.Unchanged, s.Rejected, strings.Join(s.Errors, "; "))
+				s.Unchanged, s.Rejected, s.Duplicates, strings.Join(s.Errors, "; "))
 		}
 		tw.Flush()
 		return exitOK

@@ -52,7 +52,7 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "crmsync lint:", err)
 			return exitUsage
 		}
-		_, findings := pipeline.Load(f, data, pipeline.Options{Profile: *profile})
+		_, findings := pipeline.Lint(f, data, pipeline.Options{Profile: *profile, StrictLint: *strict})
 		all = append(all, findings...)
 	}
 	if *format == "json" {

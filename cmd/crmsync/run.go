@@ -194,14 +194,14 @@ func exitCode(results []*runner.Result) int {
 
 func printSummary(w io.Writer, results []*runner.Result, dryRun bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	title := "PIPELINE\tENTITY\tSTATUS\tPROCESSED\tCREATED\tUPDATED\tUNCHANGED\tFILTERED\tREJECTED\tRECORDS/S\tDURATION\t"
+	title := "PIPELINE\tENTITY\tSTATUS\tPROCESSED\tCREATED\tUPDATED\tUNCHANGED\tFILTERED\tREJECTED\tDUPLICATES\tRECORDS/S\tDURATION\t"
 	if dryRun {
 		fmt.Fprintln(w, "dry run: nothing was written")
 	}
 	fmt.Fprintln(tw, title)
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%.0f\t%s\t\n", r.Pipeline, r.Entity, r.Status, r.Processed,
-			r.Created, r.Updated, r.Unchanged, r.Filtered, r.Rejected, r.RecordsPerSecond, r.Duration.Round(time.Millisecond))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.0f\t%s\t\n", r.Pipeline, r.Entity, r.Status, r.Processed,
+			r.Created, r.Updated, r.Unchanged, r.Filtered, r.Rejected, r.Duplicates, r.RecordsPerSecond, r.Duration.Round(time.Millisecond))
 	}
 	tw.Flush()
 	for _, r := range results {

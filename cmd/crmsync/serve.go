@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/crmsync/crmsync/engine/pipeline"
 	"github.com/crmsync/crmsync/engine/serve"
 	"github.com/crmsync/crmsync/engine/sink"
 )
@@ -67,6 +68,13 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 	if st, err := os.Stat(f.dir); err != nil || !st.IsDir() {
 		fmt.Fprintf(stderr, "crmsync serve: --dir %q is not a folder\n", f.dir)
 		return exitUsage
+	}
+	if f.once {
+		// Watching, an empty folder may fill later; run once, it is a mistake.
+		if _, err := pipeline.Expand([]string{f.dir}); err != nil {
+			fmt.Fprintln(stderr, "crmsync serve:", err)
+			return exitUsage
+		}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {

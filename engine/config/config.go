@@ -112,6 +112,9 @@ type Field struct {
 	Validate      []Validator `yaml:"validate"`
 	OnInvalid     string      `yaml:"on_invalid"`
 	Required      bool        `yaml:"required"`
+	// Poison is "reject" (default) or "strip": what a NUL byte or bytes
+	// that are not UTF-8 in the value do.
+	Poison string `yaml:"poison"`
 }
 
 // Validator is one link of a validation chain: a name and its argument

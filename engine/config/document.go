@@ -155,6 +155,9 @@ func Parse(file string, data []byte, opts Options) *Document {
 			if m[2] == "" || line != atoiOr(m[1]) {
 				col = firstColumn(data, line)
 			}
+		} else if bad := firstBadLine(data); bad > 1 {
+			// No position in the message (an unknown anchor, bad UTF-8).
+			line, col = bad, firstColumn(data, bad)
 		}
 		d.findings = append(d.findings, diag.Finding{File: file, Line: line, Column: col,
 			Severity: diag.Error, Code: "yaml-syntax", Message: "invalid YAML: " + msg})
@@ -212,20 +215,40 @@ func escape(s string) string {
 // Escape makes s one token of a JSON pointer.
 func Escape(s string) string { return escape(s) }
 
-// firstBadLine finds the first line whose addition makes the file
-// unparsable. yaml.v3 reports some errors (a key indented wrongly) at the
-// line where the enclosing block starts; the line that breaks it is the
-// one a user needs. 0 when every prefix parses.
+// firstBadLine finds the line that breaks the file: the one after the
+// longest prefix of lines that parses. yaml.v3 reports some errors (a key
+// indented wrongly) at the line where the enclosing block starts, and
+// others one line early (a parser error's 0-based mark); the line that
+// breaks it is the one a user needs. Prefixes do not parse in order: one
+// cut inside a flow list that spans lines fails though the lines are
+// fine, so a bisection can stop at such a cut, before the real error. The
+// longest parsing prefix is searched from the end instead (a bisection
+// for very long files). 0 when every prefix parses.
 func firstBadLine(data []byte) int {
-	lines := strings.SplitAfter(string(data), "\n")
+	ends := []int{0} // ends[n]: the length of the first n lines
+	for i, c := range data {
+		if c == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	ends = append(ends, len(data))
+	lines := ends[1:]
 	parses := func(n int) bool {
 		var v yaml.Node
-		return yaml.Unmarshal([]byte(strings.Join(lines[:n], "")), &v) == nil
+		return yaml.Unmarshal(data[:ends[n]], &v) == nil
 	}
-	lo, hi := 0, len(lines) // a prefix of lo lines parses; one of hi lines does not
-	if parses(hi) {
+	if parses(len(lines)) {
 		return 0
 	}
+	if len(lines) <= 2000 {
+		for n := len(lines) - 1; n > 0; n-- {
+			if parses(n) {
+				return n + 1
+			}
+		}
+		return 1
+	}
+	lo, hi := 0, len(lines) // a prefix of lo lines parses; one of hi lines does not
 	for hi-lo > 1 {
 		mid := (lo + hi) / 2
 		if parses(mid) {

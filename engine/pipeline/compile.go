@@ -21,64 +21,40 @@ const (
 	DefaultBatchSize = 500
 )
 
+// compiler holds what every step of one file's compile shares.
+type compiler struct {
+	d     *config.Document
+	p     *config.Pipeline
+	bad   []string // paths with schema errors
+	o     Options
+	plan  *Plan
+	srcOK bool           // the source compiles (known type, no schema error)
+	defTZ *time.Location // defaults.timezone
+	srcTZ *time.Location // source.timezone, else defTZ
+
+	names  map[string]bool   // entity names
+	tables map[string]string // table name → who writes it
+	nc     *nameCheck
+}
+
 // compile turns a decoded pipeline into a plan, reporting every problem
-// on the document. Entities with schema errors (bad) are skipped.
+// on the document. Entities with schema errors (bad) are skipped. It
+// goes in steps: the file's own settings, then each entity (limits,
+// fields, keys, incremental, full-refresh modes, parent, table, children,
+// source), then the checks across entities.
 func compile(d *config.Document, p *config.Pipeline, bad []string, o Options) *Plan {
-	plan := &Plan{
+	c := &compiler{d: d, p: p, bad: bad, o: o, tables: map[string]string{}, nc: newNameCheck(d), names: map[string]bool{}}
+	c.plan = &Plan{
 		File: d.File, Name: p.Name, Description: p.Description, Profile: o.Profile,
 		Hash: hashOf(d), Schedule: p.Schedule, Source: &p.Source,
 	}
-	plan.redactor = newRedactor(d.Secrets)
-	report := func(pr diag.Problem) {
-		// A setting that comes from ${env:…} or ${file:…} may be empty
-		// while linting without secrets; env-unset already says so.
-		if pr.Code == "missing-setting" && d.Interpolated[pr.Path] {
-			return
-		}
-		sev := diag.Error
-		if pr.Warning {
-			sev = diag.Warning
-		}
-		at := d.PosOf(pr.Path)
-		if pr.Offset > 0 {
-			at = offsetPos(d, pr.Path, at, pr.Offset)
-		}
-		d.AddAt(at, sev, pr.Code, pr.Message)
-	}
+	c.plan.redactor = newRedactor(d.Secrets)
 	checkLiteralSecrets(d)
-	if p.Schedule != "" {
-		if err := CheckSchedule(p.Schedule); err != nil {
-			d.Addf("/schedule", diag.Error, "bad-schedule", "schedule %q: %v", p.Schedule, err)
-		}
-	}
-	_, srcOK := source.Lookup(p.Source.Type)
-	if !srcOK && !isBad(bad, "/source") && !isBad(bad, "") {
-		d.Addf("/source/type", diag.Error, "unknown-source", "source type %q is not built into this crmsync (built in: %s)", p.Source.Type, strings.Join(source.Types(), ", "))
-	}
-	srcOK = srcOK && !isBad(bad, "/source") && !isBad(bad, "")
-	defTZ := time.UTC
-	if tz := p.Defaults.Timezone; tz != "" {
-		l, err := time.LoadLocation(tz)
-		if err != nil {
-			d.Addf("/defaults/timezone", diag.Error, "bad-timezone", "unknown time zone %q (use an IANA name such as America/New_York)", tz)
-		} else {
-			defTZ = l
-		}
-	}
-	srcTZ := defTZ
-	if p.Source.Timezone != "" {
-		l, err := time.LoadLocation(p.Source.Timezone)
-		if err != nil {
-			d.Addf("/source/timezone", diag.Error, "bad-timezone", "unknown time zone %q (use an IANA name such as UTC or America/Chicago)", p.Source.Timezone)
-		} else {
-			srcTZ = l
-		}
-	}
-	tables := map[string]string{}
-	names, seen := map[string]bool{}, map[string]bool{}
+	c.fileSettings()
 	for _, ce := range p.Entities {
-		names[ce.Name] = true
+		c.names[ce.Name] = true
 	}
+	seen := map[string]bool{}
 	for _, ce := range p.Entities {
 		path := "/entities/" + config.Escape(ce.Name)
 		if seen[ce.Name] || entityBroken(bad, path) {
@@ -86,128 +62,262 @@ func compile(d *config.Document, p *config.Pipeline, bad []string, o Options) *P
 			continue // a duplicate (reported) or broken entity
 		}
 		seen[ce.Name] = true
-		// A schema problem elsewhere in the entity (its request, its
-		// pagination) leaves its fields sound: they are still compiled,
-		// so one lint round shows every problem; its source is not.
-		entSrcOK := srcOK && !isBad(bad, path)
-		e := &Entity{Name: ce.Name, Path: path, Config: ce, FullRefresh: ce.FullRefresh}
-		e.BatchSize = firstPositive(o.BatchSize, d.Overrides.BatchSize, ce.BatchSize, p.Defaults.BatchSize, DefaultBatchSize)
-		e.MaxRecords = firstPositive(ce.MaxRecords, p.Defaults.MaxRecords)
-		if d.Overrides.MaxRecords != nil {
-			e.MaxRecords = *d.Overrides.MaxRecords
+		c.plan.Entities = append(c.plan.Entities, c.entity(ce, path))
+	}
+	checkParentCycles(d, c.plan)
+	return c.plan
+}
+
+// report puts a compile step's problem on the document at its path.
+func (c *compiler) report(pr diag.Problem) {
+	// A setting that comes from ${env:…} or ${file:…} may be empty
+	// while linting without secrets; env-unset already says so.
+	if pr.Code == "missing-setting" && c.d.Interpolated[pr.Path] {
+		return
+	}
+	sev := diag.Error
+	if pr.Warning {
+		sev = diag.Warning
+	}
+	at := c.d.PosOf(pr.Path)
+	if pr.Offset > 0 {
+		at = offsetPos(c.d, pr.Path, at, pr.Offset)
+	}
+	c.d.AddAt(at, sev, pr.Code, pr.Message)
+}
+
+// fileSettings checks the schedule and the source type and loads the
+// time zones.
+func (c *compiler) fileSettings() {
+	d, p := c.d, c.p
+	if p.Schedule != "" {
+		if err := CheckSchedule(p.Schedule); err != nil {
+			d.Addf("/schedule", diag.Error, "bad-schedule", "schedule %q: %v", p.Schedule, err)
 		}
-		if o.MaxRecords != nil {
-			e.MaxRecords = *o.MaxRecords
-		}
-		e.MaxRejectRate = ce.MaxRejectRate
-		if e.MaxRejectRate == 0 {
-			e.MaxRejectRate = p.Defaults.MaxRejectRate
-		}
-		policy, _ := transform.ParsePolicy(firstNonEmpty(ce.OnInvalid, p.Defaults.OnInvalid))
-		strict := d.Overrides.StrictValidation != nil && *d.Overrides.StrictValidation
-		region := firstNonEmpty(p.Defaults.DefaultRegion, "US")
-		prog, problems := transform.Compile(transform.Options{
-			Pipeline: p.Name, Entity: ce.Name, Path: path, Fields: ce.Fields, Filter: ce.Filter,
-			PrimaryKey: ce.PrimaryKey, OnInvalid: policy, Strict: strict, Timezone: defTZ, Region: region,
-		})
-		for _, pr := range problems {
-			report(pr)
-		}
-		e.Program = prog
-		fieldIdx := map[string]int{}
-		for i, f := range ce.Fields {
-			fieldIdx[f.Name] = i
-		}
-		write := firstNonEmpty(ce.Write, p.Defaults.Write, sink.Upsert)
-		if len(ce.PrimaryKey) == 0 && write != sink.Append {
-			d.AddKeyf(path, diag.Error, "primary-key", "entity %q has no primary_key: name the field(s) that identify a record, or set write: append", ce.Name)
-		}
-		for i, k := range ce.PrimaryKey {
-			if _, ok := fieldIdx[k]; !ok {
-				d.Addf(fmt.Sprintf("%s/primary_key/%d", path, i), diag.Error, "primary-key",
-					"primary key %q of entity %q is not one of its fields%s", k, ce.Name, hint(k, ce.Fields))
-			}
-		}
-		if ce.Incremental != nil {
-			inc := ce.Incremental
-			i, ok := fieldIdx[inc.Field]
-			if !ok {
-				d.Addf(path+"/incremental/field", diag.Error, "incremental-field", "incremental field %q of entity %q is not one of its fields%s", inc.Field, ce.Name, hint(inc.Field, ce.Fields))
-			} else if prog != nil {
-				t := prog.Fields()[i].Type
-				switch t {
-				case value.Boolean, value.JSON, value.StringArray:
-					d.Addf(path+"/incremental/field", diag.Error, "incremental-field", "incremental field %q is of type %s: a watermark needs a datetime, date, integer, decimal or string", inc.Field, t)
-				}
-				e.Incremental = &Incremental{Field: inc.Field, Index: i, Type: t, Format: inc.Format, Lookback: inc.Lookback.Duration, Start: inc.Start}
-			}
-			if err := source.CheckFormat(inc.Format); err != nil {
-				d.Addf(path+"/incremental/format", diag.Error, "invalid-value", "%v", err)
-			}
-			if inc.Start != "" {
-				if _, err := ParseWatermarkTime(inc.Start); err != nil {
-					d.Addf(path+"/incremental/start", diag.Error, "invalid-value", "incremental start %q is not a date or RFC 3339 time", inc.Start)
-				}
-			}
-			if ce.FullRefresh {
-				d.AddKeyf(path+"/full_refresh", diag.Error, "conflicting-settings", "entity %q sets both incremental and full_refresh: choose one", ce.Name)
-			}
-		}
-		if ce.DeleteMissing != "" {
-			if write != sink.Upsert {
-				d.Addf(path+"/delete_missing", diag.Error, "conflicting-settings", "delete_missing works with write: upsert, not %s", write)
-			}
-			if ce.Incremental != nil {
-				d.Addf(path+"/delete_missing", diag.Error, "conflicting-settings", "delete_missing needs full syncs: an incremental sync never sees every key (remove incremental or delete_missing)")
-			}
-		}
-		if ce.Parent != nil {
-			switch {
-			case ce.Parent.Entity == ce.Name:
-				d.Addf(path+"/parent/entity", diag.Error, "unknown-parent", "entity %q cannot be its own parent", ce.Name)
-			case !names[ce.Parent.Entity]:
-				d.Addf(path+"/parent/entity", diag.Error, "unknown-parent", "parent entity %q is not defined in this file%s", ce.Parent.Entity, hintNames(ce.Parent.Entity, names))
-			}
-			e.Parent = ce.Parent.Entity
-		}
-		e.Table = &sink.Table{Name: firstNonEmpty(ce.Table, p.Name+"_"+ce.Name), PrimaryKey: ce.PrimaryKey,
-			KeepRaw: ce.KeepRaw, Write: write, DeleteMissing: ce.DeleteMissing}
-		if prog != nil {
-			for _, f := range prog.Fields() {
-				e.Table.Columns = append(e.Table.Columns, sink.Column{Name: f.Name, Type: f.Type})
-			}
-		}
-		if other, dup := tables[e.Table.Name]; dup {
-			d.Addf(path, diag.Error, "duplicate-table", "entities %q and %q both write to table %q: give one a table: name", other, ce.Name, e.Table.Name)
-		}
-		tables[e.Table.Name] = ce.Name
-		if prog != nil {
-			for _, cc := range ce.Children {
-				if ch := compileChild(d, report, p, ce, e, prog, cc, transform.Options{Pipeline: p.Name, Entity: ce.Name + "." + cc.Name,
-					Path: path + "/children/" + config.Escape(cc.Name), OnInvalid: policy, Strict: strict, Timezone: defTZ, Region: region}); ch != nil {
-					if other, dup := tables[ch.Table.Name]; dup {
-						d.Addf(path+"/children/"+config.Escape(cc.Name), diag.Error, "duplicate-table", "%q and child %q both write to table %q: give one a table: name", other, cc.Name, ch.Table.Name)
-					}
-					tables[ch.Table.Name] = ce.Name + "." + cc.Name
-					e.Children = append(e.Children, ch)
-					e.Table.Children = append(e.Table.Children, ch.Table)
-				}
-			}
-		}
-		plan.Entities = append(plan.Entities, e)
-		if !entSrcOK {
+	}
+	_, known := source.Lookup(p.Source.Type)
+	schemaOK := !isBad(c.bad, "/source") && !isBad(c.bad, "")
+	if !known && schemaOK {
+		d.Addf("/source/type", diag.Error, "unknown-source", "source type %q is not built into this crmsync (built in: %s)", p.Source.Type, strings.Join(source.Types(), ", "))
+	}
+	c.srcOK = known && schemaOK
+	c.defTZ = loadZone(d, "/defaults/timezone", p.Defaults.Timezone, time.UTC, "America/New_York")
+	c.srcTZ = loadZone(d, "/source/timezone", p.Source.Timezone, c.defTZ, "UTC or America/Chicago")
+}
+
+// loadZone is the IANA zone name, or def when name is empty or unknown
+// (reported at path).
+func loadZone(d *config.Document, path, name string, def *time.Location, example string) *time.Location {
+	if name == "" {
+		return def
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		d.Addf(path, diag.Error, "bad-timezone", "unknown time zone %q (use an IANA name such as %s)", name, example)
+		return def
+	}
+	return l
+}
+
+// entityCompile is one entity's compile in progress.
+type entityCompile struct {
+	ce     *config.Entity
+	e      *Entity
+	path   string
+	write  sink.WriteMode
+	tf     transform.Options // what its fields (and children's) compile with
+	prog   *transform.Program
+	fields map[string]int // field name → index
+}
+
+// entity compiles one entity. A schema problem elsewhere in the entity
+// (its request, its pagination) leaves its fields sound: they are still
+// compiled, so one lint round shows every problem; its source is not.
+func (c *compiler) entity(ce *config.Entity, path string) *Entity {
+	p := c.p
+	ec := &entityCompile{ce: ce, path: path, fields: map[string]int{},
+		e:     &Entity{Name: ce.Name, Path: path, Config: ce, FullRefresh: ce.FullRefresh},
+		write: sink.WriteMode(firstNonEmpty(ce.Write, p.Defaults.Write, string(sink.Upsert)))}
+	c.limits(ec)
+	policy, _ := transform.ParsePolicy(firstNonEmpty(ce.OnInvalid, p.Defaults.OnInvalid))
+	ec.tf = transform.Options{Pipeline: p.Name, Entity: ce.Name, Path: path, OnInvalid: policy,
+		Strict:   c.d.Overrides.StrictValidation != nil && *c.d.Overrides.StrictValidation,
+		Timezone: c.defTZ, Region: firstNonEmpty(p.Defaults.DefaultRegion, "US")}
+	opts := ec.tf
+	opts.Fields, opts.Filter, opts.PrimaryKey, opts.BlankKeyOK = ce.Fields, ce.Filter, ce.PrimaryKey, ec.write == sink.Append
+	prog, problems := transform.Compile(opts)
+	for _, pr := range problems {
+		c.report(pr)
+	}
+	ec.prog, ec.e.Program = prog, prog
+	for i, f := range ce.Fields {
+		ec.fields[f.Name] = i
+	}
+	c.keys(ec)
+	c.incremental(ec)
+	c.fullModes(ec)
+	c.parent(ec)
+	c.table(ec)
+	c.children(ec)
+	if c.srcOK && !isBad(c.bad, path) {
+		c.source(ec)
+	}
+	return ec.e
+}
+
+// limits: batch size, max records and reject rate, overrides first.
+func (c *compiler) limits(ec *entityCompile) {
+	d, p, o, ce, e := c.d, c.p, c.o, ec.ce, ec.e
+	e.BatchSize = firstPositive(o.BatchSize, d.Overrides.BatchSize, ce.BatchSize, p.Defaults.BatchSize, DefaultBatchSize)
+	e.MaxRecords = firstPositive(ce.MaxRecords, p.Defaults.MaxRecords)
+	if d.Overrides.MaxRecords != nil {
+		e.MaxRecords = *d.Overrides.MaxRecords
+	}
+	if o.MaxRecords != nil {
+		e.MaxRecords = *o.MaxRecords
+	}
+	e.MaxRejectRate = ce.MaxRejectRate
+	if e.MaxRejectRate == 0 {
+		e.MaxRejectRate = p.Defaults.MaxRejectRate
+	}
+}
+
+// keys: every primary key is a field; append tables may have none.
+func (c *compiler) keys(ec *entityCompile) {
+	d, ce, path := c.d, ec.ce, ec.path
+	if len(ce.PrimaryKey) == 0 && ec.write != sink.Append {
+		d.AddKeyf(path, diag.Error, "primary-key", "entity %q has no primary_key: name the field(s) that identify a record, or set write: append", ce.Name)
+	}
+	for i, k := range ce.PrimaryKey {
+		j, ok := ec.fields[k]
+		if !ok {
+			d.Addf(fmt.Sprintf("%s/primary_key/%d", path, i), diag.Error, "primary-key",
+				"primary key %q of entity %q is not one of its fields%s", k, ce.Name, hint(k, ce.Fields))
 			continue
 		}
-		compileSource, _ := source.Lookup(p.Source.Type)
-		opener, sp := compileSource(&source.Spec{Pipeline: p.Name, Source: &p.Source, Entity: ce, Path: path,
-			BaseDir: filepath.Dir(d.File), BatchSize: e.BatchSize, Timezone: srcTZ})
-		for _, pr := range sp {
-			report(pr)
+		// lint --strict: a key field should say it is required (a
+		// record with a blank key is rejected at run time either way).
+		if f := ce.Fields[j]; c.o.StrictLint && ec.write != sink.Append && !f.Required && !hasValidator(f, "required") {
+			d.Addf(path+"/fields/"+config.Escape(k), diag.Warning, "key-not-required",
+				"primary key field %q of entity %q is not required: a record with a blank %s is rejected at run time; say so with required: true", k, ce.Name, k)
 		}
-		e.Source = opener
 	}
-	checkParentCycles(d, plan)
-	return plan
+}
+
+// incremental: the watermark field, its format and start.
+func (c *compiler) incremental(ec *entityCompile) {
+	d, ce, path := c.d, ec.ce, ec.path
+	inc := ce.Incremental
+	if inc == nil {
+		return
+	}
+	i, ok := ec.fields[inc.Field]
+	if !ok {
+		d.Addf(path+"/incremental/field", diag.Error, "incremental-field", "incremental field %q of entity %q is not one of its fields%s", inc.Field, ce.Name, hint(inc.Field, ce.Fields))
+	} else if ec.prog != nil {
+		t := ec.prog.Fields()[i].Type
+		switch t {
+		case value.Boolean, value.JSON, value.StringArray:
+			d.Addf(path+"/incremental/field", diag.Error, "incremental-field", "incremental field %q is of type %s: a watermark needs a datetime, date, integer, decimal or string", inc.Field, t)
+		}
+		ec.e.Incremental = &Incremental{Field: inc.Field, Index: i, Type: t, Format: inc.Format, Lookback: inc.Lookback.Duration, Start: inc.Start}
+	}
+	if err := source.CheckFormat(inc.Format); err != nil {
+		d.Addf(path+"/incremental/format", diag.Error, "invalid-value", "%v", err)
+	}
+	if inc.Start != "" {
+		if _, err := ParseWatermarkTime(inc.Start); err != nil {
+			d.Addf(path+"/incremental/start", diag.Error, "invalid-value", "incremental start %q is not a date or RFC 3339 time", inc.Start)
+		}
+	}
+	if ce.FullRefresh {
+		d.AddKeyf(path+"/full_refresh", diag.Error, "conflicting-settings", "entity %q sets both incremental and full_refresh: choose one", ce.Name)
+	}
+}
+
+// fullModes: delete_missing needs upserts and full reads.
+func (c *compiler) fullModes(ec *entityCompile) {
+	d, ce, path := c.d, ec.ce, ec.path
+	if ce.DeleteMissing == "" {
+		return
+	}
+	if ec.write != sink.Upsert {
+		d.Addf(path+"/delete_missing", diag.Error, "conflicting-settings", "delete_missing works with write: upsert, not %s", ec.write)
+	}
+	if ce.Incremental != nil {
+		d.Addf(path+"/delete_missing", diag.Error, "conflicting-settings", "delete_missing needs full syncs: an incremental sync never sees every key (remove incremental or delete_missing)")
+	}
+}
+
+// parent: a substream's parent is another entity of the file.
+func (c *compiler) parent(ec *entityCompile) {
+	d, ce, path := c.d, ec.ce, ec.path
+	if ce.Parent == nil {
+		return
+	}
+	switch {
+	case ce.Parent.Entity == ce.Name:
+		d.Addf(path+"/parent/entity", diag.Error, "unknown-parent", "entity %q cannot be its own parent", ce.Name)
+	case !c.names[ce.Parent.Entity]:
+		d.Addf(path+"/parent/entity", diag.Error, "unknown-parent", "parent entity %q is not defined in this file%s", ce.Parent.Entity, hintNames(ce.Parent.Entity, c.names))
+	}
+	ec.e.Parent = ce.Parent.Entity
+}
+
+// table: the destination table, one writer per table, names that fit.
+func (c *compiler) table(ec *entityCompile) {
+	ce, path, e := ec.ce, ec.path, ec.e
+	e.Table = &sink.Table{Name: firstNonEmpty(ce.Table, c.p.Name+"_"+ce.Name), PrimaryKey: ce.PrimaryKey,
+		KeepRaw: ce.KeepRaw, Write: ec.write, DeleteMissing: sink.DeleteMode(ce.DeleteMissing)}
+	if ec.prog != nil {
+		for _, f := range ec.prog.Fields() {
+			e.Table.Columns = append(e.Table.Columns, sink.Column{Name: f.Name, Type: f.Type})
+		}
+	}
+	c.claimTable(path, e.Table.Name, ce.Name, ce.Name, "entities %q and %q both write to table %q: give one a table: name")
+	c.nc.table(e.Table, path, fmt.Sprintf("entity %q", ce.Name), ce.Table != "", path+"/fields", fieldNames(ce.Fields))
+}
+
+// claimTable records who writes table, reporting a second writer with
+// msg (the earlier writer, this one as shown, the table).
+func (c *compiler) claimTable(path, table, who, shown, msg string) {
+	if other, dup := c.tables[table]; dup {
+		c.d.Addf(path, diag.Error, "duplicate-table", msg, other, shown, table)
+	}
+	c.tables[table] = who
+}
+
+// children: each child array's table.
+func (c *compiler) children(ec *entityCompile) {
+	ce, e := ec.ce, ec.e
+	if ec.prog == nil {
+		return
+	}
+	for _, cc := range ce.Children {
+		cp := ec.path + "/children/" + config.Escape(cc.Name)
+		opts := ec.tf
+		opts.Entity, opts.Path = ce.Name+"."+cc.Name, cp
+		ch := compileChild(c.d, c.report, c.p, ce, e, ec.prog, cc, opts)
+		if ch == nil {
+			continue
+		}
+		c.claimTable(cp, ch.Table.Name, ce.Name+"."+cc.Name, cc.Name, "%q and child %q both write to table %q: give one a table: name")
+		c.nc.table(ch.Table, cp, fmt.Sprintf("child %q of entity %q", cc.Name, ce.Name), cc.Table != "", cp+"/fields", fieldNames(cc.Fields))
+		e.Children = append(e.Children, ch)
+		e.Table.Children = append(e.Table.Children, ch.Table)
+	}
+}
+
+// source: the source kind compiles the entity's reader.
+func (c *compiler) source(ec *entityCompile) {
+	p, d, e := c.p, c.d, ec.e
+	compileSource, _ := source.Lookup(p.Source.Type)
+	opener, problems := compileSource(&source.Spec{Pipeline: p.Name, Source: &p.Source, Entity: ec.ce, Path: ec.path,
+		BaseDir: filepath.Dir(d.File), BatchSize: e.BatchSize, Timezone: c.srcTZ})
+	for _, pr := range problems {
+		c.report(pr)
+	}
+	e.Source = opener
 }
 
 func checkParentCycles(d *config.Document, plan *Plan) {
@@ -256,6 +366,14 @@ func isBad(bad []string, path string) bool {
 		}
 	}
 	return false
+}
+
+func fieldNames(fs config.Fields) map[string]bool {
+	m := make(map[string]bool, len(fs))
+	for _, f := range fs {
+		m[f.Name] = true
+	}
+	return m
 }
 
 func hint(name string, fields config.Fields) string {
@@ -376,4 +494,14 @@ func compileChild(d *config.Document, report func(diag.Problem), p *config.Pipel
 	}
 	ch.Table = t
 	return ch
+}
+
+// hasValidator reports whether a field's chain names validator name.
+func hasValidator(f *config.Field, name string) bool {
+	for _, v := range f.Validate {
+		if v.Name == name {
+			return true
+		}
+	}
+	return false
 }

@@ -29,6 +29,9 @@ type Options struct {
 	// must be for run and serve (lint keeps it a warning so CI can lint
 	// without secrets).
 	StrictEnv bool
+	// StrictLint adds the findings that are advice rather than problems
+	// (lint --strict): a primary key field without required.
+	StrictLint bool
 }
 
 // LoadFile reads and compiles one pipeline file.
@@ -101,15 +104,24 @@ func hashOf(d *config.Document) string {
 }
 
 // Expand turns files and folders into the list of pipeline files: a
-// folder gives its *.yaml and *.yml files (not recursive), sorted.
-func Expand(paths []string) ([]string, error) { return expand(paths, false) }
+// folder gives its *.yaml and *.yml files (not recursive), sorted. A
+// folder, or a symlink to one, that holds no pipeline file is an error:
+// it is a wrong path far more often than an intent.
+func Expand(paths []string) ([]string, error) { return expand(paths, false, true) }
 
 // ExpandTree is Expand that also walks sub-folders, keeping the YAML
 // files that look like pipelines (IsPipeline): `crmsync lint .` checks a
 // whole repository without tripping over fixtures or CI files.
-func ExpandTree(paths []string) ([]string, error) { return expand(paths, true) }
+func ExpandTree(paths []string) ([]string, error) { return expand(paths, true, true) }
 
-func expand(paths []string, tree bool) ([]string, error) {
+// ListDir is the pipeline files of one folder (or symlink to a folder),
+// as Expand gives them, with an empty folder an empty list: serve's
+// folder may be empty for a while. The paths keep dir as their prefix,
+// so a folder reached through a symlink that is re-pointed keeps its
+// file names.
+func ListDir(dir string) ([]string, error) { return expand([]string{dir}, false, false) }
+
+func expand(paths []string, tree, needFiles bool) ([]string, error) {
 	var out []string
 	for _, p := range paths {
 		st, err := os.Stat(p)
@@ -120,37 +132,78 @@ func expand(paths []string, tree bool) ([]string, error) {
 			out = append(out, p)
 			continue
 		}
-		err = filepath.WalkDir(p, func(path string, e os.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			n := e.Name()
-			if e.IsDir() {
-				if path != p && (!tree || strings.HasPrefix(n, ".")) {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if strings.HasPrefix(n, ".") {
-				return nil
-			}
-			if ext := filepath.Ext(n); ext != ".yaml" && ext != ".yml" {
-				return nil
-			}
-			if tree && path != p && filepath.Dir(path) != filepath.Clean(p) {
-				data, err := os.ReadFile(path)
-				if err != nil || !IsPipeline(data) {
-					return nil
-				}
-			}
-			out = append(out, path)
-			return nil
-		})
+		files, err := expandDir(p, tree)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s", p, plainIOError(err))
 		}
+		if needFiles && len(files) == 0 {
+			return nil, fmt.Errorf("%s: no pipeline files (*.yaml, *.yml) in the folder", p)
+		}
+		out = append(out, files...)
 	}
 	return out, nil
+}
+
+// expandDir lists one folder. A symlink to a folder is walked as the
+// folder it points to (filepath.WalkDir would not enter it), the paths
+// named through the symlink; walking a tree, so is a sub-folder that is
+// a symlink, once per real folder (a link back up is no loop).
+func expandDir(p string, tree bool) ([]string, error) {
+	return walkDir(p, tree, true, map[string]bool{})
+}
+
+func walkDir(p string, tree, top bool, visited map[string]bool) ([]string, error) {
+	root, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return nil, err
+	}
+	if visited[root] {
+		return nil, nil
+	}
+	visited[root] = true
+	var out []string
+	err = filepath.WalkDir(root, func(path string, e os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		n := e.Name()
+		if e.IsDir() {
+			if path != root && (!tree || strings.HasPrefix(n, ".")) {
+				return filepath.SkipDir
+			}
+			if path != root && visited[path] {
+				return filepath.SkipDir
+			}
+			visited[path] = true
+			return nil
+		}
+		if strings.HasPrefix(n, ".") {
+			return nil
+		}
+		rel, err := filepath.Rel(root, path)
+		if err != nil {
+			return err
+		}
+		if tree && e.Type()&os.ModeSymlink != 0 {
+			if st, err := os.Stat(path); err == nil && st.IsDir() {
+				sub, err := walkDir(filepath.Join(p, rel), tree, false, visited)
+				out = append(out, sub...)
+				return err
+			}
+		}
+		if ext := filepath.Ext(n); ext != ".yaml" && ext != ".yml" {
+			return nil
+		}
+		if tree && (!top || filepath.Dir(path) != filepath.Clean(root)) {
+			data, err := os.ReadFile(path)
+			if err != nil || !IsPipeline(data) {
+				return nil
+			}
+		}
+		out = append(out, filepath.Join(p, rel))
+		return nil
+	})
+	return out, err
 }
 
 // IsYAML reports whether content parses as YAML.

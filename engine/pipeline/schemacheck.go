@@ -82,6 +82,9 @@ func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
 	if _, ok := e.ErrorKind.(*kind.AnyOf); ok && strings.HasSuffix(e.SchemaURL, "/$defs/duration") {
 		return []*jsonschema.ValidationError{e}
 	}
+	if _, ok := e.ErrorKind.(*kind.AnyOf); ok && strings.HasSuffix(e.SchemaURL, "/$defs/validator") {
+		return validatorLeaves(e)
+	}
 	if _, ok := e.ErrorKind.(*kind.PropertyNames); ok || len(e.Causes) == 0 {
 		return []*jsonschema.ValidationError{e}
 	}
@@ -90,6 +93,46 @@ func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
 		out = append(out, leaves(c)...)
 	}
 	return out
+}
+
+// validatorLeaves: a validator is a name or a mapping (two anyOf
+// branches). Only the branch of the form written says something; when the
+// value is neither form, one type error names both.
+func validatorLeaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
+	var out []*jsonschema.ValidationError
+	wrong := &kind.Type{}
+	for _, c := range e.Causes {
+		if t, ok := c.ErrorKind.(*kind.Type); ok {
+			wrong.Got = t.Got
+			wrong.Want = append(wrong.Want, t.Want...)
+			continue
+		}
+		out = append(out, leaves(c)...)
+	}
+	if len(out) == 0 {
+		leaf := *e
+		leaf.ErrorKind, leaf.Causes = wrong, nil
+		out = append(out, &leaf)
+	}
+	return out
+}
+
+// kindDef matches the schema location of a source type's own keys,
+// $defs/source_<type> or $defs/entity_<type>.
+var kindDef = regexp.MustCompile(`/\$defs/(source|entity)_([a-z0-9_]+)(/additionalProperties)?$`)
+
+// otherKindKey reports whether key, unknown where it is, is a key of
+// another source type, and names the type in force.
+func otherKindKey(schemaURL, key string) (typ string, ok bool) {
+	m := kindDef.FindStringSubmatch(schemaURL)
+	if m == nil || m[2] == "any" {
+		return "", false
+	}
+	union := "#/$defs/entity"
+	if m[1] == "source" {
+		union = "#/$defs/source_any"
+	}
+	return m[2], slices.Contains(allowedKeys(union), key)
 }
 
 func pointer(loc []string) string {
@@ -107,6 +150,14 @@ func reportSchemaError(d *config.Document, e *jsonschema.ValidationError, path s
 	case *kind.AdditionalProperties:
 		allowed := allowedKeys(e.SchemaURL)
 		for _, p := range k.Properties {
+			if typ, ok := otherKindKey(e.SchemaURL, p); ok {
+				msg := fmt.Sprintf("setting %q of %s does not belong to a source of type %s", p, what, typ)
+				if what == "source" {
+					msg = fmt.Sprintf("setting %q does not belong to a source of type %s", p, typ)
+				}
+				d.AddKeyf(path+"/"+config.Escape(p), diag.Error, "wrong-source-setting", "%s", msg)
+				continue
+			}
 			msg := fmt.Sprintf("unknown key %q in %s", p, what)
 			if s := diag.Suggest(p, allowed); s != "" {
 				msg += fmt.Sprintf("; did you mean %q?", s)
@@ -255,6 +306,8 @@ func describe(path string) string {
 			s = strings.Join(t[4:], ".") + " of " + s
 		}
 		return s
+	case t[0] == "entities" && n == 4 && t[2] == "children":
+		return fmt.Sprintf("child %q of entity %q", t[3], t[1])
 	case t[0] == "entities" && n >= 4 && t[2] == "children":
 		return fmt.Sprintf("%s of child %q of entity %q", strings.Join(t[4:], "."), t[3], t[1])
 	case t[0] == "entities":

@@ -3,6 +3,7 @@ package runner_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/crmsync/crmsync/engine/pipeline"
 	"github.com/crmsync/crmsync/engine/runner"
+	"github.com/crmsync/crmsync/engine/sink"
 )
 
 // TestLostClaimStopsTheSync: the database session holding a sync's claim
@@ -92,7 +94,7 @@ entities:
 		db.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, "crmsync lock "+name+"/contacts")
 	}()
 	r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet()})
-	if r.Err == nil || !strings.Contains(r.Err.Error(), "claim on "+name+" contacts was lost") {
+	if r.Err == nil || !strings.Contains(r.Err.Error(), "claim on "+name+" contacts was lost") || !errors.Is(r.Err, sink.ErrClaimLost) {
 		t.Fatalf("sync after its claim was lost: status %s, err %v", r.Status, r.Err)
 	}
 	if r.Status != "failed" {

@@ -28,6 +28,13 @@ type batcher struct {
 	next    int
 	nrej    int
 
+	// keys maps the primary key of each row in the batch to its index
+	// (keyed tables only), so that a repeated key folds into its first row.
+	keys       map[uint64]int
+	collided   map[string]int
+	keyIdx     []int // the key columns
+	kbuf, kcmp []byte
+
 	children []sink.ChildRows // one per child table of the entity
 	kids     []childState
 	w        *writer // nil on a dry run
@@ -81,6 +88,16 @@ func (s *syncer) stream(parent context.Context, reader source.Reader, st source.
 		return err
 	}
 	b.out.Values = make([]any, ncol)
+	if t := s.e.Table; len(t.PrimaryKey) > 0 && t.Write != sink.Append {
+		b.keys = map[uint64]int{}
+		for _, k := range t.PrimaryKey {
+			for j, c := range t.Columns {
+				if c.Name == k {
+					b.keyIdx = append(b.keyIdx, j)
+				}
+			}
+		}
+	}
 	b.resume = st.Resume
 	tctx := transform.Context{SyncStarted: s.r.StartedAt, Logger: s.log, SkipValidation: s.o.SkipValidation, Redact: s.plan.Redact}
 	proc := s.e.Program.NewProcessor(tctx)
@@ -257,19 +274,27 @@ func (s *syncer) page(ctx context.Context, proc *transform.Processor, page sourc
 		if out.Outcome == transform.Keep && s.window() && !s.inWindow(out.Values) {
 			out.Outcome = transform.Filtered // outside --start-date/--end-date
 		}
+		raw := ""
+		if out.Outcome == transform.Keep && e.Table.KeepRaw {
+			raw = s.rawOf(proc, rec, out)
+		}
 		mark := s.mark(b)
 		switch out.Outcome {
 		case transform.Keep:
-			row := sink.Row{Values: out.Values}
-			if e.Table.KeepRaw {
-				row.Raw = rec.JSON
-			}
-			b.rows = append(b.rows, row)
 			if e.Incremental != nil {
 				s.observe(out.Values[e.Incremental.Index])
 			}
+			vals, dup := b.fold(s, i, ncol, raw)
+			if dup {
+				// A key seen before in this batch: the last one wins, in
+				// the first one's place, and counts as a duplicate.
+				s.r.Duplicates++
+			} else {
+				vals = out.Values
+				b.rows = append(b.rows, sink.Row{Values: vals, Raw: raw})
+			}
 			if len(e.Children) > 0 {
-				if err := s.children(proc, rec, out.Values, b); err != nil {
+				if err := s.children(proc, rec, vals, b); err != nil {
 					return fmt.Errorf("page %d: record %s: %w", page.Number, out.ID, err)
 				}
 			}
@@ -277,7 +302,7 @@ func (s *syncer) page(ctx context.Context, proc *transform.Processor, page sourc
 			s.r.Filtered++
 		case transform.Rejected:
 			s.r.Rejected++
-			b.rejects = append(b.rejects, s.reject(out.ID, out.Reasons, rec.JSON))
+			b.rejects = append(b.rejects, s.recordReject(rec, out.ID, out.Reasons))
 		case transform.Failed:
 			s.r.Failed++
 			s.hookRecord(mark, rec, out, b)
@@ -348,6 +373,8 @@ func (s *syncer) flush(ctx context.Context, b *batcher, final bool) error {
 	}
 	if s.o.DryRun {
 		b.rows, b.rejects = b.rows[:0], b.rejects[:0]
+		clear(b.keys)
+		clear(b.collided)
 		for i := range b.children {
 			b.children[i].Parents, b.children[i].Rows = nil, nil
 		}
@@ -358,7 +385,7 @@ func (s *syncer) flush(ctx context.Context, b *batcher, final bool) error {
 	}
 	batch := &sink.Batch{SyncID: s.r.ID, Pipeline: s.plan.Name, Entity: s.e.Name, Table: s.e.Table,
 		Rows: b.rows, Rejects: b.rejects, Checkpoint: cp, Epoch: s.fence().Epoch,
-		Progress: &sink.Progress{Processed: s.r.Processed, Filtered: s.r.Filtered, Rejected: s.r.Rejected, Failed: s.r.Failed}}
+		Progress: &sink.Progress{Processed: s.r.Processed, Filtered: s.r.Filtered, Rejected: s.r.Rejected, Failed: s.r.Failed, Duplicates: s.r.Duplicates}}
 	batch.Children = append(batch.Children, b.children...)
 	if cp != nil {
 		s.lastCP = *cp
@@ -366,6 +393,8 @@ func (s *syncer) flush(ctx context.Context, b *batcher, final bool) error {
 	// The writer owns the batch's slices now; this side starts afresh.
 	b.slab = b.w.submit(batch, b.slab)
 	b.rows, b.rejects = make([]sink.Row, 0, len(b.rows)), nil
+	clear(b.keys)
+	clear(b.collided)
 	for i := range b.children {
 		b.children[i].Parents, b.children[i].Rows = nil, nil
 	}
@@ -400,8 +429,11 @@ func (s *syncer) children(proc *transform.Processor, rec source.Record, parentVa
 			case transform.Filtered:
 				continue
 			case transform.Rejected:
-				s.r.Rejected++
-				b.rejects = append(b.rejects, s.reject(fmt.Sprintf("%v/%s/%d", key, ch.Name, n), cs.out.Reasons, el.JSON))
+				// A child element is not a record of the entity: its
+				// reject is stored and makes the sync partial, but
+				// processed and rejected count the entity's records.
+				s.childRejects++
+				b.rejects = append(b.rejects, s.recordReject(source.Record{JSON: el.JSON, File: rec.File, Row: rec.Row}, fmt.Sprintf("%v/%s/%d", key, ch.Name, n), cs.out.Reasons))
 				continue
 			case transform.Failed:
 				return cs.out.Err

@@ -89,13 +89,13 @@ func Sync(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Option
 		r.Status = sink.StatusInterrupted
 	case err != nil:
 		r.Status = sink.StatusFailed
-	case r.Rejected > 0 || r.Failed > 0:
+	case r.Rejected > 0 || r.Failed > 0 || s.childRejects > 0:
 		r.Status = sink.StatusPartial
 	default:
 		r.Status = sink.StatusSuccess
 	}
 	if err != nil {
-		r.Err = errors.New(plan.Redact(err.Error()))
+		r.Err = &redactedError{msg: plan.Redact(err.Error()), err: err}
 		r.Errors = append(r.Errors, r.Err.Error())
 	}
 	s.finish()
@@ -121,6 +121,9 @@ type syncer struct {
 	hasWM     bool
 	pages     int
 	truncated bool // max_records stopped the read
+	// childRejects counts rejected elements of child tables (stored as
+	// rejects, not counted among the entity's records).
+	childRejects int64
 }
 
 func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
@@ -187,7 +190,15 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 			return err
 		}
 	}
+	fromStart := st.Resume == ""
 	err = s.stream(ctx, reader, st)
+	if pr, ok := o.Dest.(sink.RejectPruner); ok && err == nil && !o.DryRun && !s.truncated && fromStart && s.isFullRead() && s.claimLost() == nil {
+		// Everything was read: a record still bad was rejected again by
+		// this sync, so the rejects of earlier ones are history.
+		if perr := pr.PruneRejects(context.WithoutCancel(ctx), plan.Name, e.Name, s.r.ID); perr != nil {
+			s.log.Warn("removing earlier rejects failed", "error", perr)
+		}
+	}
 	if fullSync {
 		complete := err == nil && !s.truncated
 		if complete {
@@ -399,9 +410,21 @@ func (s *syncer) finish() {
 		}
 	}
 	s.log.Info(fmt.Sprintf("Completed %s %s sync: %d created, %d updated, %d failed", r.Pipeline, r.Entity, r.Created, r.Updated, r.Failed+r.Rejected),
-		"status", r.Status, "unchanged", r.Unchanged, "filtered", r.Filtered, "rejected", r.Rejected,
+		"status", r.Status, "unchanged", r.Unchanged, "filtered", r.Filtered, "rejected", r.Rejected, "duplicates", r.Duplicates,
 		"duration", r.Duration.Round(time.Millisecond).String(), "records_per_second", int64(r.RecordsPerSecond))
 	if r.Err != nil {
 		s.log.Error(fmt.Sprintf("Sync of %s %s failed: %s", r.Pipeline, r.Entity, strings.TrimSpace(r.Err.Error())))
 	}
 }
+
+// redactedError prints its cause with the plan's secrets redacted and
+// keeps the cause for errors.Is and errors.As (sink.ErrClaimLost,
+// context.Canceled, a *pgconn.PgError): redaction at the edge, not by
+// flattening the chain.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }

@@ -47,7 +47,7 @@ func newMetrics() *Metrics {
 		return g
 	}
 	m.syncs = counter("crmsync_syncs_total", "Syncs that ended, by status (success, partial, failed, interrupted).", "pipeline", "entity", "status")
-	m.records = counter("crmsync_records_total", "Records by outcome: created, updated, unchanged, rejected, filtered, failed.", "pipeline", "entity", "outcome")
+	m.records = counter("crmsync_records_total", "Records by outcome: created, updated, unchanged, rejected, filtered, failed, duplicate (a key an earlier record of the same batch had).", "pipeline", "entity", "outcome")
 	m.apiCalls = counter("crmsync_api_calls_total", "Requests sent to the source.", entityLabels...)
 	m.retries = counter("crmsync_api_retries_total", "Requests sent again after a retryable failure.", entityLabels...)
 	m.skipped = counter("crmsync_syncs_skipped_total", "Ticks that did not sync, by reason (running_elsewhere: another replica holds the entity).", "pipeline", "entity", "reason")
@@ -79,7 +79,7 @@ func (m *Metrics) observe(r *runner.Result) {
 		n       int64
 	}{
 		{"created", r.Created}, {"updated", r.Updated}, {"unchanged", r.Unchanged},
-		{"rejected", r.Rejected}, {"filtered", r.Filtered}, {"failed", r.Failed},
+		{"rejected", r.Rejected}, {"filtered", r.Filtered}, {"failed", r.Failed}, {"duplicate", r.Duplicates},
 	} {
 		m.records.WithLabelValues(p, e, o.outcome).Add(float64(o.n))
 	}

@@ -39,7 +39,7 @@ type fileState struct {
 func (s *Scheduler) Reload(force bool) diag.List {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
-	paths, err := pipeline.Expand([]string{s.o.Dir})
+	paths, err := pipeline.ListDir(s.o.Dir)
 	if err != nil {
 		s.log.Error("reading the pipeline folder: "+err.Error(), "dir", s.o.Dir)
 		return diag.List{{File: s.o.Dir, Line: 1, Column: 1, Severity: diag.Error, Code: "io", Message: "cannot read the folder"}}

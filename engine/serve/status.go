@@ -78,6 +78,7 @@ type RunStatus struct {
 	Filtered        int64     `json:"filtered"`
 	Rejected        int64     `json:"rejected"`
 	Failed          int64     `json:"failed"`
+	Duplicates      int64     `json:"duplicates"`
 	Error           string    `json:"error,omitempty"`
 }
 
@@ -95,7 +96,7 @@ type FileStatus struct {
 func runStatusOf(s *sink.Sync, err error) *RunStatus {
 	r := &RunStatus{SyncID: s.ID, Status: s.Status, PlanHash: s.PlanHash, StartedAt: s.StartedAt, FinishedAt: s.FinishedAt,
 		DurationSeconds: s.Duration.Seconds(), Processed: s.Processed, Created: s.Created, Updated: s.Updated,
-		Unchanged: s.Unchanged, Filtered: s.Filtered, Rejected: s.Rejected, Failed: s.Failed}
+		Unchanged: s.Unchanged, Filtered: s.Filtered, Rejected: s.Rejected, Failed: s.Failed, Duplicates: s.Duplicates}
 	if err != nil {
 		r.Error = err.Error()
 	}

@@ -18,23 +18,43 @@ type Column struct {
 	Type value.Type
 }
 
+// WriteMode is how a table is written (write:).
+type WriteMode string
+
 // Write modes.
 const (
-	Upsert  = "upsert"
-	Append  = "append"
-	Replace = "replace"
+	Upsert  WriteMode = "upsert"
+	Append  WriteMode = "append"
+	Replace WriteMode = "replace"
 )
+
+// WriteModes are the values of write:.
+var WriteModes = []string{string(Upsert), string(Append), string(Replace)}
+
+// DeleteMode is what a complete full sync does to rows it did not see
+// (delete_missing:); empty: nothing.
+type DeleteMode string
+
+// Delete modes.
+const (
+	DeleteSoft DeleteMode = "soft" // set _deleted_at
+	DeleteHard DeleteMode = "hard" // delete the row
+)
+
+// DeleteModes are the values of delete_missing:.
+var DeleteModes = []string{string(DeleteSoft), string(DeleteHard)}
 
 // Table is the destination table of an entity (or of a child array).
 type Table struct {
 	Name       string
-	Columns    []Column // declared fields, in order
-	PrimaryKey []string // column names; empty for append
-	KeepRaw    bool     // add a _raw jsonb column holding the source record
-	Write      string   // Upsert (default), Append or Replace
-	// DeleteMissing is "", "soft" or "hard": after a complete successful
-	// full sync, rows whose key was not seen are marked _deleted_at or deleted.
-	DeleteMissing string
+	Columns    []Column  // declared fields, in order
+	PrimaryKey []string  // column names; empty for append
+	KeepRaw    bool      // add a _raw jsonb column holding the source record
+	Write      WriteMode // Upsert (default), Append or Replace
+	// DeleteMissing is "", DeleteSoft or DeleteHard: after a complete
+	// successful full sync, rows whose key was not seen are marked
+	// _deleted_at or deleted.
+	DeleteMissing DeleteMode
 	// ParentKey names the columns of a child table that hold its parent's
 	// primary key; a re-synced parent's children are replaced.
 	ParentKey []string
@@ -97,7 +117,7 @@ type Batch struct {
 // Progress is a running sync's counts of records read so far; created,
 // updated and unchanged come from the writes themselves.
 type Progress struct {
-	Processed, Filtered, Rejected, Failed int64
+	Processed, Filtered, Rejected, Failed, Duplicates int64
 }
 
 // Result counts what a batch did to the table. Duplicate keys within a
@@ -126,6 +146,17 @@ type FullRefresher interface {
 	FinishFull(ctx context.Context, t *Table, syncID int64, ok bool) error
 }
 
+// RejectPruner is implemented by destinations whose rejects can be
+// pruned. Write already replaces a record's rejects from earlier syncs
+// when the record is rejected again (same pipeline, entity and record
+// id; for a record without an id, the same raw text); PruneRejects, called
+// after a sync that read the whole entity from its start to its end,
+// removes the entity's rejects of every earlier sync: a record still bad
+// was rejected again by this one.
+type RejectPruner interface {
+	PruneRejects(ctx context.Context, pipeline, entity string, syncID int64) error
+}
+
 // Statuses of a sync.
 const (
 	StatusRunning     = "running"
@@ -137,20 +168,24 @@ const (
 
 // Sync is one row of crmsync_sync_history.
 type Sync struct {
-	ID               int64         `json:"id"`
-	Pipeline         string        `json:"pipeline"`
-	Entity           string        `json:"entity"`
-	PlanHash         string        `json:"plan_hash"`
-	StartedAt        time.Time     `json:"started_at"`
-	FinishedAt       time.Time     `json:"finished_at"` // zero while running
-	Status           string        `json:"status"`
-	Processed        int64         `json:"processed"`
-	Created          int64         `json:"created"`
-	Updated          int64         `json:"updated"`
-	Unchanged        int64         `json:"unchanged"`
-	Failed           int64         `json:"failed"`
-	Filtered         int64         `json:"filtered"`
-	Rejected         int64         `json:"rejected"`
+	ID         int64     `json:"id"`
+	Pipeline   string    `json:"pipeline"`
+	Entity     string    `json:"entity"`
+	PlanHash   string    `json:"plan_hash"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"` // zero while running
+	Status     string    `json:"status"`
+	Processed  int64     `json:"processed"`
+	Created    int64     `json:"created"`
+	Updated    int64     `json:"updated"`
+	Unchanged  int64     `json:"unchanged"`
+	Failed     int64     `json:"failed"`
+	Filtered   int64     `json:"filtered"`
+	Rejected   int64     `json:"rejected"`
+	// Duplicates are records whose key an earlier record of the same
+	// batch had: the last one's values are written, once. processed =
+	// created + updated + unchanged + filtered + rejected + failed + duplicates.
+	Duplicates       int64         `json:"duplicates"`
 	APICalls         int64         `json:"api_calls"`
 	Retries          int64         `json:"retries"`
 	ValidationErrors int64         `json:"validation_errors"`

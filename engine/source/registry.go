@@ -85,3 +85,32 @@ func Types() []string {
 	sort.Strings(out)
 	return out
 }
+
+// Settings names the keys a source type reads: under source: and in each
+// entity, beside the keys every entity has. The JSON Schema offers a
+// source and its entities only the keys of its type.
+type Settings struct {
+	Source []string
+	Entity []string
+}
+
+var settings = map[string]Settings{}
+
+// RegisterSettings records the keys a source type reads. It panics on a
+// duplicate.
+func RegisterSettings(typ string, s Settings) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := settings[typ]; dup {
+		panic("source: RegisterSettings called twice for " + typ)
+	}
+	settings[typ] = s
+}
+
+// SettingsOf returns the keys a source type reads.
+func SettingsOf(typ string) (Settings, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	s, ok := settings[typ]
+	return s, ok
+}

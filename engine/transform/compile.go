@@ -85,8 +85,10 @@ func (c *compiler) compile() {
 	for _, k := range c.o.PrimaryKey {
 		if f, ok := c.byName[k]; ok {
 			c.p.idIdx = append(c.p.idIdx, f.Index)
+			c.p.keyNames = append(c.p.keyNames, k)
 		}
 	}
+	c.p.blankKeyOK = c.o.BlankKeyOK
 	c.p.envSample = c.env()
 }
 
@@ -119,10 +121,21 @@ func (c *compiler) compileStatic(f *Field, cf *config.Field) {
 	if c.o.Strict && f.policy == Warn {
 		f.policy = Reject
 	}
+	switch cf.Poison {
+	case "", PoisonModes[0]:
+	case PoisonModes[1]:
+		f.strip = true
+	default:
+		c.add(path+"/poison", "invalid-value", "field %q: poison is reject (the default: a value with a NUL byte or bytes that are not UTF-8 rejects the record) or strip (remove NUL bytes, replace bad bytes by U+FFFD), not %q", f.Name, cf.Poison)
+	}
 	if cf.Expr == "" || cf.Type != "" {
 		c.converter(f, cf)
 	}
 }
+
+// PoisonModes are the values of a field's poison: setting (reject first,
+// the default).
+var PoisonModes = []string{"reject", "strip"}
 
 // pathSuffix points a finding at the path setting; a shorthand field (a
 // bare string) has no /path node, and PosOf then finds the field itself.

@@ -160,6 +160,9 @@ func (pr *Processor) Process(rec source.Record, out *Output) {
 		if v == nil && f.def != nil {
 			v = f.def
 		}
+		if f.strip {
+			v = stripValue(v)
+		}
 		v = pr.validate(f, v)
 		vals[f.Index] = v
 		if f.inEnv {
@@ -181,11 +184,53 @@ func (pr *Processor) Process(rec source.Record, out *Output) {
 			return
 		}
 	}
-	if len(pr.events) == 0 {
-		return
+	if len(pr.events) > 0 {
+		out.ID = pr.recordID(vals)
+		pr.report(vals, out)
 	}
-	out.ID = pr.recordID(vals)
-	pr.report(vals, out)
+	if pr.unstorable(vals, out) {
+		out.ID = pr.recordID(vals)
+		if out.Outcome < Rejected {
+			out.Outcome = Rejected
+		}
+	}
+}
+
+// unstorable adds a reason for every value no destination can store as
+// given (see poison.go) and for a blank primary key, and reports whether
+// it found any. A record with a blank key would be merged with every
+// other blank-key record, or fail its batch: it is rejected instead.
+func (pr *Processor) unstorable(vals []any, out *Output) bool {
+	bad := false
+	n0 := len(out.Reasons)
+	for _, f := range pr.p.fields {
+		if msg := poisonIn(vals[f.Index]); msg != "" {
+			out.Reasons = append(out.Reasons, PoisonReason(f.Name, msg))
+			out.ProcessingErrors++
+			bad = true
+		}
+	}
+	for n, i := range pr.p.idIdx {
+		if !pr.p.blankKeyOK && blank(vals[i]) {
+			out.Reasons = append(out.Reasons, fmt.Sprintf("primary key %s is blank", pr.p.keyNames[n]))
+			bad = true
+		}
+	}
+	if bad {
+		pr.logLine(slog.LevelError, fmt.Sprintf("Rejected %s %s record %s: %s", pr.p.pipeline, pr.p.entity, idOrUnknown(pr.recordID(vals)), strings.Join(out.Reasons[n0:], "; ")), "")
+	}
+	return bad
+}
+
+// blank: a key value that is missing, null or only white space.
+func blank(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return strings.TrimSpace(x) == ""
+	}
+	return false
 }
 
 // validate runs a field's chain; the first failing link ends it.
@@ -380,3 +425,6 @@ func firstLine(s string) string {
 	}
 	return s
 }
+
+// RecordID names a record by its primary key values ("" when blank).
+func (pr *Processor) RecordID(vals []any) string { return pr.recordID(vals) }

@@ -42,7 +42,12 @@ func ParsePolicy(s string) (Policy, bool) {
 	return Warn, false
 }
 
-func (p Policy) String() string { return [...]string{"warn", "null", "reject", "fail"}[p] }
+var policyNames = [...]string{"warn", "null", "reject", "fail"}
+
+func (p Policy) String() string { return policyNames[p] }
+
+// PolicyNames are the values of on_invalid:.
+func PolicyNames() []string { return policyNames[:] }
 
 // step is one link of a validator chain.
 type step struct {
@@ -69,7 +74,8 @@ type Field struct {
 	// fromParent: the path reads the parent record of a substream
 	// (written "_parent.<path>").
 	fromParent bool
-	slot       int // index into the extractor's results
+	slot       int  // index into the extractor's results
+	strip      bool // poison: strip
 }
 
 // Options are what Compile needs besides the fields.
@@ -81,6 +87,9 @@ type Options struct {
 	Filter   string
 	// PrimaryKey names the fields that identify a record in log lines.
 	PrimaryKey []string
+	// BlankKeyOK: a blank primary key is not a reason to reject (an
+	// append table, whose key only names records in log lines).
+	BlankKeyOK bool
 	OnInvalid  Policy
 	Strict     bool // <PIPELINE>_STRICT_VALIDATION: warn becomes reject
 	Timezone   *time.Location
@@ -96,11 +105,23 @@ type Program struct {
 	order            []*Field // evaluation order: path fields, then expr fields by dependency
 	filter           *vm.Program
 	idIdx            []int
+	keyNames         []string // the primary key fields, as idIdx
+	blankKeyOK       bool
 	usesRaw, usesCtx bool
 	envSample        map[string]any
 	fieldNames       []string
 	extract          *extractor // paths of the record
 	parentExtract    *extractor // _parent. paths
+}
+
+// StripsPoison reports whether any field is set to poison: strip.
+func (p *Program) StripsPoison() bool {
+	for _, f := range p.fields {
+		if f.strip {
+			return true
+		}
+	}
+	return false
 }
 
 // Fields returns the compiled fields in column order.

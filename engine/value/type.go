@@ -7,6 +7,8 @@
 // UTC), []string (StringArray), json.RawMessage (JSON).
 package value
 
+import "slices"
+
 // Type is a field type.
 type Type uint8
 
@@ -37,24 +39,35 @@ func (t Type) String() string {
 // Names lists every type name in the language.
 func Names() []string { return append([]string(nil), names[:]...) }
 
-// Parse reads a type name; "array" and "strings" are accepted for string[].
+// aliases are the other spellings each type is accepted under.
+var aliases = [len(names)][]string{
+	String:      {"text"},
+	Integer:     {"int", "bigint"},
+	Decimal:     {"number", "numeric"},
+	Boolean:     {"bool"},
+	Datetime:    {"timestamp"},
+	StringArray: {"array", "strings"},
+}
+
+// Spellings lists every accepted type name, each type's name followed by
+// its aliases, for the JSON Schema and the docs.
+func Spellings() []string {
+	var out []string
+	for i, n := range names {
+		out = append(out, n)
+		out = append(out, aliases[i]...)
+	}
+	return out
+}
+
+// Parse reads a type name; "array" and "strings" are accepted for
+// string[], and the other aliases above; "" is string.
 func Parse(s string) (Type, bool) {
-	switch s {
-	case "", "text":
+	if s == "" {
 		return String, true
-	case "int", "bigint":
-		return Integer, true
-	case "number", "numeric":
-		return Decimal, true
-	case "bool":
-		return Boolean, true
-	case "timestamp":
-		return Datetime, true
-	case "array", "strings":
-		return StringArray, true
 	}
 	for i, n := range names {
-		if n == s {
+		if n == s || slices.Contains(aliases[i], s) {
 			return Type(i), true
 		}
 	}

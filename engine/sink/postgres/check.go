@@ -62,7 +62,7 @@ func check(t *sink.Table) error {
 	}
 	switch t.DeleteMissing {
 	case "":
-	case "soft", "hard":
+	case sink.DeleteSoft, sink.DeleteHard:
 		if writeMode(t) != sink.Upsert {
 			return fmt.Errorf("%s: delete_missing works with write: upsert only (replace already drops missing rows)", where)
 		}

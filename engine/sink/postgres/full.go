@@ -143,7 +143,7 @@ func (d *DB) FinishFull(ctx context.Context, t *sink.Table, syncID int64, ok boo
 		d.dropFull(ctx, t.Name, syncID)
 		return fmt.Errorf("%s: %w", where, err)
 	}
-	if fr.newName != "" || t.DeleteMissing == "hard" {
+	if fr.newName != "" || t.DeleteMissing == sink.DeleteHard {
 		if err := d.deleteOrphans(ctx, t); err != nil {
 			return fmt.Errorf("%s: %w", where, err)
 		}
@@ -170,12 +170,12 @@ func (d *DB) deleteOrphans(ctx context.Context, t *sink.Table) error {
 
 // seenTable names the seen-keys work table of one sync of table.
 func seenTable(table string, syncID int64) string {
-	return derived(fmt.Sprintf("%s__s%d", table, syncID), "__crmsync_seen")
+	return derived(table, fmt.Sprintf("__s%d__crmsync_seen", syncID))
 }
 
 // newTable names the table one replace sync of table loads until the swap.
 func newTable(table string, syncID int64) string {
-	return derived(fmt.Sprintf("%s__s%d", table, syncID), "__crmsync_new")
+	return derived(table, fmt.Sprintf("__s%d__crmsync_new", syncID))
 }
 
 // dropFull removes the work tables of an unfinished full refresh: the
@@ -201,18 +201,30 @@ func (d *DB) dropFull(ctx context.Context, table string, syncID int64) error {
 // delete_missing or swap fails instead of removing rows: failing is the
 // safe side (and its fence stops it anyway).
 func (d *DB) dropStaleWork(ctx context.Context, table string, keep int64) {
-	rows, err := d.pool.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = $1
-		AND starts_with(tablename, $2) AND tablename ~ '__s[0-9]+__crmsync_(seen|new)$' AND tablename NOT IN ($3, $4)`,
-		d.schema, table+"__s", seenTable(table, keep), newTable(table, keep))
+	rows, err := d.pool.Query(ctx, `SELECT tablename, (regexp_match(tablename, '__s([0-9]{1,18})__crmsync_(?:seen|new)$'))[1]::bigint
+		FROM pg_tables WHERE schemaname = $1 AND tablename ~ '__s[0-9]{1,18}__crmsync_(seen|new)$'`, d.schema)
 	if err != nil {
 		return
 	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	type work struct {
+		name string
+		id   int64
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (work, error) {
+		var w work
+		err := r.Scan(&w.name, &w.id)
+		return w, err
+	})
 	if err != nil {
 		return
 	}
-	for _, n := range names {
-		d.simple(ctx, "DROP TABLE IF EXISTS "+d.ident(n))
+	for _, w := range list {
+		// A long table name is shortened with a hash, so a work table is
+		// known as table's by its exact derived name, not by a prefix.
+		if w.id == keep || (w.name != seenTable(table, w.id) && w.name != newTable(table, w.id)) {
+			continue
+		}
+		d.simple(ctx, "DROP TABLE IF EXISTS "+d.ident(w.name))
 	}
 }
 
@@ -284,7 +296,7 @@ func (d *DB) deleteMissing(ctx context.Context, t *sink.Table, fr *fullRun) erro
 			return errors.New("the table of seen keys was emptied (did the database restart?); no rows were deleted — run the full sync again")
 		}
 		var sql string
-		if t.DeleteMissing == "hard" {
+		if t.DeleteMissing == sink.DeleteHard {
 			sql = fmt.Sprintf("DELETE FROM %s t WHERE %s", p.ident, missing)
 		} else {
 			sql = fmt.Sprintf("UPDATE %s t SET %s = now() WHERE %s IS NULL AND %s", p.ident, quote(colDeletedAt), quote(colDeletedAt), missing)

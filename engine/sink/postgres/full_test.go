@@ -169,7 +169,7 @@ func TestDeleteMissing(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			d, admin := openTest(t)
 			tbl := contactsTable()
-			tbl.DeleteMissing = mode
+			tbl.DeleteMissing = sink.DeleteMode(mode)
 			mustPrepare(t, d, tbl)
 			mustWrite(t, d, &sink.Batch{SyncID: 1, Table: tbl, Rows: contacts(1, 10, "a")})
 			live := "SELECT count(*) FROM contacts"
@@ -239,5 +239,32 @@ func TestDeleteMissingLostSeen(t *testing.T) {
 	}
 	if err := d.FinishFull(ctx, tbl, 2, true); err == nil {
 		t.Error("FinishFull without BeginFull succeeded")
+	}
+}
+
+// TestStaleWorkTablesOfLongNames: a killed sync's work tables are found
+// and dropped by the next full sync even when the table name is long
+// enough that their names are shortened with a hash.
+func TestStaleWorkTablesOfLongNames(t *testing.T) {
+	ctx := context.Background()
+	d, admin := openTest(t)
+	tbl := contactsTable()
+	tbl.Name = "records_removed_from_the_crm_are_deleted_here_xx" // 48 bytes
+	tbl.DeleteMissing = "hard"
+	mustPrepare(t, d, tbl)
+	if err := d.BeginFull(ctx, tbl, 123456789, sink.Fence{}); err != nil { // then killed
+		t.Fatal(err)
+	}
+	if n := count(t, admin, "SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename = $2", d.Schema(), seenTable(tbl.Name, 123456789)); n != 1 {
+		t.Fatalf("the work table %s was not made", seenTable(tbl.Name, 123456789))
+	}
+	if err := d.BeginFull(ctx, tbl, 123456790, sink.Fence{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, admin, "SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename LIKE '%crmsync_seen'", d.Schema()); n != 1 {
+		t.Errorf("%d seen-keys tables after the next full sync began, want only its own", n)
+	}
+	if err := d.FinishFull(ctx, tbl, 123456790, false); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -45,6 +46,10 @@ func (d *DB) LockWatched(ctx context.Context, pipeline, entity string, lost func
 	cfg.RuntimeParams["idle_session_timeout"] = "0"
 	cfg.RuntimeParams["idle_in_transaction_session_timeout"] = "0"
 	cfg.RuntimeParams["application_name"] = "crmsync lock " + pipeline + "/" + entity
+	// TCP keepalives every 15 s keep NATs and load balancers from
+	// dropping the quiet connection (the pings are 2 s apart, but a
+	// keepalive also reaches a middlebox that only counts TCP traffic).
+	cfg.DialFunc = (&net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 15 * time.Second}).DialContext
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, d.connErr(fmt.Sprintf("locking entity %q", entity), err)

@@ -58,6 +58,7 @@ func (d *DB) createState(ctx context.Context) error {
 			success_rate double precision NOT NULL DEFAULT 0,
 			errors jsonb NOT NULL DEFAULT '[]')`,
 		`CREATE INDEX IF NOT EXISTS crmsync_sync_history_entity_idx ON `+d.ident(tableHistory)+` (pipeline, entity, id DESC)`,
+		`ALTER TABLE `+d.ident(tableHistory)+` ADD COLUMN IF NOT EXISTS duplicates bigint NOT NULL DEFAULT 0`,
 		`CREATE TABLE IF NOT EXISTS `+d.ident(tableState)+` (
 			pipeline text NOT NULL,
 			entity text NOT NULL,
@@ -75,6 +76,7 @@ func (d *DB) createState(ctx context.Context) error {
 			sync_id bigint,
 			created_at timestamptz NOT NULL DEFAULT now())`,
 		`CREATE INDEX IF NOT EXISTS crmsync_rejects_entity_idx ON `+d.ident(tableRejects)+` (pipeline, entity, id DESC)`,
+		`CREATE INDEX IF NOT EXISTS crmsync_rejects_record_idx ON `+d.ident(tableRejects)+` (pipeline, entity, record_id)`,
 		d.claimsDDL(),
 	)
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
@@ -153,11 +155,11 @@ func (d *DB) FinishSync(ctx context.Context, s *sink.Sync) error {
 		processed = $4, created = $5, updated = $6, unchanged = $7, failed = $8, filtered = $9, rejected = $10,
 		api_calls = $11, retries = $12, validation_errors = $13, processing_errors = $14,
 		duration_seconds = $15, records_per_second = $16, success_rate = $17, errors = $18,
-		plan_hash = CASE WHEN $19 = '' THEN plan_hash ELSE $19 END
+		plan_hash = CASE WHEN $19 = '' THEN plan_hash ELSE $19 END, duplicates = $20
 		WHERE id = $1`,
 		s.ID, finished, s.Status, s.Processed, s.Created, s.Updated, s.Unchanged, s.Failed, s.Filtered, s.Rejected,
 		s.APICalls, s.Retries, s.ValidationErrors, s.ProcessingErrors,
-		s.Duration.Seconds(), s.RecordsPerSecond, s.SuccessRate, json.RawMessage(js), s.PlanHash)
+		s.Duration.Seconds(), s.RecordsPerSecond, s.SuccessRate, json.RawMessage(js), s.PlanHash, s.Duplicates)
 	if err != nil {
 		return fmt.Errorf("recording the end of sync %d: %w", s.ID, err)
 	}
@@ -172,7 +174,7 @@ func (d *DB) FinishSync(ctx context.Context, s *sink.Sync) error {
 
 const historyCols = `id, pipeline, entity, plan_hash, started_at, finished_at, status, processed, created, updated, unchanged,
 	failed, filtered, rejected, api_calls, retries, validation_errors, processing_errors, duration_seconds,
-	records_per_second, success_rate, errors`
+	records_per_second, success_rate, errors, duplicates`
 
 // History lists syncs, newest first.
 func (d *DB) History(ctx context.Context, f sink.Filter) ([]sink.Sync, error) {
@@ -189,7 +191,7 @@ func (d *DB) History(ctx context.Context, f sink.Filter) ([]sink.Sync, error) {
 	var errs []string
 	_, err = pgx.ForEachRow(rows, []any{&s.ID, &s.Pipeline, &s.Entity, &s.PlanHash, &s.StartedAt, &finished, &s.Status,
 		&s.Processed, &s.Created, &s.Updated, &s.Unchanged, &s.Failed, &s.Filtered, &s.Rejected, &s.APICalls, &s.Retries,
-		&s.ValidationErrors, &s.ProcessingErrors, &seconds, &s.RecordsPerSecond, &s.SuccessRate, &errs}, func() error {
+		&s.ValidationErrors, &s.ProcessingErrors, &seconds, &s.RecordsPerSecond, &s.SuccessRate, &errs, &s.Duplicates}, func() error {
 		r := s
 		if finished != nil {
 			r.FinishedAt = *finished

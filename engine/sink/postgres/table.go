@@ -22,10 +22,10 @@ var sysCols = []sysCol{
 	{colSyncID, "bigint", func(*sink.Table) bool { return true }},
 	{colRowHash, "bytea", func(t *sink.Table) bool { return hasKey(t) }},
 	{colRaw, "jsonb", func(t *sink.Table) bool { return t.KeepRaw }},
-	{colDeletedAt, "timestamptz", func(t *sink.Table) bool { return t.DeleteMissing == "soft" }},
+	{colDeletedAt, "timestamptz", func(t *sink.Table) bool { return t.DeleteMissing == sink.DeleteSoft }},
 }
 
-func writeMode(t *sink.Table) string {
+func writeMode(t *sink.Table) sink.WriteMode {
 	if t.Write == "" {
 		return sink.Upsert
 	}

@@ -202,7 +202,7 @@ var checkpointOIDs = []uint32{oidText, oidText, oidText, oidText, oidTimestamptz
 // progressStmt brings a running sync's history row up to what this batch
 // commits, so the row of a sync killed later still counts it.
 func (d *DB) progressStmt(syncID int64, g *sink.Progress, res sink.Result) stmt {
-	nums := []int64{syncID, g.Processed, g.Filtered, g.Rejected, g.Failed, int64(res.Created), int64(res.Updated), int64(res.Unchanged)}
+	nums := []int64{syncID, g.Processed, g.Filtered, g.Rejected, g.Failed, int64(res.Created), int64(res.Updated), int64(res.Unchanged), g.Duplicates}
 	args := make([][]byte, len(nums))
 	oids := make([]uint32, len(nums))
 	for i, n := range nums {
@@ -210,7 +210,7 @@ func (d *DB) progressStmt(syncID int64, g *sink.Progress, res sink.Result) stmt 
 		oids[i] = oidInt8
 	}
 	return stmt{sql: "UPDATE " + d.ident(tableHistory) + ` SET processed = $2, filtered = $3, rejected = $4, failed = $5,
-		created = created + $6, updated = updated + $7, unchanged = unchanged + $8
+		created = created + $6, updated = updated + $7, unchanged = unchanged + $8, duplicates = $9
 		WHERE id = $1 AND status = 'running'`, args: args, oids: oids}
 }
 

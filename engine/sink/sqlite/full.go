@@ -147,7 +147,7 @@ func (d *DB) FinishFull(ctx context.Context, t *sink.Table, syncID int64, ok boo
 				match = append(match, "s."+quote(k)+" = "+live+"."+quote(k))
 			}
 			missing := "NOT EXISTS (SELECT 1 FROM " + seen + " s WHERE " + strings.Join(match, " AND ") + ")"
-			if t.DeleteMissing == "soft" {
+			if t.DeleteMissing == sink.DeleteSoft {
 				stmts = append(stmts, "UPDATE "+live+" SET "+quote(colDeletedAt)+" = '"+formatTime(time.Now())+
 					"' WHERE "+quote(colDeletedAt)+" IS NULL AND "+missing)
 			} else {
@@ -166,7 +166,7 @@ func (d *DB) FinishFull(ctx context.Context, t *sink.Table, syncID int64, ok boo
 			return fmt.Errorf("finish full sync of table %q: %w", t.Name, err)
 		}
 	}
-	if ok && (run.staging != "" || t.DeleteMissing == "hard") {
+	if ok && (run.staging != "" || t.DeleteMissing == sink.DeleteHard) {
 		// Children of the rows that are gone go with them.
 		for _, c := range t.Children {
 			var match []string

@@ -74,7 +74,7 @@ func TestDeleteMissing(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			d, _ := openTemp(t)
 			tb := contacts()
-			tb.DeleteMissing = mode
+			tb.DeleteMissing = sink.DeleteMode(mode)
 			mustPrepare(t, d, tb)
 			fullSync(t, d, tb, 1, true, []sink.Row{row("1", "Ann", nil), row("2", "Bob", nil), row("3", "Cy", nil), row("4", "Di", nil)})
 

@@ -61,6 +61,7 @@ var stateSchema = []string{
 		created_at DATETIME_TEXT NOT NULL
 	)`,
 	`CREATE INDEX IF NOT EXISTS crmsync_rejects_entity ON crmsync_rejects (pipeline, entity, id)`,
+	`CREATE INDEX IF NOT EXISTS crmsync_rejects_record ON crmsync_rejects (pipeline, entity, record_id)`,
 	// Each entity's fencing token; see DB.Lock and checkFence.
 	`CREATE TABLE IF NOT EXISTS crmsync_claims (
 		pipeline TEXT NOT NULL,
@@ -103,6 +104,9 @@ func (d *DB) createState(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("create state tables: %w", err)
 		}
+	}
+	if err := addColumns(ctx, tx); err != nil {
+		return fmt.Errorf("create state tables: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("create state tables: %w", err)
@@ -179,11 +183,11 @@ func (d *DB) FinishSync(ctx context.Context, s *sink.Sync) error {
 	r, err := d.w.ExecContext(ctx, `UPDATE crmsync_sync_history SET
 		finished_at = ?, status = ?, processed = ?, created = ?, updated = ?, unchanged = ?, failed = ?,
 		filtered = ?, rejected = ?, api_calls = ?, retries = ?, validation_errors = ?, processing_errors = ?,
-		duration_seconds = ?, records_per_second = ?, success_rate = ?, errors = ?, plan_hash = ?
+		duration_seconds = ?, records_per_second = ?, success_rate = ?, errors = ?, plan_hash = ?, duplicates = ?
 		WHERE id = ?`,
 		formatTime(s.FinishedAt), s.Status, s.Processed, s.Created, s.Updated, s.Unchanged, s.Failed,
 		s.Filtered, s.Rejected, s.APICalls, s.Retries, s.ValidationErrors, s.ProcessingErrors,
-		s.Duration.Seconds(), s.RecordsPerSecond, s.SuccessRate, string(errs), s.PlanHash, s.ID)
+		s.Duration.Seconds(), s.RecordsPerSecond, s.SuccessRate, string(errs), s.PlanHash, s.Duplicates, s.ID)
 	if err != nil {
 		return fmt.Errorf("finish sync %d of pipeline %q entity %q: %w", s.ID, s.Pipeline, s.Entity, err)
 	}
@@ -247,7 +251,7 @@ func (d *DB) History(ctx context.Context, f sink.Filter) ([]sink.Sync, error) {
 	rows, err := d.r.QueryContext(ctx, `SELECT id, pipeline, entity, COALESCE(plan_hash, ''), started_at,
 		COALESCE(finished_at, ''), status, processed, created, updated, unchanged, failed, filtered, rejected,
 		api_calls, retries, validation_errors, processing_errors, duration_seconds, records_per_second,
-		success_rate, errors FROM crmsync_sync_history`+where+` ORDER BY id DESC`+limitSQL(f), args...)
+		success_rate, errors, duplicates FROM crmsync_sync_history`+where+` ORDER BY id DESC`+limitSQL(f), args...)
 	if err != nil {
 		return nil, fmt.Errorf("read sync history: %w", err)
 	}
@@ -260,7 +264,7 @@ func (d *DB) History(ctx context.Context, f sink.Filter) ([]sink.Sync, error) {
 		if err := rows.Scan(&s.ID, &s.Pipeline, &s.Entity, &s.PlanHash, &started, &finished, &s.Status,
 			&s.Processed, &s.Created, &s.Updated, &s.Unchanged, &s.Failed, &s.Filtered, &s.Rejected,
 			&s.APICalls, &s.Retries, &s.ValidationErrors, &s.ProcessingErrors, &secs, &s.RecordsPerSecond,
-			&s.SuccessRate, &errs); err != nil {
+			&s.SuccessRate, &errs, &s.Duplicates); err != nil {
 			return nil, fmt.Errorf("read sync history: %w", err)
 		}
 		if s.StartedAt, err = parseTime(started); err != nil {

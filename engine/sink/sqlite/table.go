@@ -134,7 +134,7 @@ func check(t *sink.Table) error {
 	}
 	switch t.DeleteMissing {
 	case "":
-	case "soft", "hard":
+	case sink.DeleteSoft, sink.DeleteHard:
 		if len(t.PrimaryKey) == 0 || t.Write == sink.Append || t.Write == sink.Replace {
 			return fmt.Errorf("prepare table %q: delete_missing %q needs write: upsert and a primary key", t.Name, t.DeleteMissing)
 		}
@@ -171,7 +171,7 @@ func columns(t *sink.Table) []columnDef {
 	if t.KeepRaw {
 		cols = append(cols, columnDef{colRaw, sqlJSON, "json"})
 	}
-	if t.DeleteMissing == "soft" {
+	if t.DeleteMissing == sink.DeleteSoft {
 		cols = append(cols, columnDef{colDeletedAt, sqlDatetime, "datetime"})
 	}
 	return cols
@@ -305,7 +305,7 @@ func (d *DB) compile(ctx context.Context, t *sink.Table, name string) (*table, e
 				differs = append(differs, quote(n)+" IS NOT "+params[i])
 			}
 		}
-		if t.DeleteMissing == "soft" {
+		if t.DeleteMissing == sink.DeleteSoft {
 			set = append(set, quote(colDeletedAt)+" = NULL")
 			differs = append(differs, quote(colDeletedAt)+" IS NOT NULL")
 		}

@@ -69,6 +69,9 @@ func (d *DB) Write(ctx context.Context, b *sink.Batch) (sink.Result, error) {
 		}
 	}
 	if len(b.Rejects) > 0 {
+		if err := replaceRejects(ectx, tx, b); err != nil {
+			return sink.Result{}, fmt.Errorf("write %q: %w", b.Entity, err)
+		}
 		st := tx.StmtContext(ectx, d.st.reject)
 		for _, r := range b.Rejects {
 			reasons, _ := json.Marshal(r.Reasons)
@@ -89,8 +92,8 @@ func (d *DB) Write(ctx context.Context, b *sink.Batch) (sink.Result, error) {
 	if g := b.Progress; g != nil && b.SyncID != 0 {
 		// The history row counts what commits, even if the sync is killed later.
 		if _, err := tx.ExecContext(ectx, `UPDATE crmsync_sync_history SET processed = ?, filtered = ?, rejected = ?, failed = ?,
-			created = created + ?, updated = updated + ?, unchanged = unchanged + ? WHERE id = ? AND status = 'running'`,
-			g.Processed, g.Filtered, g.Rejected, g.Failed, res.Created, res.Updated, res.Unchanged, b.SyncID); err != nil {
+			created = created + ?, updated = updated + ?, unchanged = unchanged + ?, duplicates = ? WHERE id = ? AND status = 'running'`,
+			g.Processed, g.Filtered, g.Rejected, g.Failed, res.Created, res.Updated, res.Unchanged, g.Duplicates, b.SyncID); err != nil {
 			return sink.Result{}, fmt.Errorf("write %q: sync progress: %w", b.Entity, err)
 		}
 	}

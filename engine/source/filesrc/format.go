@@ -35,15 +35,38 @@ type csvOptions struct {
 	encoding              string // canonical name, see encodings
 }
 
-// encodings maps accepted spellings to canonical names.
-var encodings = map[string]string{
-	"utf-8": "utf-8", "utf8": "utf-8",
-	"utf-16": "utf-16", "utf16": "utf-16",
-	"utf-16le": "utf-16le", "utf-16be": "utf-16be",
-	"windows-1252": "windows-1252", "cp1252": "windows-1252",
-	"latin-1": "latin-1", "latin1": "latin-1", "iso-8859-1": "latin-1",
-	"iso-8859-15": "iso-8859-15", "latin-9": "iso-8859-15",
+// encodingSpellings lists the accepted spellings of csv.encoding, each
+// with its canonical name, in the order the schema offers them.
+var encodingSpellings = [][2]string{
+	{"utf-8", "utf-8"}, {"utf8", "utf-8"},
+	{"utf-16", "utf-16"}, {"utf16", "utf-16"},
+	{"utf-16le", "utf-16le"}, {"utf-16be", "utf-16be"},
+	{"windows-1252", "windows-1252"}, {"cp1252", "windows-1252"},
+	{"latin-1", "latin-1"}, {"latin1", "latin-1"}, {"iso-8859-1", "latin-1"},
+	{"iso-8859-15", "iso-8859-15"}, {"latin-9", "iso-8859-15"},
 }
+
+// encodings maps accepted spellings to canonical names.
+var encodings = func() map[string]string {
+	m := map[string]string{}
+	for _, e := range encodingSpellings {
+		m[e[0]] = e[1]
+	}
+	return m
+}()
+
+// Encodings lists the accepted spellings of csv.encoding (case and _
+// for - do not matter), for the JSON Schema and the docs.
+func Encodings() []string {
+	out := make([]string, len(encodingSpellings))
+	for i, e := range encodingSpellings {
+		out[i] = e[0]
+	}
+	return out
+}
+
+// Formats are the values of format:.
+var Formats = []string{CSV, JSONL, JSON}
 
 // KindOf tells a file's format from its name (".csv", ".tsv", ".jsonl",
 // ".ndjson", ".json", each optionally followed by ".gz"); "" when unknown.

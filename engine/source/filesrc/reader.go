@@ -11,10 +11,17 @@ import (
 	"os"
 	"time"
 
+	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/source"
 )
 
-func init() { source.Register("file", Compile) }
+func init() {
+	source.Register("file", Compile)
+	source.RegisterSettings("file", source.Settings{
+		Source: config.YAMLKeys(config.FileSource{}),
+		Entity: config.YAMLKeys(config.FileEntity{}),
+	})
+}
 
 // Compile checks an entity's file settings; it does no I/O.
 func Compile(spec *source.Spec) (source.Opener, []source.Problem) {

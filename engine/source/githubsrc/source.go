@@ -15,11 +15,21 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/source"
 	"github.com/crmsync/crmsync/engine/source/filesrc"
 )
 
-func init() { source.Register("github", Compile) }
+func init() {
+	source.Register("github", Compile)
+	// A repository file is read like a file, through GitHub's API, with
+	// the http settings that make sense for it.
+	source.RegisterSettings("github", source.Settings{
+		Source: append(append(config.YAMLKeys(config.GitHubSource{}), config.YAMLKeys(config.FileSource{})...),
+			"base_url", "retry", "timeout", "rate_limit"),
+		Entity: config.YAMLKeys(config.FileEntity{}),
+	})
+}
 
 // DefaultBaseURL is GitHub's API; GitHub Enterprise is https://host/api/v3.
 const DefaultBaseURL = "https://api.github.com"

@@ -29,7 +29,18 @@ type authKind func(a *config.Auth, c *problems, at string) (mk authMaker, secret
 
 var authKinds = map[string]authKind{}
 
-func registerAuth(typ string, k authKind) { authKinds[typ] = k }
+// registerAuth makes an auth type available; each type's file registers
+// its own from init. It panics on a duplicate.
+func registerAuth(typ string, k authKind) {
+	if _, dup := authKinds[typ]; dup {
+		panic("httpsrc: registerAuth called twice for " + typ)
+	}
+	authKinds[typ] = k
+}
+
+// AuthTypes lists the registered auth types, sorted (for the JSON Schema
+// and the docs).
+func AuthTypes() []string { return authTypes() }
 
 func authTypes() []string {
 	out := make([]string, 0, len(authKinds))

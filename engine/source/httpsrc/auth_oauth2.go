@@ -37,6 +37,9 @@ type oauth2Auth struct {
 	renew time.Time // when to fetch the next token; zero: when rejected
 }
 
+// OAuth2Grants are the grants auth type oauth2 can use (grant:).
+var OAuth2Grants = []string{"client_credentials", "refresh_token"}
+
 func compileOAuth2(a *config.Auth, c *problems, at string) (authMaker, []string) {
 	grant := a.Grant
 	if grant == "" {

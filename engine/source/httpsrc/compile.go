@@ -16,7 +16,16 @@ import (
 	"github.com/crmsync/crmsync/engine/source"
 )
 
-func init() { source.Register("http", compile) }
+func init() {
+	source.Register("http", compile)
+	source.RegisterSettings("http", source.Settings{
+		Source: config.YAMLKeys(config.HTTPSource{}),
+		Entity: config.YAMLKeys(config.HTTPEntity{}),
+	})
+}
+
+// Methods are the HTTP methods a request may use (method:).
+var Methods = []string{"GET", "POST"}
 
 // Defaults of the settings a pipeline may leave out.
 const (
@@ -146,9 +155,10 @@ func compileEntity(spec *source.Spec, p *problems) *opener {
 	switch o.req.method {
 	case "":
 		o.req.method = "GET"
-	case "GET", "POST":
 	default:
-		p.errf(ep+"/request/method", "invalid-value", "method %q is not supported: want GET or POST", req.Method)
+		if !slices.Contains(Methods, o.req.method) {
+			p.errf(ep+"/request/method", "invalid-value", "method %q is not supported: want %s", req.Method, strings.Join(Methods, " or "))
+		}
 	}
 	for _, k := range sortedKeys(req.Params) {
 		t := p.template(ep+"/request/params/"+escapePointer(k), req.Params[k])

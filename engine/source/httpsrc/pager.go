@@ -56,7 +56,22 @@ type pagerKind struct {
 
 var pagerKinds = map[string]pagerKind{}
 
-func registerPager(style string, k pagerKind) { pagerKinds[style] = k }
+// registerPager makes a pagination style available; each style's file
+// registers its own from init. It panics on a duplicate.
+func registerPager(style string, k pagerKind) {
+	if _, dup := pagerKinds[style]; dup {
+		panic("httpsrc: registerPager called twice for " + style)
+	}
+	pagerKinds[style] = k
+}
+
+// PagerStyles lists the registered pagination styles, sorted (for the
+// JSON Schema and the docs).
+func PagerStyles() []string { return pagerStyles() }
+
+// Places are where a parameter (a cursor, a watermark) may go: in: query,
+// body or header.
+var Places = []string{"query", "body", "header"}
 
 // sharedPageKeys are read whatever the style.
 var sharedPageKeys = []string{"style", "total", "has_more", "max_pages", "max_empty_pages", "restart_after", "restart_watermark"}

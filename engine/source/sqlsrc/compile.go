@@ -15,7 +15,13 @@ import (
 	"github.com/crmsync/crmsync/engine/source"
 )
 
-func init() { source.Register("sql", compile) }
+func init() {
+	source.Register("sql", compile)
+	source.RegisterSettings("sql", source.Settings{
+		Source: config.YAMLKeys(config.SQLSource{}),
+		Entity: config.YAMLKeys(config.SQLEntity{}),
+	})
+}
 
 // opener is one compiled entity: everything but the connection.
 type opener struct {

@@ -1,6 +1,7 @@
 package sqlsrc
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -40,6 +41,16 @@ var (
 var dialects = map[string]*dialect{
 	"postgres": postgres, "postgresql": postgres, "pgx": postgres,
 	"mysql": mysql, "mariadb": mysql,
+}
+
+// Drivers lists the accepted driver names, sorted.
+func Drivers() []string {
+	out := make([]string, 0, len(dialects))
+	for k := range dialects {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // quoteIdent quotes one identifier, doubling the quote character.

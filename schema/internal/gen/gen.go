@@ -1,0 +1,263 @@
+// Package gen writes schema/pipeline.schema.json from the Go side of the
+// pipeline language: the registries (validators, functions, field types,
+// source types and the keys each reads, pagination styles, auth types)
+// and the lists kept next to the code that reads them (encodings, formats,
+// drivers, methods, write modes, policies). The descriptions are here,
+// one line per setting; a setting the decoder knows and this file does
+// not describe stops the generator.
+//
+// Run it with `go generate ./schema/`; a test in package schema fails when
+// the committed file differs from what this package makes.
+//
+// Where things are:
+//   - a new validator, function, field type, pagination style, auth type
+//     or source type appears by registering it; nothing here changes;
+//   - a new setting is a yaml key in package config plus one line in the
+//     def of its mapping here (sourceSettings, entitySettings, fieldDef,
+//     paginateDef, …); the generator stops naming any key config decodes
+//     and no line describes, or the reverse (checkDecoded, sameKeys);
+//   - which source type reads a source or entity key is registered by the
+//     type (source.RegisterSettings), and picks source_<type> and
+//     entity_<type>.
+//
+// The builders mirror the Python generator this replaces, one for one:
+// S("…", enum=[…]) is S("…", enum(list)), I("…", minimum=1) is
+// I("…", kw("minimum", 1)), D("…", **{"$ref": "#/$defs/x"}) is D("…",
+// ref("x")), O("…", {…}, req=["k"]) is O("…", props(kw("k", …), …), "k").
+package gen
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/crmsync/crmsync/engine/exprfn"
+	"github.com/crmsync/crmsync/engine/sink"
+	"github.com/crmsync/crmsync/engine/source/filesrc"
+	"github.com/crmsync/crmsync/engine/source/httpsrc"
+	"github.com/crmsync/crmsync/engine/transform"
+	"github.com/crmsync/crmsync/engine/validate"
+	"github.com/crmsync/crmsync/engine/value"
+
+	// Every source type built into the binary, so each registers its keys.
+	_ "github.com/crmsync/crmsync/engine/source/githubsrc"
+)
+
+// URL is the schema's $id (schema.URL; repeated so this package does not
+// import the one it generates for).
+const URL = "https://crmsync.dev/schema/pipeline.schema.json"
+
+// Schema returns the JSON Schema of the pipeline language, as written to
+// schema/pipeline.schema.json.
+func Schema() ([]byte, error) {
+	defs := obj()
+	defs.Set("duration", obj(
+		kw("description", "A duration: 500ms, 30s, 15m, 2h, 1h30m, or a whole number of seconds."),
+		kw("anyOf", []any{
+			obj(kw("type", "integer"), kw("minimum", 0)),
+			obj(kw("type", "string"), kw("pattern", `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`)),
+			obj(kw("type", "string"), kw("pattern", "^[0-9]+$")),
+		})))
+	defs.Set("auth", authDef())
+	defs.Set("rate_limit", rateLimitDef())
+	defs.Set("retry", O("Retries with exponential back-off and jitter for 429, 5xx, connection resets, timeouts and truncated bodies.", props(
+		kw("attempts", I("How many times a request is tried in all (default 5). <PIPELINE>_RETRY_ATTEMPTS overrides it.", kw("minimum", 0))),
+		kw("initial", dur("First back-off delay (default 500ms).")),
+		kw("max", dur("Longest back-off delay (default 30s).")),
+	)))
+	defs.Set("paginate", paginateDef())
+	defs.Set("request", requestDef())
+	defs.Set("incremental", incrementalDef())
+	defs.Set("csv", csvDef())
+	defs.Set("validator", validatorDef())
+	defs.Set("on_invalid", S("What happens to a value that fails conversion or validation: warn (log, keep the value), null (log, store null), reject (the record goes to crmsync_rejects with every reason), fail (stop the sync).", enum(transform.PolicyNames())))
+	defs.Set("field", fieldDef())
+	defs.Set("fields", typed("object", "The columns of the table, name → field. Names are column names and expr variable names.",
+		kw("minProperties", 1), kw("propertyNames", obj(kw("pattern", ident))), kw("additionalProperties", obj(ref("field")))))
+	defs.Set("child", O("A child table filled from a nested array of each record, keyed by the parent's primary key. A re-synced parent replaces its children.", props(
+		kw("from", S("gjson path of the array in the source record, or an expr expression (prefix it with = ) yielding a list of objects.")),
+		kw("table", S("Destination table (default <pipeline>_<entity>_<child>).", kw("pattern", ident))),
+		kw("primary_key", strlist("Fields that identify a child row together with the parent key (default: the row's position).")),
+		kw("fields", D("Columns of the child table; paths are read from each array element, expr sees parent.<field> too.", ref("fields"))),
+		kw("filter", S("expr boolean: children for which it is false are left out.")),
+	), "from", "fields"))
+
+	kinds, err := sourceKinds()
+	if err != nil {
+		return nil, err
+	}
+	if err := entityDefs(defs, kinds); err != nil {
+		return nil, err
+	}
+	if err := sourceDefs(defs, kinds); err != nil {
+		return nil, err
+	}
+	defs.Set("defaults", O("Settings every entity takes unless it sets its own.", props(
+		kw("batch_size", I("Records per write transaction (default 500).", kw("minimum", 1))),
+		kw("max_records", I("Stop each entity after this many records (0: no limit).", kw("minimum", 0))),
+		kw("on_invalid", D("Policy for invalid values (default warn).", ref("on_invalid"))),
+		kw("timezone", S("IANA zone of dates and times written without one (default UTC).")),
+		kw("default_region", S("Region of phone numbers written without a country code (default US).")),
+		kw("write", S("Write mode (default upsert).", enum(sink.WriteModes))),
+		kw("max_reject_rate", N("Fail a sync when more than this share (0–1) of its records is rejected.", kw("minimum", 0), kw("maximum", 1))),
+	)))
+
+	root := obj(
+		kw("$schema", "https://json-schema.org/draft/2020-12/schema"),
+		kw("$id", URL),
+		kw("title", "crmsync pipeline"),
+	)
+	top := rootDef(kinds)
+	for _, k := range top.Keys() {
+		root.Set(k, top.Get(k))
+	}
+	root.Set("$defs", defs)
+	if err := checkDecoded(defs); err != nil {
+		return nil, err
+	}
+	return render(root)
+}
+
+func authDef() *Obj {
+	return O("How HTTP requests authenticate. type picks the scheme; each scheme reads its own settings.", props(
+		kw("type", S("Authentication scheme.", enum(httpsrc.AuthTypes()))),
+		kw("headers", secretmap("api_key: headers to send, name → value (Arrivy: X-Auth-Key and X-Auth-Token).")),
+		kw("query", secretmap("api_key: query parameters to send, name → value. Their values are redacted from every URL crmsync prints.")),
+		kw("token", secret("bearer: the token sent as `Authorization: <scheme> <token>`.")),
+		kw("scheme", S("bearer: the word before the token in the Authorization header (default Bearer).")),
+		kw("format", S(`bearer: the whole Authorization value with {{ token }} in it, for APIs with their own form (CallRail: 'Token token="{{ token }}"'). Not together with scheme.`)),
+		kw("username", S("basic: the user name.")),
+		kw("password", secret("basic: the password.")),
+		kw("grant", S("oauth2: the grant used to get tokens.", enum(httpsrc.OAuth2Grants))),
+		kw("token_url", S("oauth2: the token endpoint.")),
+		kw("client_id", S("oauth2: the client id.")),
+		kw("client_secret", secret("oauth2: the client secret.")),
+		kw("refresh_token", secret("oauth2 refresh_token grant: the long-lived refresh token.")),
+		kw("scopes", strarray("oauth2: scopes to request.")),
+	), "type")
+}
+
+func rateLimitDef() *Obj {
+	return O("A token bucket for requests, shared by every entity of the source.", props(
+		kw("per_second", N("Requests per second allowed on average.", kw("exclusiveMinimum", 0))),
+		kw("burst", I("Requests allowed at once before the rate applies (default 1, so a rolling-window server is never overrun at the start).", kw("minimum", 1))),
+		kw("budget", S("A name shared by pipelines that call the same CRM account: they draw from one bucket together.")),
+		kw("remaining_header", S("Response header that says how many calls remain in the window (X-HubSpot-RateLimit-Remaining, X-RateLimit-Remaining). At 0 crmsync waits for the reset.")),
+		kw("reset_header", S("Response header that says when the window resets (epoch seconds or seconds from now).")),
+		kw("window", dur("How long to wait when remaining reaches 0 and no reset header says when the window ends (HubSpot: 10s); a 429 without Retry-After waits at least this long (default 1s).")),
+	))
+}
+
+func paginateDef() *Obj {
+	return O("How to get the next page. style picks the method; each style reads its own settings.", props(
+		kw("style", S("Pagination style.", enum(httpsrc.PagerStyles()))),
+		kw("offset_param", S("offset: query parameter for the offset (default offset).")),
+		kw("page_param", S("page: query parameter for the page number (default page).")),
+		kw("limit_param", S("offset, page: query parameter for the page size (default limit for offset).")),
+		kw("limit", I("offset, page: page size to ask for.", kw("minimum", 1))),
+		kw("start_page", I("page: number of the first page, 0 or 1 (default 1).", kw("minimum", 0), kw("maximum", 1))),
+		kw("total", S("offset, page: gjson path of the total record count in the body; reading stops when it is reached.")),
+		kw("total_pages", S("page: gjson path of the total page count in the body.")),
+		kw("cursor", S("cursor: gjson path of the next cursor in the body (HubSpot: paging.next.after). Reading stops when it is missing or empty.")),
+		kw("param", S("cursor: name of the query parameter, body key or header that carries the cursor.")),
+		kw("in", S("cursor: where the cursor goes (default query).", enum(httpsrc.Places))),
+		kw("next_url", S("next_url: gjson path of the next page's full URL in the body.")),
+		kw("has_more", S("gjson path of a boolean in the body that says whether more pages follow.")),
+		kw("max_pages", I("Stop after this many pages (0: no limit).", kw("minimum", 0))),
+		kw("max_empty_pages", I("Stop, with a warning, after this many pages in a row without records even when the server says more follow (a cursor handed out for every empty page would otherwise be followed forever). The records read so far count; the sync succeeds. Default 3; 0: the default.", kw("minimum", 0))),
+		kw("restart_after", I("cursor: restart the query after this many records (HubSpot search stops at 10,000), from the newest restart_watermark seen.", kw("minimum", 1))),
+		kw("restart_watermark", S("cursor: gjson path, in each record, of the value the query is sorted by; its newest value becomes {{ watermark }} when the query restarts.")),
+	))
+}
+
+func requestDef() *Obj {
+	return O("The HTTP request of an entity. Strings may use {{ watermark }}, {{ window.start }}, {{ window.end }}, {{ now }} and, for child entities, {{ parent.<path> }}.", props(
+		kw("method", S("HTTP method (default GET).", enum(httpsrc.Methods))),
+		kw("path", S("Path joined to the source's base_url, for example /crm/v3/objects/contacts.")),
+		kw("params", typed("object", "Query parameters, name → value. A parameter whose value renders empty is left out.",
+			kw("additionalProperties", obj(kw("type", []string{"string", "number", "boolean"}))))),
+		kw("headers", strmap("Headers for this entity, added to the source's.")),
+		kw("body", D("JSON body (POST). Any YAML value; strings may use templates.")),
+	), "path")
+}
+
+func incrementalDef() *Obj {
+	return O("Incremental sync: the field whose maximum becomes the watermark, and how the stored watermark reaches the next read.", props(
+		kw("field", S("The field (a name under fields) whose newest value is stored as the watermark.", kw("pattern", ident))),
+		kw("param", S("http: name of the query parameter, header or body key that carries the watermark.")),
+		kw("in", S("http: where the watermark goes (default query).", enum(httpsrc.Places))),
+		kw("format", S("How the watermark is written in requests: rfc3339 (default), epoch_s, epoch_ms, date (2006-01-02), datetime (2006-01-02 15:04:05), http-date (If-Modified-Since), or a Go time layout such as 2006-01-02T15:04:05-07:00.")),
+		kw("lookback", dur("Re-read this much before the watermark to catch late updates (upserts make it harmless).")),
+		kw("start", S("Watermark of the very first run (RFC 3339 or a date); without it the first run reads everything.")),
+		kw("sorted", B("The source returns records in ascending order of field (HubSpot search sorted ASCENDING, SQL keyset reads): the watermark then advances with every committed batch, so a killed backfill resumes where it stopped. Otherwise the watermark advances only when a sync completes.")),
+		kw("column", S("sql: the SQL expression of the incremental column, for example COALESCE(updated_at, add_date). Default: the field's path.")),
+	), "field")
+}
+
+func csvDef() *Obj {
+	return O("How a delimited file is read.", props(
+		kw("delimiter", S(`Field separator (default ,; a .tsv file defaults to tab). Write "\t" or tab for tabs.`, kw("minLength", 1))),
+		kw("quote", S(`Quote character (default "), or none to read quotes as plain text.`, kw("minLength", 1))),
+		kw("comment", S("Lines starting with this character are skipped.", kw("maxLength", 1))),
+		kw("header", B("Whether the first row (after skip_rows) names the columns (default true).")),
+		kw("columns", strarray("Column names when the file has no header row.")),
+		kw("skip_rows", I("Lines to skip before the header.", kw("minimum", 0))),
+		kw("encoding", S("Text encoding (default utf-8; a UTF-8 or UTF-16 byte-order mark is always honoured).", enum(filesrc.Encodings()))),
+	))
+}
+
+// validatorDef: a name, or a mapping of a name to its argument. The two
+// forms are the branches of an anyOf so that editors offer the names for
+// an empty list item as well as for a started one.
+func validatorDef() *Obj {
+	names := validate.Names()
+	keys := props()
+	for _, n := range names {
+		info, _ := validate.Lookup(n)
+		keys.Set(n, D(validatorDoc(info)))
+	}
+	keys.Set("expr", S("An expr expression over value (and the record's fields) that must be true."))
+	keys.Set("message", S("The error text to report instead of the validator's own."))
+	return D("A validator: its name (email), or a mapping of its name to its argument ({min_length: 3}, {zip_code: CA}, {one_of: [a, b]}); add message: to replace its error text; {expr: 'value > 0', message: '…'} checks an expression. See the README's Validators table.",
+		kw("anyOf", []any{
+			obj(kw("type", "string"), enum(names)),
+			obj(kw("type", "object"), kw("minProperties", 1), kw("maxProperties", 2),
+				kw("properties", keys),
+				kw("propertyNames", obj(enum(append(slices.Clone(names), "expr", "message"))))),
+		}))
+}
+
+func validatorDoc(info validate.Info) string {
+	doc := strings.TrimSuffix(info.Doc, ".")
+	if doc == "" {
+		doc = info.Name
+	}
+	if info.Arg != "" && info.Arg != "none" {
+		return fmt.Sprintf("%s. Argument: %s.", upperFirst(doc), strings.TrimSuffix(info.Arg, "."))
+	}
+	return upperFirst(doc) + "."
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func fieldDef() *Obj {
+	return typed([]string{"string", "object"}, "A column. A bare string is the gjson path of the value (shorthand for {path: …}); a mapping sets more.",
+		kw("additionalProperties", false), kw("properties", props(
+			kw("path", S(`gjson path of the value in the source record: nested dots (properties.email), array indexes (items.0), queries (items.#(type=="x").value), modifiers. CSV and SQL columns are named the same way.`)),
+			kw("type", S("Field type (default string).", enum(value.Spellings()))),
+			kw("expr", S("An expr expression computing the value from the fields declared before or after it (by name), raw (the source record), and ctx (pipeline, entity, sync_started_at, file, row). Cycles are lint errors. Besides expr's built-ins: "+strings.Join(exprfn.Names(), ", ")+".")),
+			kw("default", D("Value used when the path is missing or null.")),
+			kw("format", typed([]string{"string", "array"}, `date, datetime: Go time layouts tried first, for example "01/02/2006 3:04 PM".`, kw("items", obj(kw("type", "string"))))),
+			kw("timezone", S("date, datetime: IANA zone of values written without one (default: defaults.timezone, else UTC).")),
+			kw("default_region", S("phone: region for numbers written without a country code (default: defaults.default_region, else US).")),
+			kw("validate", typed("array", "Validator chain run in order on the converted value.", kw("items", obj(ref("validator"))))),
+			kw("on_invalid", D("Overrides the entity's on_invalid for this field.", ref("on_invalid"))),
+			kw("required", B("Shorthand for a required validator at the start of the chain.")),
+			kw("poison", S(`What a value no database can store does — a NUL byte, bytes that are not UTF-8, and in json values the escapes \u0000 and a lone surrogate: reject (default: the record goes to crmsync_rejects naming the field and byte offset) or strip (NUL bytes removed, bad bytes and lone surrogates replaced by U+FFFD).`, enum(transform.PoisonModes))),
+		)))
+}
