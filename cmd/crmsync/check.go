@@ -61,7 +61,7 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 		name := plan.Name + " " + e.Name
 		if err != nil {
 			failed++
-			d := authoring.Diagnose(err, xs, authoring.Hint{Records: recordsPath(plan, e)})
+			d := authoring.Diagnose(err, xs, authoring.Hint{Records: recordsPath(plan, e), Source: e.Source})
 			fmt.Fprintf(stdout, "FAIL  %s: %s\n", name, d.Summary)
 			for _, s := range d.Details {
 				fmt.Fprintf(stdout, "      %s\n", s)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -40,9 +41,9 @@ func previewCmd(args []string, stdout, stderr io.Writer) int {
 	debug := fs.Bool("debug", false, "log the source at debug level")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: crmsync preview [--limit N] [--json] [--env PROFILE] [--record DIR] FILE [ENTITY]")
-		fmt.Fprintln(stderr, "Reads the first page(s) of each entity (or ENTITY) as a first sync would, maps the records and shows them")
+		fmt.Fprintln(stderr, "Reads the first page(s) of each entity (or ENTITY) exactly as a first sync does (the runner itself), maps the records and shows them")
 		fmt.Fprintln(stderr, "with every warning, conversion failure, rejection and filter decision, and the requests sent (secrets redacted).")
-		fmt.Fprintln(stderr, "Writes nothing: no destination is opened, no checkpoint moves. Exit status: 0 read, 1 a read failed, 2 usage error.")
+		fmt.Fprintln(stderr, "Writes nothing: it runs the sync into memory, no checkpoint moves. Exit status: 0 read, 1 a read failed, 2 usage error.")
 		fs.PrintDefaults()
 	}
 	pos, code, ok := parseArgs(fs, args)
@@ -61,7 +62,7 @@ func previewCmd(args []string, stdout, stderr io.Writer) int {
 	if ents == nil {
 		return code
 	}
-	if *record != "" && plan.Source.Type != "http" {
+	if *record != "" && !slices.ContainsFunc(ents, authoring.Recordable) {
 		fmt.Fprintf(stderr, "crmsync preview: --record saves HTTP exchanges, and %s reads a %s source; its test reads the files themselves: run crmsync test --update %s\n", pos[0], plan.Source.Type, pos[0])
 		return exitUsage
 	}
@@ -78,7 +79,7 @@ func previewCmd(args []string, stdout, stderr io.Writer) int {
 		doc := newPreviewDoc(plan, e, res, xs)
 		if err != nil {
 			code = exitFailed
-			d := authoring.Diagnose(err, xs, authoring.Hint{Records: recordsPath(plan, e)})
+			d := authoring.Diagnose(err, xs, authoring.Hint{Records: recordsPath(plan, e), Source: e.Source})
 			doc.Error, doc.Diagnosis = plan.Redact(err.Error()), &d
 		}
 		if *asJSON {
@@ -149,9 +150,10 @@ func newPreviewDoc(plan *pipeline.Plan, e *pipeline.Entity, res *authoring.Resul
 		}
 		d.Requests = append(d.Requests, px)
 	}
-	for _, r := range res.Records {
+	lines := res.Lines()
+	for i, r := range res.Records {
 		d.Counts[string(r.Outcome)]++
-		line := r.Line(res.Columns)
+		line := lines[i]
 		src := r.Raw
 		if !json.Valid([]byte(src)) {
 			b, _ := json.Marshal(src)
@@ -188,6 +190,7 @@ func writePreview(w io.Writer, d previewDoc, res *authoring.Result) {
 	if len(d.records) > 0 {
 		writeTable(w, d.columns, d.records)
 		fmt.Fprintln(w)
+		writeChildren(w, res)
 	}
 	var counts []string
 	for _, o := range []authoring.Outcome{authoring.OK, authoring.Warned, authoring.Rejected, authoring.Filtered, authoring.Failed, authoring.Unreadable} {
@@ -286,6 +289,52 @@ func writeTable(w io.Writer, cols []authoring.Column, recs []authoring.Record) {
 	tw.Flush()
 	for _, l := range strings.SplitAfter(buf.String(), "\n") {
 		io.WriteString(w, strings.TrimRight(l, " \n")+strings.Repeat("\n", strings.Count(l, "\n")))
+	}
+}
+
+// writeChildren prints the child rows (children:) of the shown records,
+// one table per child table, each row numbered by its parent record.
+func writeChildren(w io.Writer, res *authoring.Result) {
+	for i, ct := range res.Children {
+		var parents []int
+		var rows []authoring.Record
+		for n, r := range res.Records {
+			if i >= len(r.Children) {
+				continue
+			}
+			for _, vals := range r.Children[i] {
+				parents = append(parents, n+1)
+				rows = append(rows, authoring.Record{Values: vals})
+			}
+		}
+		fmt.Fprintf(w, "child rows %s: %d %s\n", ct.Name, len(rows), plural(len(rows), "row", "rows"))
+		if len(rows) == 0 {
+			fmt.Fprintln(w)
+			continue
+		}
+		var buf bytes.Buffer
+		tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
+		head := "RECORD"
+		for _, c := range ct.Columns {
+			head += "\t" + strings.ToUpper(c.Name)
+		}
+		fmt.Fprintln(tw, head)
+		for j, r := range rows {
+			line := fmt.Sprint(parents[j])
+			for k, c := range ct.Columns {
+				cell := ""
+				if k < len(r.Values) {
+					cell = clip(authoring.FormatValue(r.Values[k], c.Type), cellWidth)
+				}
+				line += "\t" + cell
+			}
+			fmt.Fprintln(tw, line)
+		}
+		tw.Flush()
+		for _, l := range strings.SplitAfter(buf.String(), "\n") {
+			io.WriteString(w, strings.TrimRight(l, " \n")+strings.Repeat("\n", strings.Count(l, "\n")))
+		}
+		fmt.Fprintln(w)
 	}
 }
 

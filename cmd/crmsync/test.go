@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -81,12 +82,13 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 			return code
 		}
 		// A file source's fixtures are its files: --update may start its folder.
-		if st, err := os.Stat(dir); (err != nil || !st.IsDir()) && !(*update && plan.Source.Type == "file") {
+		local := slices.ContainsFunc(plan.Entities, authoring.LocalFiles)
+		if st, err := os.Stat(dir); (err != nil || !st.IsDir()) && !(*update && local) {
 			switch {
 			case !named[file]:
 				fmt.Fprintf(stdout, "skip  %s: no fixtures folder %s\n", file, dir)
 				t.skipped++
-			case plan.Source.Type == "file":
+			case local:
 				fmt.Fprintf(stdout, "FAIL  %s: no fixtures folder %s (write the expected output: crmsync test --update %s)\n", file, dir, file)
 				t.failed++
 			default:

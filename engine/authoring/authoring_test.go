@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/crmsync/crmsync/engine/pipeline"
+	_ "github.com/crmsync/crmsync/engine/source/httpsrc" // the tests' pipelines read http
 )
 
 func testPlan(t *testing.T) *pipeline.Plan {

@@ -48,10 +48,11 @@ func Compare(want, got []string, max int) []string {
 }
 
 type line struct {
-	Outcome string         `json:"outcome"`
-	ID      string         `json:"id"`
-	Record  map[string]any `json:"record"`
-	Reasons []string       `json:"reasons"`
+	Outcome  string         `json:"outcome"`
+	ID       string         `json:"id"`
+	Record   map[string]any `json:"record"`
+	Children map[string]any `json:"children"`
+	Reasons  []string       `json:"reasons"`
 }
 
 func parseLine(s string) (line, error) {
@@ -108,6 +109,18 @@ func lineDiff(a, b string) []string {
 			out = append(out, fmt.Sprintf("field %s: expected %s, got %s", k, compact(va), compact(vb)))
 		}
 	}
+	for _, k := range sortedKeys(x.Children, y.Children) {
+		va, okA := x.Children[k]
+		vb, okB := y.Children[k]
+		switch {
+		case !okA:
+			out = append(out, fmt.Sprintf("child rows %s: not expected, got %s", k, compact(vb)))
+		case !okB:
+			out = append(out, fmt.Sprintf("child rows %s: expected %s, got none", k, compact(va)))
+		case !reflect.DeepEqual(va, vb):
+			out = append(out, fmt.Sprintf("child rows %s: expected %s, got %s", k, compact(va), compact(vb)))
+		}
+	}
 	if !reflect.DeepEqual(x.Reasons, y.Reasons) {
 		out = append(out, fmt.Sprintf("reasons: expected %s, got %s", compact(x.Reasons), compact(y.Reasons)))
 	}
@@ -122,4 +135,19 @@ func short(s string) string {
 		return s[:157] + "..."
 	}
 	return s
+}
+
+func sortedKeys(a, b map[string]any) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range []map[string]any{a, b} {
+		for k := range m {
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -15,8 +15,7 @@ import (
 	"syscall"
 
 	"github.com/crmsync/crmsync/engine/jsontext"
-	"github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/crmsync/crmsync/engine/source"
 	"github.com/tidwall/gjson"
 )
 
@@ -40,6 +39,9 @@ type Diagnosis struct {
 type Hint struct {
 	// Records is the entity's records path ("" when the body is the array).
 	Records string
+	// Source is the entity's source: one that can explain its own
+	// errors (source.Diagnoser) is asked.
+	Source source.Opener
 }
 
 // Diagnose explains a read error, using the exchanges of the read (the
@@ -59,8 +61,10 @@ func Diagnose(err error, xs []Exchange, h Hint) Diagnosis {
 			return d
 		}
 	}
-	if d, ok := sqlDiagnosis(err); ok {
-		return d
+	if dg, ok := h.Source.(source.Diagnoser); ok && err != nil {
+		if d, ok := dg.Diagnose(err); ok {
+			return Diagnosis{Class: d.Class, Summary: d.Summary, Details: d.Details}
+		}
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return Diagnosis{Class: "file-missing", Summary: "a file the source names does not exist", Details: []string{err.Error()}}
@@ -284,35 +288,6 @@ func missingScopes(body string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// sqlDiagnosis covers the PostgreSQL and MySQL errors a first read meets.
-func sqlDiagnosis(err error) (Diagnosis, bool) {
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) {
-		switch pg.Code {
-		case "28P01", "28000":
-			return Diagnosis{Class: "sql-auth", Summary: "the database rejected the user or password", Details: []string{pg.Message}}, true
-		case "3D000":
-			return Diagnosis{Class: "sql-database", Summary: "the database does not exist", Details: []string{pg.Message}}, true
-		case "42P01", "42703", "42501":
-			return Diagnosis{Class: "sql-table", Summary: "the query names a table or column that is missing or not readable", Details: []string{pg.Message}}, true
-		}
-		return Diagnosis{Class: "other", Summary: "the database says: " + pg.Message}, true
-	}
-	var my *mysql.MySQLError
-	if errors.As(err, &my) {
-		switch my.Number {
-		case 1045, 1044:
-			return Diagnosis{Class: "sql-auth", Summary: "the database rejected the user or password", Details: []string{my.Message}}, true
-		case 1049:
-			return Diagnosis{Class: "sql-database", Summary: "the database does not exist", Details: []string{my.Message}}, true
-		case 1146, 1054, 1142:
-			return Diagnosis{Class: "sql-table", Summary: "the query names a table or column that is missing or not readable", Details: []string{my.Message}}, true
-		}
-		return Diagnosis{Class: "other", Summary: "the database says: " + my.Message}, true
-	}
-	return Diagnosis{}, false
 }
 
 func snippetOf(s string, n int) string {

@@ -2,35 +2,36 @@ package authoring
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/crmsync/crmsync/engine/pipeline"
+	"github.com/crmsync/crmsync/engine/runner"
+	"github.com/crmsync/crmsync/engine/sink/memory"
 	"github.com/crmsync/crmsync/engine/source"
-	"github.com/crmsync/crmsync/engine/source/httpsrc"
 	"github.com/crmsync/crmsync/engine/transform"
 	"github.com/crmsync/crmsync/engine/value"
 )
 
 // Options control Read.
 type Options struct {
-	// Limit stops the read at the end of the page on which this many
-	// records were mapped (0: no limit). Records past it are not mapped.
+	// Limit stops the read once this many records were mapped, at the
+	// latest at the end of the page that reached it (0: no limit).
+	// Records past it are not mapped.
 	Limit int
 	// Pages stops the read after this many pages (0: no limit).
 	Pages int
 	// More, when set, is asked after each page; false stops the read.
 	More func() bool
-	// Wrap wraps the HTTP transport of an http source: to record or replay.
+	// Wrap wraps the HTTP transport of a source that can be probed (see
+	// source.Prober): to record or replay.
 	Wrap func(http.RoundTripper) http.RoundTripper
-	// Attempts replaces an http source's retry.attempts when above 0.
+	// Attempts replaces the source's retry attempts when above 0.
 	Attempts int
-	// Unlimited drops an http source's rate limits (replays).
+	// Unlimited drops the source's rate limits (replays).
 	Unlimited bool
 	// Logger gets the source's log lines (retries, rate limits); nil discards them.
 	Logger         *slog.Logger
@@ -42,12 +43,23 @@ type Options struct {
 type Result struct {
 	Pipeline, Entity string
 	Columns          []Column
-	Records          []Record
-	Pages            int
+	// Children are the entity's child tables (children:), in order;
+	// each Record's Children follow it.
+	Children []ChildTable
+	Records  []Record
+	Pages    int
 	// Total is the record count the source gave with the first page, -1 unknown.
 	Total int
 	// Stopped: the read stopped at a limit before the source's end.
 	Stopped bool
+	// Dest is the in-memory destination the read was synced into.
+	Dest *memory.DB
+}
+
+// ChildTable is one child table of an entity.
+type ChildTable struct {
+	Name    string
+	Columns []Column // the child's own fields (the parent key and index left out)
 }
 
 // Count returns how many records have each outcome.
@@ -65,20 +77,18 @@ func (r *Result) Count(o Outcome) int {
 func (r *Result) Lines() []string {
 	out := make([]string, len(r.Records))
 	for i := range r.Records {
-		out[i] = r.Records[i].Line(r.Columns)
+		out[i] = r.Records[i].line(r.Columns, r.Children)
 	}
 	return out
 }
 
-// errStop ends a read early; it never leaves Read.
-var errStop = errors.New("authoring: enough read")
-
-// Read reads an entity from its first page on, as a first sync would
-// (no checkpoint: incremental.start is the watermark), and maps every
-// record through the entity's record path. It opens no destination and
-// writes nothing. On error the result holds what was mapped before it.
+// Read reads an entity from its first page on exactly as a first sync
+// does — it runs the runner itself (runner.Sync, with hooks) into an
+// in-memory destination — and returns every record as the record path
+// left it. Nothing is written anywhere. On error the result holds what
+// was mapped before it, and the error keeps its chain.
 func Read(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Options) (*Result, error) {
-	res := &Result{Pipeline: plan.Name, Entity: e.Name, Total: -1}
+	res := &Result{Pipeline: plan.Name, Entity: e.Name, Total: -1, Dest: memory.New()}
 	if e.Program == nil || e.Source == nil {
 		return res, fmt.Errorf("entity %q did not compile", e.Name)
 	}
@@ -86,70 +96,73 @@ func Read(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Option
 	for _, f := range fields {
 		res.Columns = append(res.Columns, Column{Name: f.Name, Type: f.Type})
 	}
+	for _, ch := range e.Children {
+		ct := ChildTable{Name: ch.Name}
+		for _, f := range ch.Transform.Program.Fields() {
+			ct.Columns = append(ct.Columns, Column{Name: f.Name, Type: f.Type})
+		}
+		res.Children = append(res.Children, ct)
+	}
 	var pk []int
 	for _, name := range e.Config.PrimaryKey {
 		if i := slices.IndexFunc(fields, func(f *transform.Field) bool { return f.Name == name }); i >= 0 {
 			pk = append(pk, i)
 		}
 	}
-	st, err := FirstRunState(e)
-	if err != nil {
-		return res, err
-	}
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	proc := e.Program.NewProcessor(transform.Context{SyncStarted: time.Now().UTC(),
-		Logger: slog.New(slog.DiscardHandler), SkipValidation: o.SkipValidation})
-	var out transform.Output
-	emit := func(p source.Page) error {
-		res.Pages++
-		if res.Pages == 1 {
-			res.Total = p.Total
-		}
-		proc.SetParent(p.Parent)
-		for _, rj := range p.Rejects {
-			reason := rj.Reason
-			if rj.File != "" && !strings.HasPrefix(reason, rj.File) {
-				reason = fmt.Sprintf("%s:%d: %s", rj.File, rj.Row, reason)
+	var syncErr error
+	counted := 0 // records on the pages counted so far
+	hooks := &runner.Hooks{
+		Probe:        &source.Probe{Wrap: o.Wrap, Attempts: o.Attempts, Unlimited: o.Unlimited},
+		SourceLogger: log,
+		MaxRecords:   o.Limit,
+		Page: func(p runner.PageInfo) bool {
+			res.Pages++
+			counted = len(res.Records)
+			if res.Pages == 1 {
+				res.Total = p.Total
 			}
-			res.Records = append(res.Records, Record{Outcome: Unreadable, ID: fmt.Sprintf("%s:%d", rj.File, rj.Row), Reasons: []string{reason}, Raw: rj.Raw})
-		}
-		for _, rec := range p.Records {
-			if o.Limit > 0 && len(res.Records) >= o.Limit {
+			if (o.Limit > 0 && len(res.Records) >= o.Limit) || (o.Pages > 0 && res.Pages >= o.Pages) || (o.More != nil && !o.More()) {
 				res.Stopped = true
-				return errStop
+				return false
 			}
-			out.Values = make([]any, len(fields))
-			proc.Process(rec, &out)
-			res.Records = append(res.Records, mapped(&out, rec, e, pk))
-		}
-		if (o.Limit > 0 && len(res.Records) >= o.Limit) || (o.Pages > 0 && res.Pages >= o.Pages) || (o.More != nil && !o.More()) {
-			res.Stopped = true
-			return errStop
-		}
-		return nil
+			return true
+		},
+		Record: func(ev runner.RecordEvent) { res.Records = append(res.Records, mapped(ev, e, pk)) },
+		Error:  func(err error) { syncErr = err },
 	}
-	env := &source.Env{Logger: log.With("pipeline", plan.Name, "entity", e.Name), Redact: plan.Redact, Version: o.Version}
-	err = readEntity(ctx, plan, e, st, env, o, emit)
-	if errors.Is(err, errStop) {
-		err = nil
+	r := runner.Sync(ctx, plan, e, runner.Options{Dest: res.Dest, Logger: slog.New(slog.DiscardHandler),
+		SkipValidation: o.SkipValidation, Version: o.Version, Hooks: hooks})
+	if r.Err != nil && syncErr == nil {
+		syncErr = r.Err
 	}
-	return res, err
+	if len(res.Records) > counted {
+		res.Pages++ // the page a failed record stopped was read too
+	}
+	return res, syncErr
 }
 
-// mapped turns a processor output into a Record.
-func mapped(out *transform.Output, rec source.Record, e *pipeline.Entity, pk []int) Record {
-	r := Record{Values: out.Values, Raw: rec.JSON, Reasons: append([]string(nil), out.Reasons...)}
+// mapped turns what the runner made of a record into a Record.
+func mapped(ev runner.RecordEvent, e *pipeline.Entity, pk []int) Record {
+	if rj := ev.Unreadable; rj != nil {
+		reason := rj.Reason
+		if rj.File != "" && !strings.HasPrefix(reason, rj.File) {
+			reason = fmt.Sprintf("%s:%d: %s", rj.File, rj.Row, reason)
+		}
+		return Record{Outcome: Unreadable, ID: fmt.Sprintf("%s:%d", rj.File, rj.Row), Reasons: []string{reason}, Raw: rj.Raw}
+	}
+	r := Record{Values: ev.Values, Raw: ev.Raw, Reasons: ev.Reasons}
 	var ids []string
 	for _, i := range pk {
-		if v := out.Values[i]; v != nil {
+		if v := ev.Values[i]; v != nil {
 			ids = append(ids, FormatValue(v, value.String))
 		}
 	}
 	r.ID = strings.Join(ids, ",")
-	switch out.Outcome {
+	switch ev.Outcome {
 	case transform.Keep:
 		r.Outcome = OK
 		if len(r.Reasons) > 0 {
@@ -163,84 +176,24 @@ func mapped(out *transform.Output, rec source.Record, e *pipeline.Entity, pk []i
 	case transform.Failed:
 		r.Outcome = Failed
 	}
-	return r
-}
-
-// FirstRunState is the read state of a first sync: no checkpoint, the
-// watermark is incremental.start (moved back by its lookback).
-func FirstRunState(e *pipeline.Entity) (source.ReadState, error) {
-	var st source.ReadState
-	inc := e.Incremental
-	if inc == nil || inc.Start == "" {
-		return st, nil
-	}
-	switch inc.Type {
-	case value.Date, value.Datetime:
-		t, err := pipeline.ParseWatermarkTime(inc.Start)
-		if err != nil {
-			return st, fmt.Errorf("entity %q: incremental.start %q is not a time: %w", e.Name, inc.Start, err)
-		}
-		t = t.Add(-inc.Lookback)
-		st.WatermarkTime = t
-		if st.Watermark, err = source.FormatTime(t, inc.Format); err != nil {
-			return st, err
-		}
-	default:
-		st.Watermark = inc.Start
-	}
-	return st, nil
-}
-
-// open opens an entity's reader; an http source gets the probe options.
-func open(ctx context.Context, e *pipeline.Entity, env *source.Env, o Options) (source.Reader, func(), error) {
-	rd, err := httpsrc.OpenProbe(ctx, e.Source, env, httpsrc.Probe{Wrap: o.Wrap, Attempts: o.Attempts, Unlimited: o.Unlimited})
-	if errors.Is(err, httpsrc.ErrNotHTTP) {
-		rd, err = e.Source.Open(ctx, env)
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("opening the source: %w", err)
-	}
-	closer := func() {}
-	if c, ok := rd.(interface{ Close() error }); ok {
-		closer = func() { c.Close() }
-	}
-	return rd, closer, nil
-}
-
-// readEntity reads an entity, or — with a parent — the entity once per
-// record of its parent's pages, as the runner does.
-func readEntity(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, st source.ReadState, env *source.Env, o Options, emit func(source.Page) error) error {
-	rd, done, err := open(ctx, e, env, o)
-	if err != nil {
-		return err
-	}
-	defer done()
-	if e.Parent == "" {
-		return rd.Read(ctx, st, emit)
-	}
-	parent := plan.Entity(e.Parent)
-	if parent == nil || parent.Source == nil {
-		return fmt.Errorf("parent entity %q is not available", e.Parent)
-	}
-	prd, pdone, err := open(ctx, parent, env, o)
-	if err != nil {
-		return fmt.Errorf("opening the parent entity %q: %w", e.Parent, err)
-	}
-	defer pdone()
-	number := 0
-	return prd.Read(ctx, source.ReadState{}, func(pp source.Page) error {
-		for _, rec := range pp.Records {
-			cst := st
-			cst.Parent = rec.JSON
-			err := rd.Read(ctx, cst, func(p source.Page) error {
-				number++
-				p.Number, p.Resume, p.Parent = number, "", rec.JSON
-				return emit(p)
-			})
-			if err != nil {
-				return err
+	if len(e.Children) > 0 && ev.Children != nil {
+		r.Children = make([][][]any, len(e.Children))
+		for i, ch := range e.Children {
+			skip := len(ch.ParentIdx) // the parent key, then the index, lead each child row
+			if ch.Index {
+				skip++
+			}
+			for _, row := range ev.Children[i] {
+				if skip <= len(row.Values) {
+					r.Children[i] = append(r.Children[i], row.Values[skip:])
+				}
 			}
 		}
-		return nil
-	})
+		for _, rj := range ev.ChildRejects {
+			for _, reason := range rj.Reasons {
+				r.Reasons = append(r.Reasons, fmt.Sprintf("child %s: %s", rj.RecordID, reason))
+			}
+		}
+	}
+	return r
 }

@@ -37,6 +37,9 @@ type Record struct {
 	Values  []any  // by column; nil for unreadable records
 	Reasons []string
 	Raw     string // the source record
+	// Children are the child rows made from the record, per child table
+	// of the entity (Result.Children), each row by the child's columns.
+	Children [][][]any
 }
 
 // Line is the record as one line of expected output:
@@ -45,7 +48,11 @@ type Record struct {
 //
 // Values are written as the destination stores them: decimals with their
 // scale, datetimes in UTC, dates as YYYY-MM-DD.
-func (r *Record) Line(cols []Column) string {
+func (r *Record) Line(cols []Column) string { return r.line(cols, nil) }
+
+// line is Line with the record's child rows, when the entity has child
+// tables: "children":{"<table>":[{…},…],…} after the record.
+func (r *Record) line(cols []Column, kids []ChildTable) string {
 	var b bytes.Buffer
 	b.WriteString(`{"outcome":`)
 	writeString(&b, string(r.Outcome))
@@ -63,6 +70,26 @@ func (r *Record) Line(cols []Column) string {
 		}
 		b.WriteByte('}')
 	}
+	if len(kids) > 0 && r.Children != nil {
+		b.WriteString(`,"children":{`)
+		for i, ct := range kids {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeString(&b, ct.Name)
+			b.WriteString(":[")
+			if i < len(r.Children) {
+				for j, row := range r.Children[i] {
+					if j > 0 {
+						b.WriteByte(',')
+					}
+					writeObject(&b, ct.Columns, row)
+				}
+			}
+			b.WriteByte(']')
+		}
+		b.WriteByte('}')
+	}
 	if len(r.Reasons) > 0 {
 		b.WriteString(`,"reasons":[`)
 		for i, s := range r.Reasons {
@@ -75,6 +102,23 @@ func (r *Record) Line(cols []Column) string {
 	}
 	b.WriteByte('}')
 	return b.String()
+}
+
+// writeObject writes values as a JSON object of the columns.
+func writeObject(b *bytes.Buffer, cols []Column, vals []any) {
+	b.WriteByte('{')
+	for i, c := range cols {
+		if i >= len(vals) {
+			break
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeString(b, c.Name)
+		b.WriteByte(':')
+		writeValue(b, vals[i], c.Type)
+	}
+	b.WriteByte('}')
 }
 
 func writeString(b *bytes.Buffer, s string) {

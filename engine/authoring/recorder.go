@@ -26,7 +26,7 @@ func NewRecorder(next http.RoundTripper, red *Redactor) *Recorder {
 	return &Recorder{next: next, red: red}
 }
 
-// Wrap lets a Recorder fit httpsrc.Probe.Wrap: it records what the
+// Wrap lets a Recorder fit source.Probe.Wrap: it records what the
 // reader's own transport exchanges.
 func (r *Recorder) Wrap(next http.RoundTripper) http.RoundTripper {
 	r.mu.Lock()

@@ -100,7 +100,7 @@ type ReplayTransport struct {
 	mismatch error
 }
 
-// Wrap fits httpsrc.Probe.Wrap: requests reach the replay server through
+// Wrap fits source.Probe.Wrap: requests reach the replay server through
 // the reader's own transport.
 func (t *ReplayTransport) Wrap(next http.RoundTripper) http.RoundTripper {
 	t.base = next

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/crmsync/crmsync/engine/pipeline"
+	"github.com/crmsync/crmsync/engine/source"
 )
 
 var (
@@ -17,16 +18,16 @@ var (
 )
 
 // ReplayEntity reads one entity offline and maps its records: an http
-// source from the exchanges recorded in dir/<entity>/ (served by p), a
-// file source from its own files. A request that differs from its
+// source that can be probed (source.Prober: http) from the exchanges
+// recorded in dir/<entity>/ (served by p), a source of local files
+// (source.Local) from its own files. A request that differs from its
 // fixture, or a read that stops before the last fixture, is an error.
 func ReplayEntity(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, dir string, p *Replayer, o Options) (*Result, error) {
-	switch plan.Source.Type {
-	case "file":
+	if LocalFiles(e) {
 		o.Wrap, o.Limit, o.Pages, o.More = nil, 0, 0, nil
 		return Read(ctx, plan, e, o)
-	case "http":
-	default:
+	}
+	if !Recordable(e) {
 		return nil, fmt.Errorf("source type %q: %w", plan.Source.Type, ErrNotOffline)
 	}
 	fx, err := LoadFixtures(filepath.Join(dir, e.Name))
@@ -76,4 +77,18 @@ func RecordFixtures(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity
 		return n, res, fmt.Errorf("replaying what was just recorded: %w", err)
 	}
 	return n, res, WriteExpected(filepath.Join(dir, e.Name, ExpectedFile), res.Lines())
+}
+
+// Recordable reports whether an entity's exchanges can be recorded and
+// replayed: its source can be probed (source.Prober).
+func Recordable(e *pipeline.Entity) bool {
+	_, ok := e.Source.(source.Prober)
+	return ok
+}
+
+// LocalFiles reports whether an entity's source reads only local files
+// (source.Local): its test reads the files themselves.
+func LocalFiles(e *pipeline.Entity) bool {
+	l, ok := e.Source.(source.Local)
+	return ok && l.Local()
 }

@@ -58,12 +58,13 @@ func (s *syncer) stream(parent context.Context, reader source.Reader, st source.
 	}
 	pages := make(chan source.Page, ahead)
 	errc := make(chan error, 1)
+	step := s.lockstep()
 	go func() {
 		defer close(pages)
 		errc <- s.read(ctx, reader, st, func(p source.Page) error {
 			select {
 			case pages <- p:
-				return nil
+				return waitProcessed(ctx, step)
 			case <-ctx.Done():
 				return ctx.Err()
 			}
@@ -126,6 +127,7 @@ func (s *syncer) stream(parent context.Context, reader source.Reader, st source.
 			s.pages++
 			s.o.Progress(Progress{Pipeline: s.plan.Name, Entity: s.e.Name, Pages: s.pages, Records: s.r.Processed, Total: page.Total})
 		}
+		s.afterPage(page)
 		if s.truncated {
 			cancel()
 			for range pages {
@@ -136,6 +138,7 @@ func (s *syncer) stream(parent context.Context, reader source.Reader, st source.
 			}
 			return finish(s.flush(context.WithoutCancel(ctx), b, true))
 		}
+		letGo(ctx, step)
 	}
 	if !started {
 		s.logStart(-1)
@@ -173,7 +176,7 @@ func (s *syncer) read(ctx context.Context, reader source.Reader, st source.ReadS
 	if parent == nil || parent.Source == nil {
 		return fmt.Errorf("parent entity %q is not available", s.e.Parent)
 	}
-	pr, err := parent.Source.Open(ctx, &source.Env{Logger: s.log, Redact: s.plan.Redact, Version: s.o.Version})
+	pr, err := s.open(ctx, parent.Source)
 	if err != nil {
 		return fmt.Errorf("opening the parent entity %q: %w", s.e.Parent, err)
 	}
@@ -251,12 +254,13 @@ func (s *syncer) page(ctx context.Context, proc *transform.Processor, page sourc
 		s.r.Rejected++
 		// The source's reason already names the file and line.
 		b.rejects = append(b.rejects, s.reject(fmt.Sprintf("%s:%d", rj.File, rj.Row), []string{rj.Reason}, rj.Raw))
+		s.hookUnreadable(rj)
 		if err := s.countReject(b, true); err != nil {
 			return err
 		}
 	}
 	for _, rec := range page.Records {
-		if e.MaxRecords > 0 && s.r.Processed >= int64(e.MaxRecords) {
+		if m := s.maxRecords(); m > 0 && s.r.Processed >= m {
 			s.truncated = true
 			break
 		}
@@ -274,6 +278,7 @@ func (s *syncer) page(ctx context.Context, proc *transform.Processor, page sourc
 		if out.Outcome == transform.Keep && e.Table.KeepRaw {
 			raw = s.rawOf(proc, rec, out)
 		}
+		mark := s.mark(b)
 		switch out.Outcome {
 		case transform.Keep:
 			if e.Incremental != nil {
@@ -300,8 +305,10 @@ func (s *syncer) page(ctx context.Context, proc *transform.Processor, page sourc
 			b.rejects = append(b.rejects, s.recordReject(rec, out.ID, out.Reasons))
 		case transform.Failed:
 			s.r.Failed++
+			s.hookRecord(mark, rec, out, b)
 			return fmt.Errorf("page %d: %w", page.Number, out.Err)
 		}
+		s.hookRecord(mark, rec, out, b)
 		if err := s.countReject(b, out.Outcome == transform.Rejected); err != nil {
 			return err
 		}

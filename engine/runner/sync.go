@@ -38,6 +38,8 @@ type Options struct {
 	Progress func(Progress)
 	// ReadAhead is how many pages may wait while one is processed (default 2).
 	ReadAhead int
+	// Hooks, when set, watch and bound the sync (see Hooks).
+	Hooks *Hooks
 }
 
 // Progress is a snapshot of a running sync.
@@ -73,6 +75,7 @@ func Sync(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Option
 	if p := s.lost.Load(); p != nil {
 		err = *p // the cause; what failed after it follows from it
 	}
+	s.hookError(err)
 	r.FinishedAt = time.Now().UTC()
 	r.Duration = r.FinishedAt.Sub(r.StartedAt)
 	if secs := r.Duration.Seconds(); secs > 0 {
@@ -164,7 +167,7 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	reader, err := e.Source.Open(ctx, &source.Env{Logger: s.log, Redact: plan.Redact, Version: o.Version})
+	reader, err := s.open(ctx, e.Source)
 	if err != nil {
 		return fmt.Errorf("opening the source: %w", err)
 	}

@@ -143,3 +143,6 @@ func (r *reader) readFile(ctx context.Context, pg *Pager, state *State, ref file
 	// exactly what was read even if the file grows meanwhile.
 	return pg.ReadFile(ctx, r.format, ref.name, io.NewSectionReader(fh, 0, size), fs)
 }
+
+// Local implements source.Local: a file source reads local files only.
+func (o *opener) Local() bool { return true }
