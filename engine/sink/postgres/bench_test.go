@@ -205,6 +205,11 @@ func BenchmarkLoad(b *testing.B) {
 			for range b.N {
 				b.StopTimer()
 				c.setup()
+				// A new sync prepares its table: that is when a table is
+				// found empty (fresh) or not.
+				if err := d.Prepare(ctx, tbl); err != nil {
+					b.Fatal(err)
+				}
 				if _, err := d.pool.Exec(ctx, "CHECKPOINT"); err != nil {
 					b.Fatal(err)
 				}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/crmsync/crmsync/engine/sink"
 	"github.com/crmsync/crmsync/engine/value"
@@ -31,7 +32,13 @@ type plan struct {
 	pk       []int // positions of the primary key in cols
 	parent   []int // positions of the parent key in cols
 	keyed    bool  // merged on the primary key; rows carry _row_hash
-	keepRaw  bool
+	// fresh: the table was empty when prepared and no batch has met a key
+	// it already held, so batches COPY straight in without the key lookup
+	// (a first sync, a replace's new table). A batch whose COPY meets an
+	// existing key rolls back, clears fresh, and is written again the
+	// usual way.
+	fresh   atomic.Bool
+	keepRaw bool
 	// deletedAt: the table has _deleted_at (soft deletes, now or before),
 	// so a row seen again is undeleted.
 	deletedAt bool

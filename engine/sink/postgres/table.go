@@ -66,12 +66,15 @@ func (d *DB) ensureTable(ctx context.Context, t *sink.Table, physical string) (*
 		if err != nil {
 			return err
 		}
+		empty := true
 		if len(existing) == 0 {
 			if _, err := tx.Exec(ctx, d.createSQL(t, physical)); err != nil {
 				return fmt.Errorf("creating: %w", err)
 			}
 		} else if err := d.evolve(ctx, tx, t, physical, existing); err != nil {
 			return err
+		} else if err := tx.QueryRow(ctx, "SELECT NOT EXISTS (SELECT 1 FROM "+d.ident(physical)+")").Scan(&empty); err != nil {
+			return fmt.Errorf("looking for rows: %w", err)
 		}
 		if len(t.ParentKey) > 0 {
 			sql := fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)",
@@ -84,6 +87,7 @@ func (d *DB) ensureTable(ctx context.Context, t *sink.Table, physical string) (*
 			return err
 		}
 		p = d.compile(t, physical, existing)
+		p.fresh.Store(empty && p.keyed)
 		return nil
 	})
 	return p, err

@@ -65,6 +65,13 @@ func (d *DB) Write(ctx context.Context, b *sink.Batch) (sink.Result, error) {
 		if err == nil {
 			return res, nil
 		}
+		if errors.Is(err, errNotFresh) {
+			// The table holds some of these keys after all: nothing of
+			// the batch committed; write it again with the lookup.
+			p.fresh.Store(false)
+			attempt--
+			continue
+		}
 		var ce *commitError
 		if attempt >= writeAttempts || ctx.Err() != nil || !connLost(err) || errors.As(err, &ce) {
 			return sink.Result{}, fmt.Errorf("%s: %w", where, err)
@@ -88,6 +95,9 @@ var (
 	writeAttempts = 4
 	writeBackoff  = 500 * time.Millisecond
 )
+
+// errNotFresh is a fresh table's COPY that met a key already stored.
+var errNotFresh = errors.New("a key of the batch is already in the table")
 
 // commitError is a failure after COMMIT was sent: the batch may have
 // committed, so it is not written again (an append would double).
@@ -150,7 +160,8 @@ func (d *DB) writeTx(ctx context.Context, conn *pgx.Conn, b *sink.Batch, p *plan
 	if b.Epoch != 0 {
 		fence = &fenceCheck{f: sink.Fence{Pipeline: b.Pipeline, Entity: b.Entity, Epoch: b.Epoch}}
 	}
-	if err := d.begin(ctx, pc, p, fr, e, keys, fence); err != nil {
+	fast := p.keyed && p.fresh.Load()
+	if err := d.begin(ctx, pc, p, fr, e, keys, fence, !fast); err != nil {
 		return sink.Result{}, err
 	}
 	if fence != nil {
@@ -160,6 +171,10 @@ func (d *DB) writeTx(ctx context.Context, conn *pgx.Conn, b *sink.Batch, p *plan
 	}
 	res, err := d.load(ctx, pc, p, nil, e, keys, staged)
 	if err != nil {
+		var pe *pgconn.PgError
+		if fast && errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
+			return res, errNotFresh
+		}
 		return res, err
 	}
 	for _, k := range kids {
@@ -229,7 +244,7 @@ func (d *DB) checkpointSQL() string {
 // never been analyzed) the planner prefers a hash join over a sequential
 // scan of the whole table, batch after batch; nested loops over the
 // primary key index are what these statements want.
-func (d *DB) begin(ctx context.Context, pc *pgconn.PgConn, p *plan, fr *fullRun, e *encoded, keys [][]byte, fence *fenceCheck) error {
+func (d *DB) begin(ctx context.Context, pc *pgconn.PgConn, p *plan, fr *fullRun, e *encoded, keys [][]byte, fence *fenceCheck, lookup bool) error {
 	stmts := []stmt{
 		{sql: "BEGIN"},
 		{sql: "SET LOCAL enable_hashjoin = off"},
@@ -246,8 +261,10 @@ func (d *DB) begin(ctx context.Context, pc *pgconn.PgConn, p *plan, fr *fullRun,
 		if fr != nil && fr.seenSQL != "" {
 			stmts = append(stmts, stmt{sql: fr.seenSQL, args: keys, oids: p.keyOIDs})
 		}
-		e.resetState()
-		stmts = append(stmts, stmt{sql: p.lookupSQL, args: keys, oids: p.keyOIDs, results: 3, read: e.classifyRow})
+		e.resetState() // every row new, unless the lookup finds it
+		if lookup {
+			stmts = append(stmts, stmt{sql: p.lookupSQL, args: keys, oids: p.keyOIDs, results: 3, read: e.classifyRow})
+		}
 	}
 	if err := runPipeline(ctx, pc, stmts); err != nil {
 		return fmt.Errorf("starting the transaction: %w", err)

@@ -288,3 +288,42 @@ func TestWriteAfterRedefinition(t *testing.T) {
 		t.Error("row with the new field not written")
 	}
 }
+
+// TestFreshTableSkipsTheLookupSafely: batches into a table that was empty
+// when prepared COPY straight in, and a batch that meets a stored key
+// after all (a record read twice, a row another session wrote) is written
+// again the usual way: counts exact, nothing doubled, nothing lost.
+func TestFreshTableSkipsTheLookupSafely(t *testing.T) {
+	d, admin := openTest(t)
+	tbl := contactsTable()
+	mustPrepare(t, d, tbl)
+	if p := d.plans[tbl.Name]; p == nil || !p.fresh.Load() {
+		t.Fatal("a new table is not fresh")
+	}
+	r := mustWrite(t, d, &sink.Batch{Table: tbl, Rows: []sink.Row{contact(1, "a@x.io"), contact(2, "b@x.io")}})
+	if r.Created != 2 {
+		t.Fatalf("first batch: %+v", r)
+	}
+	// Another session writes key 4; the next batch repeats key 2 and has 4.
+	if _, err := admin.Exec(context.Background(), `INSERT INTO contacts (id, email, _row_hash, _synced_at) VALUES (4, 'old@x.io', '\x00', now())`); err != nil {
+		t.Fatal(err)
+	}
+	r = mustWrite(t, d, &sink.Batch{Table: tbl, Rows: []sink.Row{contact(2, "b@x.io"), contact(3, "c@x.io"), contact(4, "d@x.io")}})
+	if r.Created != 1 || r.Unchanged != 1 || r.Updated != 1 {
+		t.Fatalf("batch meeting stored keys: %+v, want 1 created, 1 unchanged, 1 updated", r)
+	}
+	if d.plans[tbl.Name].fresh.Load() {
+		t.Error("the table is still taken for fresh")
+	}
+	if n := count(t, admin, "SELECT count(*) FROM contacts"); n != 4 {
+		t.Errorf("%d rows, want 4", n)
+	}
+	if n := count(t, admin, "SELECT count(*) FROM contacts WHERE id = 4 AND email = 'd@x.io'"); n != 1 {
+		t.Error("the row another session wrote was not updated")
+	}
+	// A table with rows is not fresh when prepared again.
+	mustPrepare(t, d, tbl)
+	if d.plans[tbl.Name].fresh.Load() {
+		t.Error("a table with rows is taken for fresh")
+	}
+}
