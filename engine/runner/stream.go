@@ -18,6 +18,12 @@ import (
 const rejectWindow = 1000
 
 // batcher accumulates processed rows until they are written.
+// maxBatchBytes bounds a batch by the size of its records as read, beside
+// batch_size: two batches are in memory at once (one being written, one
+// being filled), so this keeps a sync's memory within tens of MiB at any
+// batch_size and record width.
+const maxBatchBytes = 16 << 20
+
 type batcher struct {
 	slab    []any
 	rows    []sink.Row
@@ -34,6 +40,11 @@ type batcher struct {
 	collided   map[string]int
 	keyIdx     []int // the key columns
 	kbuf, kcmp []byte
+
+	// bytes is the source size of the records kept in the batch: a batch
+	// is committed at maxBatchBytes too, whatever batch_size says, so
+	// wide records (notes, _raw) keep memory bounded.
+	bytes int
 
 	children []sink.ChildRows // one per child table of the entity
 	kids     []childState
@@ -293,6 +304,7 @@ func (s *syncer) page(ctx context.Context, proc *transform.Processor, page sourc
 				vals = out.Values
 				b.rows = append(b.rows, sink.Row{Values: vals, Raw: raw})
 			}
+			b.bytes += len(rec.JSON) + len(raw)
 			if len(e.Children) > 0 {
 				if err := s.children(proc, rec, vals, b); err != nil {
 					return fmt.Errorf("page %d: record %s: %w", page.Number, out.ID, err)
@@ -312,7 +324,7 @@ func (s *syncer) page(ctx context.Context, proc *transform.Processor, page sourc
 		if err := s.countReject(b, out.Outcome == transform.Rejected); err != nil {
 			return err
 		}
-		if len(b.rows) == e.BatchSize {
+		if len(b.rows) == e.BatchSize || b.bytes >= maxBatchBytes {
 			// A batch inside a page: commit it with the previous page's
 			// position, so a crash re-reads this page from its start.
 			if err := s.flush(ctx, b, false); err != nil {
@@ -372,7 +384,7 @@ func (s *syncer) flush(ctx context.Context, b *batcher, final bool) error {
 		return nil
 	}
 	if s.o.DryRun {
-		b.rows, b.rejects = b.rows[:0], b.rejects[:0]
+		b.rows, b.rejects, b.bytes = b.rows[:0], b.rejects[:0], 0
 		clear(b.keys)
 		clear(b.collided)
 		for i := range b.children {
@@ -392,7 +404,7 @@ func (s *syncer) flush(ctx context.Context, b *batcher, final bool) error {
 	}
 	// The writer owns the batch's slices now; this side starts afresh.
 	b.slab = b.w.submit(batch, b.slab)
-	b.rows, b.rejects = make([]sink.Row, 0, len(b.rows)), nil
+	b.rows, b.rejects, b.bytes = make([]sink.Row, 0, len(b.rows)), nil, 0
 	clear(b.keys)
 	clear(b.collided)
 	for i := range b.children {

@@ -1,0 +1,66 @@
+package runner_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/crmsync/crmsync/engine/pipeline"
+	"github.com/crmsync/crmsync/engine/runner"
+	"github.com/crmsync/crmsync/engine/sink"
+	"github.com/crmsync/crmsync/engine/sink/memory"
+)
+
+// countingDest counts batch writes and the rows of the largest one.
+type countingDest struct {
+	*memory.DB
+	writes, most atomic.Int64
+}
+
+func (c *countingDest) Write(ctx context.Context, b *sink.Batch) (sink.Result, error) {
+	c.writes.Add(1)
+	if n := int64(len(b.Rows)); n > c.most.Load() {
+		c.most.Store(n)
+	}
+	return c.DB.Write(ctx, b)
+}
+
+// TestWideRecordsBoundTheBatch: with batch_size far above what memory
+// allows for wide records (64 KB of notes each), batches are committed
+// at a byte budget: 600 records, 39 MB, are not held as one batch.
+func TestWideRecordsBoundTheBatch(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	note := strings.Repeat("x", 64<<10)
+	for i := 1; i <= 600; i++ {
+		fmt.Fprintf(&b, "{\"id\":%d,\"note\":%q}\n", i, note)
+	}
+	os.WriteFile(filepath.Join(dir, "wide.jsonl"), []byte(b.String()), 0o644)
+	path := filepath.Join(dir, "wide.yaml")
+	os.WriteFile(path, []byte(`version: 1
+name: wide
+source: {type: file, path: wide.jsonl}
+entities:
+  notes:
+    primary_key: id
+    batch_size: 100000
+    fields: {id: {path: id, type: integer, required: true}, note: note}
+`), 0o644)
+	plan, f := pipeline.LoadFile(path, pipeline.Options{})
+	if plan == nil {
+		t.Fatal(f)
+	}
+	dest := &countingDest{DB: memory.New()}
+	r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet()})
+	if r.Err != nil || r.Created != 600 {
+		t.Fatalf("sync: created %d, err %v", r.Created, r.Err)
+	}
+	// 16 MiB of records is 256 of these; a batch never holds all 600.
+	if dest.writes.Load() < 3 || dest.most.Load() > 260 {
+		t.Errorf("%d writes, the largest of %d rows: want batches bounded by bytes (≤ 260 rows of 64 KB)", dest.writes.Load(), dest.most.Load())
+	}
+}
