@@ -18,8 +18,12 @@ import (
 	"github.com/crmsync/crmsync/engine/pipeline"
 	"github.com/crmsync/crmsync/engine/sink"
 	"github.com/crmsync/crmsync/engine/source"
+	"github.com/crmsync/crmsync/engine/telemetry"
 	"github.com/crmsync/crmsync/engine/value"
 	"github.com/shopspring/decimal"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Options are the command line's choices for a run.
@@ -68,6 +72,10 @@ func Sync(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Option
 	}
 	r := &Result{Sync: sink.Sync{Pipeline: plan.Name, Entity: e.Name, PlanHash: plan.Hash, StartedAt: time.Now().UTC(), Status: sink.StatusRunning}}
 	s := &syncer{plan: plan, e: e, o: o, r: r}
+	ctx, span := telemetry.Tracer().Start(ctx, "sync "+plan.Name+"."+e.Name, trace.WithAttributes(
+		attribute.String("crmsync.pipeline", plan.Name), attribute.String("crmsync.entity", e.Name)))
+	defer func() { endSyncSpan(span, r) }()
+	log = log.With(telemetry.LogAttrs(ctx)...)
 	runCtx, cancel := context.WithCancelCause(ctx)
 	s.cancel = cancel
 	err := s.run(runCtx, log)
@@ -428,3 +436,15 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
+
+// endSyncSpan records the sync's outcome on its span.
+func endSyncSpan(span trace.Span, r *Result) {
+	span.SetAttributes(attribute.Int64("crmsync.sync_id", r.ID), attribute.String("crmsync.status", r.Status),
+		attribute.Int64("crmsync.processed", r.Processed), attribute.Int64("crmsync.created", r.Created),
+		attribute.Int64("crmsync.updated", r.Updated), attribute.Int64("crmsync.unchanged", r.Unchanged),
+		attribute.Int64("crmsync.rejected", r.Rejected), attribute.Int64("crmsync.api_calls", r.APICalls))
+	if r.Err != nil {
+		span.SetStatus(codes.Error, r.Err.Error()) // redacted
+	}
+	span.End()
+}

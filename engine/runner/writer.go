@@ -7,6 +7,10 @@ import (
 	"sync"
 
 	"github.com/crmsync/crmsync/engine/sink"
+	"github.com/crmsync/crmsync/engine/telemetry"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // writer commits batches on its own goroutine, in order, so that the
@@ -56,7 +60,13 @@ func (w *writer) write(b *sink.Batch) {
 		w.mu.Unlock()
 		return
 	}
-	res, err := w.s.o.Dest.Write(w.ctx, b)
+	ctx, span := telemetry.Tracer().Start(w.ctx, "batch commit", trace.WithAttributes(
+		attribute.String("crmsync.table", b.Table.Name), attribute.Int("crmsync.rows", len(b.Rows)), attribute.Int("crmsync.rejects", len(b.Rejects))))
+	res, err := w.s.o.Dest.Write(ctx, b)
+	if err != nil {
+		span.SetStatus(codes.Error, w.s.plan.Redact(err.Error()))
+	}
+	span.End()
 	if errors.Is(err, sink.ErrClaimLost) {
 		w.s.loseClaim(err) // stop reading too: nothing more can commit
 	}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"golang.org/x/oauth2"
 )
 
@@ -131,13 +133,18 @@ func (r *reader) once(ctx context.Context, v *vars, c *call) (*response, *http.R
 		return nil, req, &authError{err}
 	}
 	r.red.remember(req.Header.Get("Authorization")) // a server may echo it back in an error
+	span := r.startSpan(req)                        // after auth: its URL shows where the key went, redacted
+	defer span.End()
 	r.calls.Add(1)
 	hdr := time.AfterFunc(r.o.headerTimeout, func() { stop(&stallError{"no response headers", r.o.headerTimeout, "header_timeout"}) })
 	hr, err := r.st.client.Do(req)
 	hdr.Stop()
 	if err != nil {
-		return nil, req, stalled(ctx, err)
+		err = stalled(ctx, err)
+		span.SetStatus(codes.Error, r.red.text(err.Error()))
+		return nil, req, err
 	}
+	span.SetAttributes(attribute.Int("http.response.status_code", hr.StatusCode))
 	defer hr.Body.Close()
 	res := &response{method: req.Method, url: req.URL, status: hr.StatusCode, header: hr.Header}
 	idle := &idleReader{rd: hr.Body, d: r.o.idleTimeout,
