@@ -3,6 +3,7 @@ package runner_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,5 +63,35 @@ entities:
 	// 16 MiB of records is 256 of these; a batch never holds all 600.
 	if dest.writes.Load() < 3 || dest.most.Load() > 260 {
 		t.Errorf("%d writes, the largest of %d rows: want batches bounded by bytes (≤ 260 rows of 64 KB)", dest.writes.Load(), dest.most.Load())
+	}
+}
+
+// TestFailedSyncLogsOnceAtError: a sync that fails says so in one ERROR
+// line with its counts, not an INFO "Completed" line before it.
+func TestFailedSyncLogsOnceAtError(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "bad.json"), []byte(`[{"id":1},{"id":2},{"id"`), 0o644)
+	path := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(path, []byte(`version: 1
+name: bad
+source: {type: file, path: bad.json}
+entities:
+  rows:
+    primary_key: id
+    fields: {id: {path: id, type: integer, required: true}}
+`), 0o644)
+	plan, f := pipeline.LoadFile(path, pipeline.Options{})
+	if plan == nil {
+		t.Fatal(f)
+	}
+	var logs strings.Builder
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: memory.New(), Logger: log})
+	if r.Err == nil {
+		t.Fatal("a truncated file synced without an error")
+	}
+	out := logs.String()
+	if strings.Contains(out, "Completed bad rows") || strings.Count(out, `"level":"ERROR"`) != 1 || !strings.Contains(out, `"msg":"Sync of bad rows failed`) {
+		t.Errorf("want one ERROR line and no Completed line:\n%s", out)
 	}
 }

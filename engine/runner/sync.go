@@ -417,12 +417,14 @@ func (s *syncer) finish() {
 			s.log.Error("recording the sync result failed", "error", err)
 		}
 	}
-	s.log.Info(fmt.Sprintf("Completed %s %s sync: %d created, %d updated, %d failed", r.Pipeline, r.Entity, r.Created, r.Updated, r.Failed+r.Rejected),
-		"status", r.Status, "unchanged", r.Unchanged, "filtered", r.Filtered, "rejected", r.Rejected, "duplicates", r.Duplicates,
-		"duration", r.Duration.Round(time.Millisecond).String(), "records_per_second", int64(r.RecordsPerSecond))
+	counts := []any{"status", r.Status, "created", r.Created, "updated", r.Updated, "unchanged", r.Unchanged, "filtered", r.Filtered,
+		"rejected", r.Rejected, "duplicates", r.Duplicates, "duration", r.Duration.Round(time.Millisecond).String(), "records_per_second", int64(r.RecordsPerSecond)}
 	if r.Err != nil {
-		s.log.Error(fmt.Sprintf("Sync of %s %s failed: %s", r.Pipeline, r.Entity, strings.TrimSpace(r.Err.Error())))
+		// One line, at ERROR: a failed sync is not also "Completed" at INFO.
+		s.log.Error(fmt.Sprintf("Sync of %s %s failed: %s", r.Pipeline, r.Entity, strings.TrimSpace(r.Err.Error())), counts...)
+		return
 	}
+	s.log.Info(fmt.Sprintf("Completed %s %s sync: %d created, %d updated, %d failed", r.Pipeline, r.Entity, r.Created, r.Updated, r.Failed+r.Rejected), counts...)
 }
 
 // redactedError prints its cause with the plan's secrets redacted and

@@ -84,7 +84,9 @@ func (r *reader) Read(ctx context.Context, st source.ReadState, emit func(source
 		err := r.readFile(ctx, pg, state, f)
 		var fe *FileError
 		if errors.As(err, &fe) {
-			r.log.Error("file source: a file could not be read to its end", "file", fe.File, "error", fe.Err)
+			// A warning: the other files are still read, and the sync fails at
+			// the end with every broken file in its one ERROR line.
+			r.log.Warn("file source: a file could not be read to its end", "file", fe.File, "error", fe.Err)
 			fileErrs = append(fileErrs, err)
 			continue
 		}
