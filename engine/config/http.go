@@ -20,7 +20,7 @@ type HTTPSource struct {
 	// and next-page links may go to; they get no credentials.
 	AllowOrigins []string  `yaml:"allow_origins"`
 	Paginate     *Paginate `yaml:"paginate"`   // default for every entity
-	ErrorWhen    string    `yaml:"error_when"` // expr over the decoded body
+	ErrorWhen    ErrorWhen `yaml:"error_when"` // expr over the decoded body
 	Records      string    `yaml:"records"`    // default records path for every entity
 }
 
@@ -139,3 +139,19 @@ type Parent struct {
 	// associations batch read want.
 	Batch int `yaml:"batch"`
 }
+
+// ErrorWhen is the error_when setting: expressions over a 2xx response
+// that say the body reports a failure. It is written as one expression,
+// as {expr: …, retry: false}, or as a list of those tried in order (the
+// first that matches decides whether the failure is retried).
+type ErrorWhen []ErrorRule
+
+// ErrorRule is one error_when expression. A match is retried like a 5xx
+// unless Retry is false.
+type ErrorRule struct {
+	Expr  string `yaml:"expr"`
+	Retry *bool  `yaml:"retry"`
+}
+
+// Retryable reports whether a match of the rule is worth another try.
+func (r ErrorRule) Retryable() bool { return r.Retry == nil || *r.Retry }

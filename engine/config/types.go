@@ -29,6 +29,40 @@ func (l *StringList) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// UnmarshalYAML reads error_when: one expression, a mapping
+// {expr, retry}, or a list of either.
+func (w *ErrorWhen) UnmarshalYAML(n *yaml.Node) error {
+	one := func(n *yaml.Node) (ErrorRule, error) {
+		if n.Kind == yaml.ScalarNode {
+			return ErrorRule{Expr: n.Value}, nil
+		}
+		type plain ErrorRule // no UnmarshalYAML: no recursion
+		var r plain
+		err := n.Decode(&r)
+		return ErrorRule(r), err
+	}
+	*w = nil
+	switch {
+	case n.Kind == yaml.ScalarNode && (n.Tag == "!!null" || n.Value == ""):
+		return nil
+	case n.Kind == yaml.SequenceNode:
+		for _, c := range n.Content {
+			r, err := one(c)
+			if err != nil {
+				return err
+			}
+			*w = append(*w, r)
+		}
+		return nil
+	}
+	r, err := one(n)
+	if err != nil {
+		return err
+	}
+	*w = ErrorWhen{r}
+	return nil
+}
+
 // ParseDuration reads "500ms", "1m30s" or a whole number of seconds.
 func ParseDuration(s string) (time.Duration, error) {
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {

@@ -210,7 +210,7 @@ func compileEntity(spec *source.Spec, p *problems) *opener {
 	}
 	o.compilePaginate(pg, pgAt, req, p)
 
-	if src.ErrorWhen != "" {
+	if len(src.ErrorWhen) > 0 {
 		o.errorWhen = compileErrorWhen(src.ErrorWhen, "/source/error_when", p)
 	}
 

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+
+	"github.com/crmsync/crmsync/engine/config"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/parser"
@@ -19,44 +22,72 @@ type errorEnv struct {
 	Headers map[string]string `expr:"headers"`
 }
 
-// errorWhen is a compiled error_when expression: true means the body
-// reports a failure even though the status says success.
+// errorWhen is a compiled error_when: expressions tried in order; the
+// first that gives true says the body reports a failure even though the
+// status says success, and whether another try may help.
 type errorWhen struct {
-	src  string
-	prog *vm.Program
+	rules []errorRule
 }
 
-func compileErrorWhen(src, at string, p *problems) *errorWhen {
-	if _, err := parser.Parse(src); err != nil {
-		p.errf(at, "expr-syntax", "error_when %q: %v", src, oneLine(err))
-		return nil
-	}
-	prog, err := expr.Compile(src, expr.Env(errorEnv{}), expr.AsBool())
-	if err != nil {
-		p.errf(at, "expr-type", "error_when %q: %v (it sees body, status and headers, and must give true or false)", src, oneLine(err))
-		return nil
-	}
-	return &errorWhen{src: src, prog: prog}
+type errorRule struct {
+	src   string
+	prog  *vm.Program
+	retry bool // a match is retried like a 5xx (the default)
 }
 
-// failed evaluates the expression on one response.
-func (w *errorWhen) failed(status int, h http.Header, body string) (bool, error) {
+func compileErrorWhen(w config.ErrorWhen, at string, p *problems) *errorWhen {
+	out := &errorWhen{}
+	for i, r := range w {
+		rat := at
+		if len(w) > 1 {
+			rat = at + "/" + strconv.Itoa(i)
+		}
+		if r.Expr == "" {
+			p.errf(rat, "missing-setting", "error_when needs expr: an expression over body, status and headers")
+			continue
+		}
+		if _, err := parser.Parse(r.Expr); err != nil {
+			p.errf(rat, "expr-syntax", "error_when %q: %v", r.Expr, oneLine(err))
+			continue
+		}
+		prog, err := expr.Compile(r.Expr, expr.Env(errorEnv{}), expr.AsBool())
+		if err != nil {
+			p.errf(rat, "expr-type", "error_when %q: %v (it sees body, status and headers, and must give true or false)", r.Expr, oneLine(err))
+			continue
+		}
+		out.rules = append(out.rules, errorRule{src: r.Expr, prog: prog, retry: r.Retryable()})
+	}
+	if len(out.rules) == 0 {
+		return nil
+	}
+	return out
+}
+
+// failed evaluates the expressions on one response: the first that
+// matches, or nil.
+func (w *errorWhen) failed(status int, h http.Header, body string) (*errorRule, error) {
 	env := errorEnv{Status: status, Headers: make(map[string]string, len(h))}
 	if err := json.Unmarshal([]byte(body), &env.Body); err != nil {
-		return false, fmt.Errorf("decoding the body for error_when: %w", err)
+		return nil, fmt.Errorf("decoding the body for error_when: %w", err)
 	}
 	for k, v := range h {
 		env.Headers[strings.ToLower(k)] = strings.Join(v, ", ")
 	}
-	out, err := expr.Run(w.prog, &env)
-	if err != nil {
-		if _, isObject := env.Body.(map[string]any); !isObject {
-			// body.status on a bare array: the body has no error field.
-			return false, nil
+	for i := range w.rules {
+		rule := &w.rules[i]
+		out, err := expr.Run(rule.prog, &env)
+		if err != nil {
+			if _, isObject := env.Body.(map[string]any); !isObject {
+				// body.status on a bare array: the body has no error field.
+				continue
+			}
+			return nil, fmt.Errorf("error_when %q: %s", rule.src, oneLine(err))
 		}
-		return false, fmt.Errorf("error_when %q: %s", w.src, oneLine(err))
+		if out.(bool) {
+			return rule, nil
+		}
 	}
-	return out.(bool), nil
+	return nil, nil
 }
 
 // oneLine keeps the first line of an expr error (the rest draws a caret).

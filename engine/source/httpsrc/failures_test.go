@@ -97,10 +97,13 @@ func TestRetries(t *testing.T) {
 		}, true, `status 200: the body is not JSON (Content-Type text/html; charset=utf-8); body starts "<html>`, 1},
 		{"error in a 200 body", func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 200, []byte(`{"status":"error","message":"This hapikey (sekrit-key) doesn't exist."}`))
-		}, true, `status 200: the body says the request failed (error_when "body?.status == \"error\" || body?.success == false"); body starts "{\"status\":\"error\",\"message\":\"This hapikey ([redacted]) doesn't exist.\"}"`, 1},
-		{"success false", func(w http.ResponseWriter, r *http.Request) {
+		}, true, `status 200: the body says the request failed (error_when "body?.status == \"error\" || body?.success == false") (after 3 tries); body starts "{\"status\":\"error\",\"message\":\"This hapikey ([redacted]) doesn't exist.\"}"`, 3},
+		{"success false persists", func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 200, []byte(`{"success":false,"data":[]}`))
-		}, true, `the body says the request failed`, 1},
+		}, true, `the body says the request failed`, 3},
+		{"success false once is retried", func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, 200, []byte(`{"success":false,"error":"Internal error"}`))
+		}, false, "", 2},
 		{"records path missing", func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 200, []byte(`{"results":[],"paging":{},"total":0}`))
 		}, true, `the records path "data" is not in the body (top-level keys: paging, results, total)`, 1},
@@ -286,4 +289,77 @@ entities:
 	if err != nil || len(ids(pages, "id")) != 3 {
 		t.Fatalf("err %v, %d records", err, len(ids(pages, "id")))
 	}
+}
+
+// TestErrorWhenRetry: a body error is retried like a 5xx unless its rule
+// says retry: false; in a list the first matching rule decides.
+func TestErrorWhenRetry(t *testing.T) {
+	const bad = `{"success":false,"error":"You need to be authorized to make this request.","errorCode":401}`
+	const internal = `{"success":false,"error":"Internal error"}`
+	cases := []struct {
+		name, errorWhen, body string
+		wantReq               int // requests for page 2
+		wantErr               string
+	}{
+		{"plain string retries", `'body?.success != true'`, internal, 2, ""},
+		{"mapping retry false", `{expr: 'body?.success != true', retry: false}`, internal, 1, `the body says the request failed (error_when "body?.success != true"); body starts`},
+		{"list: permanent match first", `[{expr: 'body?.errorCode == 401', retry: false}, 'body?.success != true']`, bad, 1, `(error_when "body?.errorCode == 401")`},
+		{"list: retryable match", `[{expr: 'body?.errorCode == 401', retry: false}, 'body?.success != true']`, internal, 2, ""},
+		{"mapping retry true", `{expr: 'body?.success != true', retry: true}`, internal, 2, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			faults := 0
+			api := newFake(t, func(w http.ResponseWriter, r *http.Request, _ string, n int) {
+				if r.URL.Query().Get("offset") == "3" && faults < 1 {
+					faults++
+					writeJSON(w, 200, []byte(tc.body))
+					return
+				}
+				writeJSON(w, 200, []byte(`{"success":true,"data":`+pageItems(r)+`}`))
+			})
+			yml := strings.Replace(`
+version: 1
+name: t
+source:
+  type: http
+  base_url: BASE
+  retry: {attempts: 3, initial: 1ms, max: 5ms}
+  error_when: ERRORWHEN
+entities:
+  items:
+    request: {path: /items}
+    records: data
+    paginate: {style: offset, limit: 3}
+    fields: {id: id}
+`, "ERRORWHEN", tc.errorWhen, 1)
+			r := openYAML(t, yml, api.URL, nil)
+			pages, err := readAllPages(t, r, source.ReadState{})
+			got := 0
+			for _, q := range api.requests() {
+				if q.Query.Get("offset") == "3" {
+					got++
+				}
+			}
+			if got != tc.wantReq {
+				t.Errorf("%d requests for page 2, want %d", got, tc.wantReq)
+			}
+			if tc.wantErr == "" {
+				if err != nil || !slices.Equal(ids(pages, "id"), numbers(0, 4)) {
+					t.Fatalf("err %v, ids %v", err, ids(pages, "id"))
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err %v, want %s", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func pageItems(r *http.Request) string {
+	if r.URL.Query().Get("offset") == "0" {
+		return items(0, 3)
+	}
+	return items(3, 5)
 }

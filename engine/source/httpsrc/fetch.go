@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidwall/gjson"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"golang.org/x/oauth2"
@@ -72,7 +73,21 @@ func (r *reader) fetch(ctx context.Context, v *vars, c *call, page int) (*respon
 			attempt--
 			continue
 		case res.status >= 200 && res.status < 300:
-			return res, nil
+			rule, err := r.checkBody(res, page)
+			if err != nil {
+				return nil, err
+			}
+			if rule == nil {
+				return res, nil
+			}
+			reason = fmt.Sprintf("the body says the request failed (error_when %q)", rule.src)
+			if !rule.retry || attempt >= attempts {
+				if attempt > 1 {
+					reason += fmt.Sprintf(" (after %d tries)", attempt)
+				}
+				return nil, r.pageErr(res, page, reason, true)
+			}
+			retry = true
 		case retryableStatus(res.status):
 			reason = "status " + strconv.Itoa(res.status)
 			retry = true
@@ -110,6 +125,26 @@ func (r *reader) fetch(ctx context.Context, v *vars, c *call, page int) (*respon
 			return nil, fmt.Errorf("entity %q: page %d: %w", r.o.entity, page, err)
 		}
 	}
+}
+
+// checkBody checks a 2xx body: its depth, that it is JSON, and
+// error_when. rule is the error_when expression that matched, if any.
+func (r *reader) checkBody(res *response, page int) (*errorRule, error) {
+	if deep, at := tooDeep(res.body, r.o.maxDepth); deep {
+		return nil, r.pageErr(res, page, fmt.Sprintf("the body nests arrays and objects more than %d levels deep (max_depth; at byte %d); not parsed", r.o.maxDepth, at), false)
+	}
+	if !gjson.Valid(res.body) {
+		return nil, r.pageErr(res, page, "the body is not JSON", true)
+	}
+	w := r.o.errorWhen
+	if w == nil {
+		return nil, nil
+	}
+	rule, err := w.failed(res.status, res.header, res.body)
+	if err != nil {
+		return nil, r.pageErr(res, page, err.Error(), true)
+	}
+	return rule, nil
 }
 
 // once sends one request and reads its whole body under the timeout,

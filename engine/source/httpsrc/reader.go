@@ -94,21 +94,6 @@ func (r *reader) Read(ctx context.Context, st source.ReadState, emit func(source
 		if err != nil {
 			return err
 		}
-		if deep, at := tooDeep(res.body, r.o.maxDepth); deep {
-			return r.pageErr(res, n, fmt.Sprintf("the body nests arrays and objects more than %d levels deep (max_depth; at byte %d); not parsed", r.o.maxDepth, at), false)
-		}
-		if !gjson.Valid(res.body) {
-			return r.pageErr(res, n, "the body is not JSON", true)
-		}
-		if w := r.o.errorWhen; w != nil {
-			failed, err := w.failed(res.status, res.header, res.body)
-			if err != nil {
-				return r.pageErr(res, n, err.Error(), true)
-			}
-			if failed {
-				return r.pageErr(res, n, fmt.Sprintf("the body says the request failed (error_when %q)", w.src), true)
-			}
-		}
 		recs, raw, err := r.records(res.body, hint)
 		if err != nil {
 			return r.pageErr(res, n, err.Error(), true)
