@@ -82,6 +82,7 @@ type opener struct {
 	stateKey         string // pipeline and base URL: the shared client and token
 	req              requestSpec
 	records          string // gjson path of the records; "" = the body is the array
+	recordsNull      []string // prefixes of records before each # projection: null there is an empty page
 	pager            pagerSpec
 	rules            pageRules
 	restart          *restartSpec
@@ -202,6 +203,7 @@ func compileEntity(spec *source.Spec, p *problems) *opener {
 	}
 	if o.records != "" {
 		p.path(recAt, "records", o.records)
+		o.recordsNull = projectionPrefixes(o.records)
 	}
 
 	pg, pgAt := ent.Paginate, ep+"/paginate"

@@ -64,3 +64,30 @@ func checkPath(p string) error {
 	}
 	return nil
 }
+
+// projectionPrefixes lists the parts of a path before each # projection
+// (data.#.item → data): gjson finds nothing at all when such a part is
+// null, which for a records path means an empty page, not a missing one.
+func projectionPrefixes(p string) []string {
+	var out []string
+	depth, inStr := 0, false
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '\\':
+			i++
+		case inStr:
+			if c == '"' {
+				inStr = false
+			}
+		case c == '"' && depth > 0:
+			inStr = true
+		case c == '(' || c == '[' || c == '{':
+			depth++
+		case c == ')' || c == ']' || c == '}':
+			depth--
+		case c == '#' && depth == 0 && i > 1 && p[i-1] == '.' && (i+1 == len(p) || p[i+1] == '.' || p[i+1] == '|'):
+			out = append(out, p[:i-1])
+		}
+	}
+	return out
+}

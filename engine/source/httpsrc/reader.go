@@ -179,6 +179,8 @@ func (r *reader) records(body string, hint int) ([]source.Record, string, error)
 	} else {
 		arr = gjson.Get(body, r.o.records)
 		switch {
+		case !arr.Exists() && r.nullBeforeProjection(body):
+			return nil, "", nil
 		case !arr.Exists():
 			return nil, "", fmt.Errorf("the records path %q is not in the body (top-level keys: %s)", r.o.records, jsontext.TopKeys(gjson.Parse(body)))
 		case arr.Type == gjson.Null:
@@ -188,11 +190,27 @@ func (r *reader) records(body string, hint int) ([]source.Record, string, error)
 		}
 	}
 	recs := make([]source.Record, 0, max(hint, 16))
+	projected := len(r.o.recordsNull) > 0
 	arr.ForEach(func(_, v gjson.Result) bool {
+		if projected && v.Type == gjson.Null {
+			return true // data.#.item where one item is null: no record
+		}
 		recs = append(recs, source.Record{JSON: v.Raw})
 		return true
 	})
 	return recs, arr.Raw, nil
+}
+
+// nullBeforeProjection reports whether the records path found nothing
+// because a part of it before a # projection is null ("data": null under
+// records: data.#.item): an empty page.
+func (r *reader) nullBeforeProjection(body string) bool {
+	for _, p := range r.o.recordsNull {
+		if v := gjson.Get(body, p); v.Exists() && v.Type == gjson.Null {
+			return true
+		}
+	}
+	return false
 }
 
 // pageErr is an error about a page's body, naming the request.
