@@ -81,7 +81,7 @@ type opener struct {
 	pipeline, entity string
 	stateKey         string // pipeline and base URL: the shared client and token
 	req              requestSpec
-	records          string // gjson path of the records; "" = the body is the array
+	records          string   // gjson path of the records; "" = the body is the array
 	recordsNull      []string // prefixes of records before each # projection: null there is an empty page
 	pager            pagerSpec
 	rules            pageRules
