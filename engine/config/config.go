@@ -102,6 +102,7 @@ type Child struct {
 type Field struct {
 	Name          string      `yaml:"-"`
 	Path          string      `yaml:"path"`
+	Fallbacks     []string    `yaml:"-"` // path: [a, b, …]: the paths after the first, tried in order
 	Type          string      `yaml:"type"`
 	Expr          string      `yaml:"expr"`
 	Default       any         `yaml:"default"`

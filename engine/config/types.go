@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -157,16 +158,29 @@ type Fields []*Field
 func (fs *Fields) UnmarshalYAML(n *yaml.Node) error {
 	return decodeOrdered(n, func(name string, v *yaml.Node) error {
 		f := &Field{Name: name}
-		if v.Kind == yaml.ScalarNode {
+		switch v.Kind {
+		case yaml.ScalarNode:
 			if v.Tag != "!!null" {
 				f.Path = v.Value
 			}
-		} else {
-			type plain Field // no UnmarshalYAML: no recursion
-			if err := v.Decode((*plain)(f)); err != nil {
+		case yaml.SequenceNode: // [a, b]: shorthand for {path: [a, b]}
+			var paths []string
+			if err := v.Decode(&paths); err != nil {
 				return err
 			}
-			f.Name = name
+			if len(paths) > 0 {
+				f.Path, f.Fallbacks = paths[0], paths[1:]
+			}
+		default:
+			type plain Field // no UnmarshalYAML: no recursion
+			node, fallbacks, err := splitPathList(v)
+			if err != nil {
+				return err
+			}
+			if err := node.Decode((*plain)(f)); err != nil {
+				return err
+			}
+			f.Name, f.Fallbacks = name, fallbacks
 			if d := Lookup(v, "default"); d != nil && d.Kind == yaml.ScalarNode {
 				f.DefaultText = d.Value // 02134 stays 02134 for a text field
 			}
@@ -174,6 +188,32 @@ func (fs *Fields) UnmarshalYAML(n *yaml.Node) error {
 		*fs = append(*fs, f)
 		return nil
 	})
+}
+
+// splitPathList reads path: [a, b, …] (the first path that finds a
+// non-null value wins): it returns the field's node with path: a, and the
+// other paths.
+func splitPathList(v *yaml.Node) (*yaml.Node, []string, error) {
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		pn := v.Content[i+1]
+		if v.Content[i].Value != "path" || pn.Kind != yaml.SequenceNode {
+			continue
+		}
+		var paths []string
+		if err := pn.Decode(&paths); err != nil {
+			return nil, nil, err
+		}
+		first := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Line: pn.Line, Column: pn.Column}
+		if len(paths) > 0 {
+			first.Value = paths[0]
+			paths = paths[1:]
+		}
+		cp := *v
+		cp.Content = slices.Clone(v.Content)
+		cp.Content[i+1] = first
+		return &cp, paths, nil
+	}
+	return v, nil, nil
 }
 
 // Children keeps child tables in declaration order.

@@ -78,6 +78,7 @@ entities:
     fields:
       id: {path: id, type: integer}
       name: name
+      org_id: {path: [org_id.value, org_id], type: integer}
 `
 
 func loadPipedrive(t *testing.T, url, yml string) *pipeline.Plan {
@@ -116,6 +117,11 @@ func TestHiddenErrorsAreRetried(t *testing.T) {
 			db.QueryRow(`SELECT count(*), count(DISTINCT id) FROM pd_persons`).Scan(&n, &distinct)
 			if n != tc.persons || distinct != tc.persons || r.Created != int64(tc.persons) {
 				t.Fatalf("%d rows (%d distinct), created %d: want each of the %d persons once", n, distinct, r.Created, tc.persons)
+			}
+			var badOrg int
+			db.QueryRow(`SELECT count(*) FROM pd_persons WHERE org_id IS NULL OR org_id != 100 + (id - 1) % 7`).Scan(&badOrg)
+			if badOrg != 0 {
+				t.Fatalf("%d rows without their org_id.value", badOrg)
 			}
 			if tc.errEvery > 0 && r.Retries == 0 {
 				t.Fatal("no retries counted")

@@ -81,6 +81,14 @@ func (c *compiler) compile() {
 		} else {
 			f.slot = c.p.extract.add(f.path)
 		}
+		for i := range f.alts {
+			a := &f.alts[i]
+			if a.fromParent {
+				a.slot = c.p.parentExtract.add(a.path)
+			} else {
+				a.slot = c.p.extract.add(a.path)
+			}
+		}
 	}
 	for _, k := range c.o.PrimaryKey {
 		if f, ok := c.byName[k]; ok {
@@ -108,6 +116,18 @@ func (c *compiler) compileStatic(f *Field, cf *config.Field) {
 		if rest, ok := strings.CutPrefix(cf.Path, "_parent."); ok {
 			f.path, f.fromParent = rest, true
 		}
+		for i, alt := range cf.Fallbacks {
+			if msg := checkPath(alt); msg != "" {
+				c.add(fmt.Sprintf("%s/path/%d", path, i+1), "bad-gjson", "field %q: invalid path %q: %s", f.Name, alt, msg)
+			}
+			a := altPath{path: alt}
+			if rest, ok := strings.CutPrefix(alt, "_parent."); ok {
+				a.path, a.fromParent = rest, true
+			}
+			f.alts = append(f.alts, a)
+		}
+	} else if len(cf.Fallbacks) > 0 {
+		c.add(path+"/path", "conflicting-settings", "field %q sets both path and expr: a field is read from the record or computed, not both", f.Name)
 	}
 	t, ok := value.Parse(cf.Type)
 	if !ok {

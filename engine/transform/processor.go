@@ -142,6 +142,13 @@ func (pr *Processor) Process(rec source.Record, out *Output) {
 			if f.fromParent {
 				r = pr.parentResults[f.slot]
 			}
+			for i := 0; i < len(f.alts) && (!r.Exists() || r.Type == gjson.Null); i++ {
+				if a := &f.alts[i]; a.fromParent {
+					r = pr.parentResults[a.slot]
+				} else {
+					r = pr.results[a.slot]
+				}
+			}
 			if v, err = f.conv.FromJSON(r); err != nil {
 				pr.events = append(pr.events, event{kind: conversionFailed, field: f, value: rawText(r), msg: err.Error()})
 				v = nil

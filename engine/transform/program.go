@@ -76,6 +76,16 @@ type Field struct {
 	fromParent bool
 	slot       int  // index into the extractor's results
 	strip      bool // poison: strip
+	// alts are the paths tried in order when path finds nothing or null
+	// (path: [org_id.value, org_id]).
+	alts []altPath
+}
+
+// altPath is one fallback path of a field.
+type altPath struct {
+	path       string
+	fromParent bool
+	slot       int
 }
 
 // Options are what Compile needs besides the fields.
