@@ -69,8 +69,12 @@ type Auth struct {
 // every pipeline naming the same budget.
 type RateLimit struct {
 	PerSecond float64 `yaml:"per_second"`
-	Burst     int     `yaml:"burst"`
-	Budget    string  `yaml:"budget"`
+	// Requests per Per is the rate as an API states it ("40 requests per
+	// 2 seconds"); it is another spelling of per_second.
+	Requests int      `yaml:"requests"`
+	Per      Duration `yaml:"per"`
+	Burst    int      `yaml:"burst"`
+	Budget   string   `yaml:"budget"`
 	// Response headers that tell how many calls remain and when the window resets.
 	RemainingHeader string `yaml:"remaining_header"`
 	ResetHeader     string `yaml:"reset_header"`

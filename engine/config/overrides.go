@@ -82,6 +82,9 @@ func (d *Document) applyOverrides(lookup func(string) (string, bool)) {
 			bad(name, v, "want requests per second, a number above 0")
 		} else {
 			d.setSource([]string{"rate_limit", "per_second"}, "!!float", v, nameNode)
+			if rl := Lookup(Lookup(d.Root, "source"), "rate_limit"); rl != nil {
+				removeKeys(rl, "requests", "per") // the variable replaces the file's rate however it is spelled
+			}
 		}
 	}
 }
@@ -111,6 +114,15 @@ func (d *Document) setSource(keys []string, tag, value string, at *yaml.Node) {
 			child.Line, child.Column = at.Line, at.Column
 		}
 		n = child
+	}
+}
+
+// removeKeys drops keys from a mapping node.
+func removeKeys(n *yaml.Node, keys ...string) {
+	for _, k := range keys {
+		if i := indexOfKey(n, k); i >= 0 {
+			n.Content = append(n.Content[:i], n.Content[i+2:]...)
+		}
 	}
 }
 

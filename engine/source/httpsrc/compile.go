@@ -340,11 +340,24 @@ func compileRate(r *config.RateLimit, p *problems, at, key string) rateSpec {
 	if r.PerSecond < 0 {
 		p.errf(at+"/per_second", "invalid-value", "rate_limit.per_second must be above 0")
 	}
+	perSecond := r.PerSecond
+	if r.Requests != 0 || r.Per.Set {
+		switch {
+		case r.PerSecond != 0:
+			p.errf(at+"/requests", "conflicting-settings", "rate_limit sets both per_second and requests/per: they are two spellings of one rate; keep one")
+		case r.Requests <= 0:
+			p.errf(at+"/requests", "missing-setting", "rate_limit.per needs requests: how many requests the API allows per %s", r.Per.Duration)
+		case !r.Per.Set || r.Per.Duration <= 0:
+			p.errf(at+"/per", "missing-setting", "rate_limit.requests needs per: the period the API counts %d requests over (per: 2s, per: 1m)", r.Requests)
+		default:
+			perSecond = float64(r.Requests) / r.Per.Seconds()
+		}
+	}
 	if r.Burst < 0 {
 		p.errf(at+"/burst", "invalid-value", "rate_limit.burst must be 1 or more")
 	}
-	if r.PerSecond == 0 && (r.Burst > 0 || r.Budget != "") {
-		p.errf(at+"/per_second", "missing-setting", "rate_limit with burst or budget needs per_second (requests per second)")
+	if perSecond == 0 && r.Requests == 0 && !r.Per.Set && (r.Burst > 0 || r.Budget != "") {
+		p.errf(at+"/per_second", "missing-setting", "rate_limit with burst or budget needs per_second (requests per second), or requests and per (requests: 40, per: 2s)")
 	}
 	if r.Window.Set && r.Window.Duration <= 0 {
 		p.errf(at+"/window", "invalid-value", "rate_limit.window must be above 0")
@@ -355,9 +368,12 @@ func compileRate(r *config.RateLimit, p *problems, at, key string) rateSpec {
 	if r.Budget != "" {
 		rs.key, rs.shared = "budget:"+r.Budget, true
 	}
-	rs.perSecond, rs.burst = r.PerSecond, r.Burst
+	rs.perSecond, rs.burst = perSecond, r.Burst
 	rs.remaining, rs.reset = r.RemainingHeader, r.ResetHeader
 	rs.window, rs.windowSet = r.Window.Or(defaultWindow), r.Window.Set
+	if !r.Window.Set && r.Per.Set && r.Per.Duration > 0 {
+		rs.window = r.Per.Duration // at 0 remaining, the stated period frees the calls up
+	}
 	return rs
 }
 

@@ -171,3 +171,71 @@ entities:
 		t.Fatal(err)
 	}
 }
+
+// TestRateLimitRequestsPer: "40 requests per 2 s" (Pipedrive's token
+// bucket) written as the API states it. A server with that bucket (429
+// above) is never overrun, whether the reader spaces its requests evenly
+// (the default) or bursts up to the bucket's size; per_second with a burst
+// of 60 overruns it.
+func TestRateLimitRequestsPer(t *testing.T) {
+	const pages = 50
+	cases := []struct {
+		name, rateLimit string
+		overrun         bool
+		minTime         time.Duration
+	}{
+		{"requests per, evenly spaced", `{requests: 40, per: 2s}`, false, 2 * time.Second}, // 50 at 20/s from one token
+		{"requests per with burst", `{requests: 40, per: 2s, burst: 40}`, false, 400 * time.Millisecond},
+		{"faster than the bucket", `{per_second: 100, burst: 60}`, true, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			lim := rate.NewLimiter(20, 40)
+			var rejected atomic.Int64
+			api := newFake(t, func(w http.ResponseWriter, r *http.Request, _ string, _ int) {
+				if !lim.Allow() {
+					rejected.Add(1)
+					w.Header().Set("Retry-After", "0")
+					writeJSON(w, 429, []byte(`{"success":false,"error":"Request over limit","errorCode":429}`))
+					return
+				}
+				start, _ := strconv.Atoi(r.URL.Query().Get("start"))
+				more := start+1 < pages
+				writeJSON(w, 200, []byte(fmt.Sprintf(`{"success":true,"data":%s,"additional_data":{"pagination":{"start":%d,"limit":1,"more_items_in_collection":%v}}}`,
+					items(start, start+1), start, more)))
+			})
+			yml := `
+version: 1
+name: pd
+source:
+  type: http
+  base_url: BASE
+  rate_limit: RATE
+  retry: {attempts: 20, initial: 10ms, max: 100ms}
+entities:
+  persons:
+    request: {path: /v1/persons}
+    records: data
+    paginate: {style: offset, offset_param: start, limit: 1, has_more: additional_data.pagination.more_items_in_collection}
+    fields: {id: id}
+`
+			r := openYAML(t, strings.Replace(yml, "RATE", tc.rateLimit, 1), api.URL, nil)
+			began := time.Now()
+			got, err := readAllPages(t, r, source.ReadState{})
+			took := time.Since(began)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(ids(got, "id"), numbers(0, pages-1)) {
+				t.Fatalf("ids %v", ids(got, "id"))
+			}
+			if (rejected.Load() > 0) != tc.overrun {
+				t.Errorf("%d requests got 429 (overrun expected: %v)", rejected.Load(), tc.overrun)
+			}
+			if took < tc.minTime-100*time.Millisecond {
+				t.Errorf("took %s, want at least %s", took, tc.minTime)
+			}
+		})
+	}
+}
