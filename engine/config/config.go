@@ -110,6 +110,7 @@ type Field struct {
 	Format        StringList  `yaml:"format"`   // datetime/date layouts
 	Timezone      string      `yaml:"timezone"` // zone of values without one
 	DefaultRegion string      `yaml:"default_region"`
+	RegionFrom    string      `yaml:"region_from"` // phone: gjson path of the record's region (country code)
 	Validate      []Validator `yaml:"validate"`
 	OnInvalid     string      `yaml:"on_invalid"`
 	Required      bool        `yaml:"required"`

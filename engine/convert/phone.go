@@ -1,6 +1,11 @@
 package convert
 
-import "github.com/nyaruka/phonenumbers"
+import (
+	"errors"
+
+	"github.com/nyaruka/phonenumbers"
+	"github.com/tidwall/gjson"
+)
 
 // phone formats a number as E.164 ("+14155552671"). An extension is
 // dropped: E.164 has no place for it. The number must be possible for its
@@ -18,6 +23,54 @@ func (c *Converter) phone(s string) (any, error) {
 		return nil, c.errPhone
 	}
 	return phonenumbers.Format(n, phonenumbers.E164), nil
+}
+
+// PhoneIn converts a phone value read from JSON with the region of the
+// record (an ISO 3166 code such as GB or gb, read by region_from). An
+// empty or unknown region is the field's default region.
+func (c *Converter) PhoneIn(r gjson.Result, region string) (any, error) {
+	var s string
+	switch r.Type {
+	case gjson.String:
+		s = r.Str
+	case gjson.Number:
+		s = r.Raw
+	default:
+		return c.FromJSON(r)
+	}
+	reg, ok := regionCode(region)
+	if !ok || reg == c.region {
+		return c.phone(s)
+	}
+	if phonenumbers.GetCountryCodeForRegion(reg) == 1 {
+		if e164, ok := nanpFast(s); ok {
+			return e164, nil
+		}
+	}
+	n, err := phonenumbers.Parse(s, reg)
+	if err != nil || phonenumbers.IsPossibleNumberWithReason(n) != phonenumbers.IS_POSSIBLE || !NANPPlausible(n) {
+		return nil, errors.New("not a possible phone number for region " + reg)
+	}
+	return phonenumbers.Format(n, phonenumbers.E164), nil
+}
+
+// regionCode reads a two-letter region in either case; ok is false when
+// phonenumbers does not know it.
+func regionCode(s string) (string, bool) {
+	if len(s) != 2 {
+		return "", false
+	}
+	b := [2]byte{s[0], s[1]}
+	for i, ch := range b {
+		if ch >= 'a' && ch <= 'z' {
+			b[i] = ch - 'a' + 'A'
+		}
+	}
+	reg := s
+	if b[0] != s[0] || b[1] != s[1] {
+		reg = string(b[:])
+	}
+	return reg, phonenumbers.GetSupportedRegions()[reg]
 }
 
 // NANPPlausible is false for a North American (+1) number that cannot

@@ -47,8 +47,13 @@ func (p *pipedrive) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var data []map[string]any
 	for i := start; i < min(start+limit, p.persons); i++ {
+		country, phone := "US", fmt.Sprintf("(415) 555-%04d", i%10000)
+		if i%3 == 0 {
+			country, phone = "GB", fmt.Sprintf("020 7946 %04d", i%10000)
+		}
 		data = append(data, map[string]any{"id": i + 1, "name": fmt.Sprintf("Person %d", i+1),
-			"org_id": map[string]any{"value": 100 + i%7, "name": "Org"}})
+			"org_id": map[string]any{"value": 100 + i%7, "name": "Org"}, "country": country,
+			"phone": []map[string]any{{"label": "work", "value": phone, "primary": true}}})
 	}
 	p.starts = append(p.starts, start)
 	more := start+limit < p.persons
@@ -79,6 +84,7 @@ entities:
       id: {path: id, type: integer}
       name: name
       org_id: {path: [org_id.value, org_id], type: integer}
+      phone: {path: phone.#(primary==true).value, type: phone, region_from: country}
 `
 
 func loadPipedrive(t *testing.T, url, yml string) *pipeline.Plan {
@@ -122,6 +128,11 @@ func TestHiddenErrorsAreRetried(t *testing.T) {
 			db.QueryRow(`SELECT count(*) FROM pd_persons WHERE org_id IS NULL OR org_id != 100 + (id - 1) % 7`).Scan(&badOrg)
 			if badOrg != 0 {
 				t.Fatalf("%d rows without their org_id.value", badOrg)
+			}
+			var gb, us int
+			db.QueryRow(`SELECT count(*) FILTER (WHERE phone LIKE '+44207946%'), count(*) FILTER (WHERE phone LIKE '+1415555%') FROM pd_persons`).Scan(&gb, &us)
+			if gb != (tc.persons+2)/3 || gb+us != tc.persons {
+				t.Fatalf("%d GB and %d US phones of %d: the record's country is the phone's region", gb, us, tc.persons)
 			}
 			if tc.errEvery > 0 && r.Retries == 0 {
 				t.Fatal("no retries counted")

@@ -82,12 +82,10 @@ func (c *compiler) compile() {
 			f.slot = c.p.extract.add(f.path)
 		}
 		for i := range f.alts {
-			a := &f.alts[i]
-			if a.fromParent {
-				a.slot = c.p.parentExtract.add(a.path)
-			} else {
-				a.slot = c.p.extract.add(a.path)
-			}
+			c.addAlt(&f.alts[i])
+		}
+		if f.region != nil {
+			c.addAlt(f.region)
 		}
 	}
 	for _, k := range c.o.PrimaryKey {
@@ -98,6 +96,14 @@ func (c *compiler) compile() {
 	}
 	c.p.blankKeyOK = c.o.BlankKeyOK
 	c.p.envSample = c.env()
+}
+
+func (c *compiler) addAlt(a *altPath) {
+	if a.fromParent {
+		a.slot = c.p.parentExtract.add(a.path)
+	} else {
+		a.slot = c.p.extract.add(a.path)
+	}
 }
 
 func (c *compiler) compileStatic(f *Field, cf *config.Field) {
@@ -134,6 +140,22 @@ func (c *compiler) compileStatic(f *Field, cf *config.Field) {
 		c.add(path+"/type", "unknown-type", "field %q: unknown type %q (types: %s)", f.Name, cf.Type, strings.Join(value.Names(), ", "))
 	}
 	f.Type = t
+	if rf := cf.RegionFrom; rf != "" {
+		switch {
+		case t != value.Phone:
+			c.add(path+"/region_from", "invalid-value", "field %q: region_from applies to phone fields, not %s", f.Name, t)
+		case cf.Expr != "":
+			c.add(path+"/region_from", "invalid-value", "field %q: region_from applies to a field read by path; an expr field can call to_e164(value, region)", f.Name)
+		case checkPath(rf) != "":
+			c.add(path+"/region_from", "bad-gjson", "field %q: invalid region_from path %q: %s", f.Name, rf, checkPath(rf))
+		default:
+			a := &altPath{path: rf}
+			if rest, ok := strings.CutPrefix(rf, "_parent."); ok {
+				a.path, a.fromParent = rest, true
+			}
+			f.region = a
+		}
+	}
 	f.policy = c.o.OnInvalid
 	if cf.OnInvalid != "" {
 		f.policy, _ = ParsePolicy(cf.OnInvalid)

@@ -149,7 +149,16 @@ func (pr *Processor) Process(rec source.Record, out *Output) {
 					r = pr.results[a.slot]
 				}
 			}
-			if v, err = f.conv.FromJSON(r); err != nil {
+			if f.region != nil {
+				reg := pr.results[f.region.slot]
+				if f.region.fromParent {
+					reg = pr.parentResults[f.region.slot]
+				}
+				v, err = f.conv.PhoneIn(r, reg.Str)
+			} else {
+				v, err = f.conv.FromJSON(r)
+			}
+			if err != nil {
 				pr.events = append(pr.events, event{kind: conversionFailed, field: f, value: rawText(r), msg: err.Error()})
 				v = nil
 			}

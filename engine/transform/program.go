@@ -79,6 +79,8 @@ type Field struct {
 	// alts are the paths tried in order when path finds nothing or null
 	// (path: [org_id.value, org_id]).
 	alts []altPath
+	// region is the phone field's region_from path; regionSlot its slot.
+	region *altPath
 }
 
 // altPath is one fallback path of a field.
