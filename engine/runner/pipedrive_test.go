@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -39,8 +40,16 @@ func (p *pipedrive) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"success":false,"error":"You need to be authorized to make this request.","errorCode":401}`)
 		return
 	}
-	start, _ := strconv.Atoi(r.URL.Query().Get("start"))
-	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	q := r.URL.Query()
+	start, _ := strconv.Atoi(q.Get("start"))
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	if c := q.Get("cursor"); c != "" { // v2: an opaque cursor
+		start, _ = strconv.Atoi(strings.TrimPrefix(c, "c"))
+	}
+	if pg := q.Get("page"); pg != "" {
+		n, _ := strconv.Atoi(pg)
+		start = (n - 1) * limit
+	}
 	if (p.errEvery > 0 && p.requests%p.errEvery == 0) || (p.failAt > 0 && start == p.failAt) {
 		fmt.Fprint(w, `{"success":false,"error":"Internal error"}`)
 		return
@@ -58,11 +67,12 @@ func (p *pipedrive) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.starts = append(p.starts, start)
 	more := start+limit < p.persons
 	pag := map[string]any{"start": start, "limit": limit, "more_items_in_collection": more}
+	add := map[string]any{"pagination": pag}
 	if more {
 		pag["next_start"] = start + limit
+		add["next_cursor"] = fmt.Sprintf("c%d", start+limit)
 	}
-	json.NewEncoder(w).Encode(map[string]any{"success": true, "data": data,
-		"additional_data": map[string]any{"pagination": pag}})
+	json.NewEncoder(w).Encode(map[string]any{"success": true, "data": data, "additional_data": add})
 }
 
 const pipedriveYAML = `version: 1
@@ -136,6 +146,94 @@ func TestHiddenErrorsAreRetried(t *testing.T) {
 			}
 			if tc.errEvery > 0 && r.Retries == 0 {
 				t.Fatal("no retries counted")
+			}
+		})
+	}
+}
+
+// TestFullReadResumes: a full read of an entity without incremental that
+// fails half way (a page whose hidden error outlasts the retries) keeps
+// the pages before it and commits its position with them; the next run
+// continues from that page, not from the first, and the one after a
+// complete read starts over. replace must see everything in one run: it
+// starts over.
+func TestFullReadResumes(t *testing.T) {
+	const persons, failAt = 500, 300
+	cases := []struct {
+		name, paginate, write string
+		firstOfRun2           int // start of run 2's first request
+	}{
+		{"offset", `{style: offset, offset_param: start, limit: 50, has_more: additional_data.pagination.more_items_in_collection}`, "", failAt},
+		{"page", `{style: page, page_param: page, limit_param: limit, limit: 50}`, "", failAt},
+		{"cursor", `{style: cursor, cursor: additional_data.next_cursor, param: cursor}`, "", failAt},
+		{"replace starts over", `{style: offset, offset_param: start, limit: 50, has_more: additional_data.pagination.more_items_in_collection}`, "write: replace", 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			api := &pipedrive{persons: persons, failAt: failAt}
+			srv := httptest.NewServer(api)
+			defer srv.Close()
+			yml := strings.NewReplacer("PAGINATE", tc.paginate, "WRITE", tc.write).Replace(`version: 1
+name: pd
+source:
+  type: http
+  base_url: %s
+  auth: {type: api_key, query: {api_token: tok}}
+  retry: {attempts: 2, initial: 1ms, max: 2ms}
+  error_when: 'body?.success != true'
+entities:
+  persons:
+    request: {path: /v1/persons, params: {limit: "50"}}
+    records: data
+    paginate: PAGINATE
+    primary_key: id
+    batch_size: 50
+    WRITE
+    fields:
+      id: {path: id, type: integer}
+      name: name
+`)
+			plan := loadPipedrive(t, srv.URL, yml)
+			dest, db, _ := openSQLite(t)
+			count := func() (n, distinct int) {
+				db.QueryRow(`SELECT count(*), count(DISTINCT id) FROM pd_persons`).Scan(&n, &distinct)
+				return
+			}
+			r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet()})
+			if r.Status != sink.StatusFailed {
+				t.Fatalf("run 1: status %s, want failed (%v)", r.Status, r.Err)
+			}
+			if tc.write == "" {
+				if n, _ := count(); n != failAt {
+					t.Fatalf("run 1 kept %d rows, want the %d before the failing page", n, failAt)
+				}
+			}
+			api.mu.Lock()
+			api.failAt, api.starts = 0, nil
+			api.mu.Unlock()
+			r = runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet()})
+			if r.Err != nil || r.Status != sink.StatusSuccess {
+				t.Fatalf("run 2: status %s: %v", r.Status, r.Err)
+			}
+			api.mu.Lock()
+			starts := append([]int(nil), api.starts...)
+			api.starts = nil
+			api.mu.Unlock()
+			if len(starts) == 0 || starts[0] != tc.firstOfRun2 {
+				t.Fatalf("run 2 requested starts %v, want it to begin at %d", starts, tc.firstOfRun2)
+			}
+			if n, distinct := count(); n != persons || distinct != persons {
+				t.Fatalf("after run 2: %d rows (%d distinct), want %d once each", n, distinct, persons)
+			}
+			if want := int64(persons - failAt); tc.write == "" && r.Processed != want {
+				t.Fatalf("run 2 processed %d records, want the %d after the failed page", r.Processed, want)
+			}
+			r = runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet()})
+			api.mu.Lock()
+			starts = append([]int(nil), api.starts...)
+			api.mu.Unlock()
+			if r.Err != nil || len(starts) == 0 || starts[0] != 0 || r.Processed != persons {
+				t.Fatalf("run 3 after a complete read: err %v, starts %v, processed %d; want a read from the start", r.Err, starts, r.Processed)
 			}
 		})
 	}

@@ -99,6 +99,11 @@ type opener struct {
 	auth             authMaker
 	secretParams     []string
 	format           string // incremental.format, for window, now and restarts
+	// resumable: a full read commits the pager's position with each page
+	// (no incremental, no parent, no restart_after); resumeKey names the
+	// query a stored position belongs to.
+	resumable bool
+	resumeKey string
 }
 
 // pageRules are the stop rules every style shares.
@@ -214,6 +219,11 @@ func compileEntity(spec *source.Spec, p *problems) *opener {
 
 	if len(src.ErrorWhen) > 0 {
 		o.errorWhen = compileErrorWhen(src.ErrorWhen, "/source/error_when", p)
+	}
+
+	if spec.Entity.Incremental == nil && ent.Parent == nil && o.restart == nil && o.pager != nil {
+		o.resumable = true
+		o.resumeKey = resumeKey(o.req.method, o.req.base, req.Path, fmt.Sprint(sortedMap(req.Params)), o.records, fmt.Sprintf("%T%+v", o.pager, o.pager))
 	}
 
 	usesParent := slices.ContainsFunc(tpls, func(t *template) bool { return t.uses(varParent) }) || o.req.body.uses(varParent)
@@ -391,6 +401,15 @@ func compileAuth(a *config.Auth, p *problems) (authMaker, []string) {
 		a = &config.Auth{}
 	}
 	return k(a, p, "/source/auth")
+}
+
+// sortedMap lists a map as key=value pairs in key order.
+func sortedMap(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		out = append(out, k+"="+m[k])
+	}
+	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -76,6 +76,11 @@ func (r *reader) Stats() source.Stats {
 func (r *reader) Read(ctx context.Context, st source.ReadState, emit func(source.Page) error) error {
 	v := r.vars(st)
 	pg := r.o.pager.newPager()
+	if ok, err := r.restore(pg, st.Resume); err != nil {
+		return err
+	} else if ok {
+		r.log.Info("continuing a full read from the last committed page", "entity", r.o.entity)
+	}
 	var rs *restartState
 	if r.o.restart != nil {
 		rs = newRestartState(r.o.restart)
@@ -130,7 +135,11 @@ func (r *reader) Read(ctx context.Context, st source.ReadState, emit func(source
 		if rs != nil {
 			recs = rs.filter(recs)
 		}
-		if err := emit(source.Page{Number: n, Records: recs, Total: total}); err != nil {
+		page := source.Page{Number: n, Records: recs, Total: total}
+		if more && !r.stopsAfter(n, empty) {
+			page.Resume = r.resumeText(pg)
+		}
+		if err := emit(page); err != nil {
 			return err
 		}
 		if !more {
@@ -151,6 +160,13 @@ func (r *reader) Read(ctx context.Context, st source.ReadState, emit func(source
 			pg = r.o.pager.newPager()
 		}
 	}
+}
+
+// stopsAfter reports whether max_pages or max_empty_pages ends the read
+// after page n although the server says more follow: that page is the
+// last, and the next run starts over.
+func (r *reader) stopsAfter(n, empty int) bool {
+	return (r.o.rules.maxPages > 0 && n >= r.o.rules.maxPages) || (r.o.rules.maxEmpty > 0 && empty >= r.o.rules.maxEmpty)
 }
 
 // vars are the template values of one read.
