@@ -34,6 +34,17 @@ type HTTPEntity struct {
 	// RateLimit is an extra bucket for this entity's requests, waited on
 	// after the source's (an endpoint with its own limit, such as a search).
 	RateLimit *RateLimit `yaml:"rate_limit"`
+	// IncrementalRequest is the request of incremental runs (a change
+	// feed) when it differs from the full read's (a list endpoint): one
+	// table, one checkpoint, two readers.
+	IncrementalRequest *IncrementalRequest `yaml:"incremental_request"`
+}
+
+// IncrementalRequest is a request with its own records and paging.
+type IncrementalRequest struct {
+	Request  `yaml:",inline"`
+	Records  string    `yaml:"records"`
+	Paginate *Paginate `yaml:"paginate"`
 }
 
 // Auth is how HTTP requests authenticate.

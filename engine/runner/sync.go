@@ -276,6 +276,8 @@ func (s *syncer) readState() (source.ReadState, error) {
 	wm, lookback := s.stored.Watermark, inc.Lookback
 	if s.o.Full || wm == "" {
 		wm, lookback = inc.Start, 0
+	} else {
+		st.Incremental = true // continues from a stored watermark
 	}
 	if wm == "" {
 		return st, nil

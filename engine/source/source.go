@@ -51,6 +51,10 @@ type ReadState struct {
 	WatermarkTime time.Time
 	// Resume is the Resume of the last committed page; "" to start over.
 	Resume string
+	// Incremental is set when the read continues from a stored watermark
+	// (not a first run, --full or a window): a source with a request of
+	// its own for such reads (a change feed) uses it.
+	Incremental bool
 	// Window limits the read to [Start, End) when set (--start-date/--end-date).
 	Start, End time.Time
 	// Parent is the parent record (JSON) of a child entity's read.

@@ -104,6 +104,9 @@ type opener struct {
 	// query a stored position belongs to.
 	resumable bool
 	resumeKey string
+	// inc is the entity compiled with incremental_request: the reader of
+	// incremental runs. nil without one.
+	inc *opener
 }
 
 // pageRules are the stop rules every style shares.
@@ -137,15 +140,11 @@ func compileEntity(spec *source.Spec, p *problems) *opener {
 	src, ent := &spec.Source.HTTPSource, &spec.Entity.HTTPEntity
 	ep := spec.Path
 	o := &opener{pipeline: spec.Pipeline, entity: spec.Entity.Name}
-	var tpls []*template // every template, for the checks at the end
 
 	req := ent.Request
 	if req == nil {
 		req = &config.Request{}
 	}
-	o.req.path = p.template(ep+"/request/path", req.Path)
-	tpls = append(tpls, &o.req.path)
-
 	base := strings.TrimRight(src.BaseURL, "/")
 	switch u, err := url.Parse(base); {
 	case base == "" && !isAbsURL(req.Path):
@@ -157,37 +156,6 @@ func compileEntity(spec *source.Spec, p *problems) *opener {
 	o.req.base = base
 	o.stateKey = spec.Pipeline + "\x00" + base
 
-	o.req.method = strings.ToUpper(req.Method)
-	switch o.req.method {
-	case "":
-		o.req.method = "GET"
-	default:
-		if !slices.Contains(Methods, o.req.method) {
-			p.errf(ep+"/request/method", "invalid-value", "method %q is not supported: want %s", req.Method, strings.Join(Methods, " or "))
-		}
-	}
-	for _, k := range sortedKeys(req.Params) {
-		t := p.template(ep+"/request/params/"+escapePointer(k), req.Params[k])
-		o.req.params = append(o.req.params, namedTemplate{k, t})
-	}
-	o.req.headers = compileHeaders(p, "/source/headers", src.Headers, nil)
-	o.req.headers = compileHeaders(p, ep+"/request/headers", req.Headers, o.req.headers)
-	for i := range o.req.params {
-		tpls = append(tpls, &o.req.params[i].t)
-	}
-	for i := range o.req.headers {
-		tpls = append(tpls, &o.req.headers[i].t)
-	}
-	if req.Body != nil {
-		body, probs := compileBody(req.Body, ep+"/request/body")
-		p.list = append(p.list, probs...)
-		o.req.body = body
-		if o.req.method == "GET" {
-			p.errf(ep+"/request/body", "invalid-value", "a request body needs method: POST")
-		}
-	}
-
-	compileIncremental(spec, p, o)
 	o.timeout = src.Timeout.Or(defaultTimeout)
 	if src.Timeout.Set && src.Timeout.Duration <= 0 {
 		p.errf("/source/timeout", "invalid-value", "timeout must be above 0")
@@ -200,44 +168,124 @@ func compileEntity(spec *source.Spec, p *problems) *opener {
 		o.entRate = &r
 	}
 	o.auth, o.secretParams = compileAuth(src.Auth, p)
-
-	recAt := ep + "/records"
-	o.records = ent.Records
-	if o.records == "" {
-		o.records, recAt = src.Records, "/source/records"
-	}
-	if o.records != "" {
-		p.path(recAt, "records", o.records)
-		o.recordsNull = projectionPrefixes(o.records)
-	}
-
-	pg, pgAt := ent.Paginate, ep+"/paginate"
-	if pg == nil {
-		pg, pgAt = src.Paginate, "/source/paginate"
-	}
-	o.compilePaginate(pg, pgAt, req, p)
-
 	if len(src.ErrorWhen) > 0 {
 		o.errorWhen = compileErrorWhen(src.ErrorWhen, "/source/error_when", p)
 	}
 
+	// The request of full reads, with the source's records and paginate
+	// as defaults.
+	full := variant{req: req, at: ep + "/request", records: ent.Records, recAt: ep + "/records", paginate: ent.Paginate, pgAt: ep + "/paginate"}
+	if full.records == "" {
+		full.records, full.recAt = src.Records, "/source/records"
+	}
+	if full.paginate == nil {
+		full.paginate, full.pgAt = src.Paginate, "/source/paginate"
+	}
+	inc := ent.IncrementalRequest
+	var feed *opener
+	if inc != nil {
+		// Copied before the full request fills in its own parts.
+		c := *o
+		feed = &c
+	}
+	o.compileRequest(spec, p, full)
 	if spec.Entity.Incremental == nil && ent.Parent == nil && o.restart == nil && o.pager != nil {
 		o.resumable = true
 		o.resumeKey = resumeKey(o.req.method, o.req.base, req.Path, fmt.Sprint(sortedMap(req.Params)), o.records, fmt.Sprintf("%T%+v", o.pager, o.pager))
 	}
-
-	usesParent := slices.ContainsFunc(tpls, func(t *template) bool { return t.uses(varParent) }) || o.req.body.uses(varParent)
-	if usesParent && ent.Parent == nil {
-		p.errf(ep+"/request", "bad-template", "{{ parent.… }} is only set for an entity read per parent record: add parent: {entity: <name>}")
-	}
 	if ent.Parent != nil && ent.Parent.Entity == "" {
 		p.errf(ep+"/parent/entity", "missing-setting", "parent needs entity: the name of the entity whose records this one is read for")
 	}
-	if o.restart != nil && o.req.incIn == "" && !o.req.body.uses(varWatermark) &&
-		!slices.ContainsFunc(tpls, func(t *template) bool { return t.uses(varWatermark) }) {
-		p.errf(pgAt+"/restart_after", "invalid-value", "restart_after restarts the query from the newest %s seen, but the request never sends the watermark: use {{ watermark }} in the request or set incremental.param", o.restart.path)
+	if inc != nil {
+		at := ep + "/incremental_request"
+		if spec.Entity.Incremental == nil {
+			p.errf(at, "missing-setting", "incremental_request is the request of incremental runs: the entity needs incremental (the field whose newest value is the watermark)")
+		}
+		if ent.Parent != nil {
+			p.errf(at, "invalid-value", "incremental_request does not apply to an entity read per parent record")
+		}
+		v := variant{req: &inc.Request, at: at, records: inc.Records, recAt: at + "/records", paginate: inc.Paginate, pgAt: at + "/paginate"}
+		if v.records == "" {
+			v.records, v.recAt = full.records, full.recAt
+		}
+		if v.paginate == nil {
+			v.paginate, v.pgAt = full.paginate, full.pgAt
+		}
+		if inc.Path == "" {
+			p.errf(at+"/path", "missing-setting", "incremental_request needs path: the endpoint of incremental runs (a change feed such as /v1/recents)")
+		}
+		feed.compileRequest(spec, p, v)
+		o.inc = feed
 	}
 	return o
+}
+
+// variant is one request of an entity: the full read's, or
+// incremental_request's, with where each setting is in the file.
+type variant struct {
+	req            *config.Request
+	at             string // JSON pointer of the request
+	records, recAt string
+	paginate       *config.Paginate
+	pgAt           string
+}
+
+// compileRequest compiles a request with its records path and paging.
+func (o *opener) compileRequest(spec *source.Spec, p *problems, v variant) {
+	ent := &spec.Entity.HTTPEntity
+	src := &spec.Source.HTTPSource
+	req := v.req
+	var tpls []*template // every template, for the checks at the end
+	o.req.path = p.template(v.at+"/path", req.Path)
+	tpls = append(tpls, &o.req.path)
+
+	o.req.method = strings.ToUpper(req.Method)
+	switch o.req.method {
+	case "":
+		o.req.method = "GET"
+	default:
+		if !slices.Contains(Methods, o.req.method) {
+			p.errf(v.at+"/method", "invalid-value", "method %q is not supported: want %s", req.Method, strings.Join(Methods, " or "))
+		}
+	}
+	for _, k := range sortedKeys(req.Params) {
+		t := p.template(v.at+"/params/"+escapePointer(k), req.Params[k])
+		o.req.params = append(o.req.params, namedTemplate{k, t})
+	}
+	o.req.headers = compileHeaders(p, "/source/headers", src.Headers, nil)
+	o.req.headers = compileHeaders(p, v.at+"/headers", req.Headers, o.req.headers)
+	for i := range o.req.params {
+		tpls = append(tpls, &o.req.params[i].t)
+	}
+	for i := range o.req.headers {
+		tpls = append(tpls, &o.req.headers[i].t)
+	}
+	if req.Body != nil {
+		body, probs := compileBody(req.Body, v.at+"/body")
+		p.list = append(p.list, probs...)
+		o.req.body = body
+		if o.req.method == "GET" {
+			p.errf(v.at+"/body", "invalid-value", "a request body needs method: POST")
+		}
+	}
+
+	compileIncremental(spec, p, o)
+
+	o.records = v.records
+	if o.records != "" {
+		p.path(v.recAt, "records", o.records)
+		o.recordsNull = projectionPrefixes(o.records)
+	}
+	o.compilePaginate(v.paginate, v.pgAt, req, p)
+
+	usesParent := slices.ContainsFunc(tpls, func(t *template) bool { return t.uses(varParent) }) || o.req.body.uses(varParent)
+	if usesParent && ent.Parent == nil {
+		p.errf(v.at, "bad-template", "{{ parent.… }} is only set for an entity read per parent record: add parent: {entity: <name>}")
+	}
+	if o.restart != nil && o.req.incIn == "" && !o.req.body.uses(varWatermark) &&
+		!slices.ContainsFunc(tpls, func(t *template) bool { return t.uses(varWatermark) }) {
+		p.errf(v.pgAt+"/restart_after", "invalid-value", "restart_after restarts the query from the newest %s seen, but the request never sends the watermark: use {{ watermark }} in the request or set incremental.param", o.restart.path)
+	}
 }
 
 func compileHeaders(p *problems, at string, m map[string]string, into []namedTemplate) []namedTemplate {

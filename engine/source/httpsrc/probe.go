@@ -17,6 +17,11 @@ func (o *opener) OpenProbe(ctx context.Context, env *source.Env, p source.Probe)
 	oc := *o
 	if p.Attempts > 0 {
 		oc.retry.attempts = p.Attempts
+		if oc.inc != nil {
+			ic := *oc.inc
+			ic.retry.attempts = p.Attempts
+			oc.inc = &ic
+		}
 	}
 	rd, err := oc.Open(ctx, env)
 	if err != nil {

@@ -32,6 +32,11 @@ type reader struct {
 	auth     authenticator
 	ua       string
 
+	*counters // shared with the reader of incremental_request
+}
+
+// counters are a reader's statistics.
+type counters struct {
 	calls, retries, waitNs atomic.Int64
 	lastBody               atomic.Int64 // size of the last body, to size the next
 }
@@ -48,7 +53,7 @@ func (o *opener) Open(_ context.Context, env *source.Env) (source.Reader, error)
 	if env == nil {
 		env = &source.Env{}
 	}
-	r := &reader{o: o, log: env.Logger, red: newRedactor(o.secretParams, env.Redact)}
+	r := &reader{o: o, log: env.Logger, red: newRedactor(o.secretParams, env.Redact), counters: &counters{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -74,6 +79,17 @@ func (r *reader) Stats() source.Stats {
 // Read streams the entity's pages in order. It holds one page at a time;
 // emit may block.
 func (r *reader) Read(ctx context.Context, st source.ReadState, emit func(source.Page) error) error {
+	if st.Incremental && r.o.inc != nil {
+		// incremental_request: the same client, limits, auth and counters,
+		// another request, records path and paging.
+		feed := *r
+		feed.o = r.o.inc
+		return feed.read(ctx, st, emit)
+	}
+	return r.read(ctx, st, emit)
+}
+
+func (r *reader) read(ctx context.Context, st source.ReadState, emit func(source.Page) error) error {
 	v := r.vars(st)
 	pg := r.o.pager.newPager()
 	if ok, err := r.restore(pg, st.Resume); err != nil {
