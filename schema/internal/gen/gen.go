@@ -67,6 +67,11 @@ func Schema() ([]byte, error) {
 	)))
 	defs.Set("paginate", paginateDef())
 	defs.Set("request", requestDef())
+	defs.Set("incremental_request", incrementalRequestDef())
+	defs.Set("error_rule", O("One error_when expression and whether a match is retried.", props(
+		kw("expr", S("expr over body, status and headers; true means the response failed.")),
+		kw("retry", B("Retry a match like a 5xx (default true); false fails the page at once (a bad token, a missing permission).")),
+	), "expr"))
 	defs.Set("incremental", incrementalDef())
 	defs.Set("csv", csvDef())
 	defs.Set("validator", validatorDef())
@@ -140,6 +145,8 @@ func authDef() *Obj {
 func rateLimitDef() *Obj {
 	return O("A token bucket for requests, shared by every entity of the source.", props(
 		kw("per_second", N("Requests per second allowed on average.", kw("exclusiveMinimum", 0))),
+		kw("requests", I("The rate as the API states it, with per: this many requests per period (Pipedrive: requests: 40, per: 2s). Another spelling of per_second (requests / per); not together with it.", kw("minimum", 1))),
+		kw("per", dur("The period of requests (2s, 1m, 1h). When window is not set, a remaining_header at 0 waits this long.")),
 		kw("burst", I("Requests allowed at once before the rate applies (default 1, so a rolling-window server is never overrun at the start).", kw("minimum", 1))),
 		kw("budget", S("A name shared by pipelines that call the same CRM account: they draw from one bucket together.")),
 		kw("remaining_header", S("Response header that says how many calls remain in the window (X-HubSpot-RateLimit-Remaining, X-RateLimit-Remaining). At 0 crmsync waits for the reset.")),
@@ -179,6 +186,17 @@ func requestDef() *Obj {
 		kw("headers", strmap("Headers for this entity, added to the source's.")),
 		kw("body", D("JSON body (POST). Any YAML value; strings may use templates.")),
 	), "path")
+}
+
+func incrementalRequestDef() *Obj {
+	req := requestDef().Get("properties").(*Obj)
+	p := props()
+	for _, k := range req.Keys() {
+		p.Set(k, req.Get(k))
+	}
+	p.Set("records", S(`gjson path of the record array in the feed's body (default: the entity's records); data.#.data unwraps {item, id, data} entries, and "data": null is an empty page.`))
+	p.Set("paginate", D("Pagination of the feed (default: the entity's paginate).", ref("paginate")))
+	return O("http: the request of incremental runs (a change feed such as Pipedrive's /v1/recents) when it differs from the full read's (the list endpoint). A run that continues from a stored watermark reads it; a first run, --full and a --start-date window read request. Same table, fields and checkpoint; records and paginate default to the entity's. Field paths that differ between the two take fallbacks (path: [org_id.value, org_id]).", p, "path")
 }
 
 func incrementalDef() *Obj {
@@ -246,15 +264,18 @@ func upperFirst(s string) string {
 }
 
 func fieldDef() *Obj {
-	return typed([]string{"string", "object"}, "A column. A bare string is the gjson path of the value (shorthand for {path: …}); a mapping sets more.",
+	return typed([]string{"string", "object", "array"}, "A column. A bare string is the gjson path of the value (shorthand for {path: …}); a list is paths tried in order (shorthand for {path: [a, b]}); a mapping sets more.",
+		kw("items", obj(kw("type", "string"))), kw("minItems", 1),
 		kw("additionalProperties", false), kw("properties", props(
-			kw("path", S(`gjson path of the value in the source record: nested dots (properties.email), array indexes (items.0), queries (items.#(type=="x").value), modifiers. CSV and SQL columns are named the same way.`)),
+			kw("path", typed([]string{"string", "array"}, `gjson path of the value in the source record: nested dots (properties.email), array indexes (items.0), queries (items.#(type=="x").value), modifiers. CSV and SQL columns are named the same way. A list of paths is tried in order: the first that finds a non-null value wins (path: [org_id.value, org_id]).`,
+				kw("items", obj(kw("type", "string"))), kw("minItems", 1))),
 			kw("type", S("Field type (default string).", enum(value.Spellings()))),
 			kw("expr", S("An expr expression computing the value from the fields declared before or after it (by name), raw (the source record), and ctx (pipeline, entity, sync_started_at, file, row). Cycles are lint errors. Besides expr's built-ins: "+strings.Join(exprfn.Names(), ", ")+".")),
 			kw("default", D("Value used when the path is missing or null.")),
 			kw("format", typed([]string{"string", "array"}, `date, datetime: Go time layouts tried first, for example "01/02/2006 3:04 PM".`, kw("items", obj(kw("type", "string"))))),
 			kw("timezone", S("date, datetime: IANA zone of values written without one (default: defaults.timezone, else UTC).")),
 			kw("default_region", S("phone: region for numbers written without a country code (default: defaults.default_region, else US).")),
+			kw("region_from", S("phone: gjson path, in the same record, of each record's region: a two-letter ISO 3166 code in either case (a country field: country, address.country_code). An empty or unknown value falls back to default_region; a number that still cannot be read follows on_invalid.")),
 			kw("validate", typed("array", "Validator chain run in order on the converted value.", kw("items", obj(ref("validator"))))),
 			kw("on_invalid", D("Overrides the entity's on_invalid for this field.", ref("on_invalid"))),
 			kw("required", B("Shorthand for a required validator at the start of the chain.")),

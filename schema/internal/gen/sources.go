@@ -56,7 +56,9 @@ func sourceSettings() *Obj {
 		kw("allow_origins", typed("array", "http: other origins (scheme://host or scheme://host:port, such as https://cdn.example.com) that redirects and next-page links (next_url, link_header) may go to. Requests there carry no credentials: no Authorization, no auth or configured headers, no auth query parameters. Without an entry, a redirect or next link to another origin is an error; redirects within the origin are followed (at most 10), and one that would turn a POST into a GET is an error.",
 			kw("items", obj(kw("type", "string"), kw("pattern", "^https?://[^/?#]+/?$"))))),
 		kw("paginate", D("http: pagination for every entity that does not set its own.", ref("paginate"))),
-		kw("error_when", S(`http: expr over body, status and headers; when true, a response is an error even with status 200 (for example body.status == "error").`)),
+		kw("error_when", D("http: expr over body, status and headers; when true, a response is an error even with status 200 (for example body?.success != true). A match is retried like a 5xx (retry's attempts and back-off) unless written {expr: …, retry: false}; a list is tried in order and the first match decides.",
+			kw("anyOf", []any{obj(kw("type", "string")), obj(ref("error_rule")),
+				obj(kw("type", "array"), kw("minItems", 1), kw("items", obj(kw("anyOf", []any{obj(kw("type", "string")), obj(ref("error_rule"))}))))}))),
 		kw("records", S("http: gjson path of the record array for every entity that does not set its own.")),
 		kw("driver", S("sql: the database driver (postgresql, pgx and mariadb are accepted as aliases).", enum(sqlsrc.Drivers()))),
 		kw("dsn", secret("sql: the connection string.")),
@@ -91,6 +93,7 @@ func entitySettings() *Obj {
 		kw("max_reject_rate", N("Fail the sync when more than this share (0–1) of the records is rejected.", kw("minimum", 0), kw("maximum", 1))),
 		// http
 		kw("request", D("http: the request.", ref("request"))),
+		kw("incremental_request", D("http: the request of incremental runs, when it differs from request (a list endpoint for full reads, a change feed for increments).", ref("incremental_request"))),
 		kw("records", S("http: gjson path of the record array in the body (HubSpot: results). Empty: the body is the array.")),
 		kw("paginate", D("http: pagination, replacing the source's paginate.", ref("paginate"))),
 		kw("rate_limit", D("http: an extra bucket for this entity, waited on after the source's (HubSpot search has its own per-second limit); with budget it can be shared.", ref("rate_limit"))),
@@ -243,6 +246,7 @@ func checkDecoded(defs *Obj) error {
 	}{
 		{"auth", config.Auth{}}, {"rate_limit", config.RateLimit{}}, {"retry", config.Retry{}},
 		{"paginate", config.Paginate{}}, {"request", config.Request{}}, {"incremental", config.Incremental{}},
+		{"error_rule", config.ErrorRule{}}, {"incremental_request", config.IncrementalRequest{}},
 		{"csv", config.CSVFormat{}}, {"field", config.Field{}}, {"child", config.Child{}}, {"defaults", config.Defaults{}},
 	} {
 		d := defs.Get(c.def).(*Obj)
