@@ -22,6 +22,21 @@ type HTTPSource struct {
 	Paginate     *Paginate `yaml:"paginate"`   // default for every entity
 	ErrorWhen    ErrorWhen `yaml:"error_when"` // expr over the decoded body
 	Records      string    `yaml:"records"`    // default records path for every entity
+	// Lookups are requests run once at the start of each entity's sync;
+	// expressions read their records as lookup.<name>.
+	Lookups map[string]*LookupRequest `yaml:"lookups"`
+}
+
+// LookupRequest is a request whose records expressions may read: a list of
+// custom fields, the labels of option ids.
+type LookupRequest struct {
+	Request  *Request  `yaml:"request"`
+	Records  string    `yaml:"records"`
+	Paginate *Paginate `yaml:"paginate"`
+	// Key is a gjson path in each record: lookup.<name> is then a map of
+	// its value to the record (the first record of each value wins);
+	// without it, the list of records.
+	Key string `yaml:"key"`
 }
 
 // HTTPEntity holds an entity's settings for type: http.

@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,9 +34,10 @@ type compiler struct {
 	defTZ *time.Location // defaults.timezone
 	srcTZ *time.Location // source.timezone, else defTZ
 
-	names  map[string]bool   // entity names
-	tables map[string]string // table name → who writes it
-	nc     *nameCheck
+	names       map[string]bool   // entity names
+	lookupNames []string          // source.lookups
+	tables      map[string]string // table name → who writes it
+	nc          *nameCheck
 }
 
 // compile turns a decoded pipeline into a plan, reporting every problem
@@ -51,6 +54,7 @@ func compile(d *config.Document, p *config.Pipeline, bad []string, o Options) *P
 	c.plan.redactor = newRedactor(d.Secrets)
 	checkLiteralSecrets(d)
 	c.fileSettings()
+	c.lookups()
 	for _, ce := range p.Entities {
 		c.names[ce.Name] = true
 	}
@@ -140,7 +144,7 @@ func (c *compiler) entity(ce *config.Entity, path string) *Entity {
 		write: sink.WriteMode(firstNonEmpty(ce.Write, p.Defaults.Write, string(sink.Upsert)))}
 	c.limits(ec)
 	policy, _ := transform.ParsePolicy(firstNonEmpty(ce.OnInvalid, p.Defaults.OnInvalid))
-	ec.tf = transform.Options{Pipeline: p.Name, Entity: ce.Name, Path: path, OnInvalid: policy,
+	ec.tf = transform.Options{Pipeline: p.Name, Entity: ce.Name, Path: path, OnInvalid: policy, Lookups: c.lookupNames,
 		Strict:   c.d.Overrides.StrictValidation != nil && *c.d.Overrides.StrictValidation,
 		Timezone: c.defTZ, Region: firstNonEmpty(p.Defaults.DefaultRegion, "US")}
 	opts := ec.tf
@@ -305,6 +309,34 @@ func (c *compiler) children(ec *entityCompile) {
 		c.nc.table(ch.Table, cp, fmt.Sprintf("child %q of entity %q", cc.Name, ce.Name), cc.Table != "", cp+"/fields", fieldNames(cc.Fields))
 		e.Children = append(e.Children, ch)
 		e.Table.Children = append(e.Table.Children, ch.Table)
+	}
+}
+
+// lookups compiles source.lookups: each is a reader of its own, compiled
+// like an entity's request (same client, auth, limits and retries).
+func (c *compiler) lookups() {
+	p := c.p
+	if len(p.Source.Lookups) == 0 {
+		return
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.Source.Lookups)) {
+		c.lookupNames = append(c.lookupNames, name)
+		lk := p.Source.Lookups[name]
+		path := "/source/lookups/" + config.Escape(name)
+		if lk == nil || !c.srcOK || isBad(c.bad, path) {
+			continue
+		}
+		compileSource, _ := source.Lookup(p.Source.Type)
+		ent := &config.Entity{Name: "lookup " + name}
+		ent.Request, ent.Records, ent.Paginate = lk.Request, lk.Records, lk.Paginate
+		opener, problems := compileSource(&source.Spec{Pipeline: p.Name, Source: &p.Source, Entity: ent, Path: path,
+			BaseDir: filepath.Dir(c.d.File), Timezone: c.srcTZ})
+		for _, pr := range problems {
+			c.report(pr)
+		}
+		if opener != nil {
+			c.plan.Lookups = append(c.plan.Lookups, &Lookup{Name: name, Key: lk.Key, Source: opener})
+		}
 	}
 }
 

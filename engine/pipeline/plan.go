@@ -31,8 +31,18 @@ type Plan struct {
 	Schedule string
 	Source   *config.Source
 	Entities []*Entity
+	// Lookups are the source's lookups, run at the start of each sync of
+	// an entity whose expressions read them.
+	Lookups []*Lookup
 
 	redactor *strings.Replacer
+}
+
+// Lookup is one compiled lookup: a reader, and how its records are keyed.
+type Lookup struct {
+	Name   string
+	Key    string // gjson path in each record; "" keeps the list
+	Source source.Opener
 }
 
 // Entity is one compiled entity.

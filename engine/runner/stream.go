@@ -110,7 +110,7 @@ func (s *syncer) stream(parent context.Context, reader source.Reader, st source.
 		}
 	}
 	b.resume = st.Resume
-	tctx := transform.Context{SyncStarted: s.r.StartedAt, Logger: s.log, SkipValidation: s.o.SkipValidation, Redact: s.plan.Redact}
+	tctx := transform.Context{SyncStarted: s.r.StartedAt, Logger: s.log, SkipValidation: s.o.SkipValidation, Redact: s.plan.Redact, Lookups: s.lookups}
 	proc := s.e.Program.NewProcessor(tctx)
 	for _, ch := range s.e.Children {
 		b.children = append(b.children, sink.ChildRows{Table: ch.Table})

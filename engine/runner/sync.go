@@ -132,6 +132,10 @@ type syncer struct {
 	// childRejects counts rejected elements of child tables (stored as
 	// rejects, not counted among the entity's records).
 	childRejects int64
+	// lookups are the source's lookups, read at the start of the sync;
+	// lookupCalls and lookupRetries count their requests.
+	lookups                    map[string]any
+	lookupCalls, lookupRetries int64
 }
 
 func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
@@ -185,9 +189,12 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 	defer func() {
 		if sr, ok := reader.(source.StatsReporter); ok {
 			st := sr.Stats()
-			s.r.APICalls, s.r.Retries = st.APICalls, st.Retries
+			s.r.APICalls, s.r.Retries = st.APICalls+s.lookupCalls, st.Retries+s.lookupRetries
 		}
 	}()
+	if err := s.readLookups(ctx); err != nil {
+		return err
+	}
 	fr, full := o.Dest.(sink.FullRefresher)
 	fullSync := !o.DryRun && full && (e.Table.Write == sink.Replace || e.Table.DeleteMissing != "") && s.isFullRead()
 	if fullSync {
@@ -451,4 +458,28 @@ func endSyncSpan(span trace.Span, r *Result) {
 		span.SetStatus(codes.Error, r.Err.Error()) // redacted
 	}
 	span.End()
+}
+
+// usesLookups reports whether the entity's or a child's expressions read
+// lookup.
+func (s *syncer) usesLookups() bool {
+	if s.e.Program.UsesLookups() {
+		return true
+	}
+	for _, ch := range s.e.Children {
+		if ch.Transform != nil && ch.Transform.Program.UsesLookups() {
+			return true
+		}
+	}
+	return false
+}
+
+// readLookups runs the source's lookups once, before the entity's read.
+func (s *syncer) readLookups(ctx context.Context) error {
+	if len(s.plan.Lookups) == 0 || !s.usesLookups() {
+		return nil
+	}
+	var err error
+	s.lookups, s.lookupCalls, s.lookupRetries, err = s.plan.ReadLookups(ctx, &source.Env{Logger: s.log, Redact: s.plan.Redact, Version: s.o.Version})
+	return err
 }

@@ -40,10 +40,14 @@ func (c *compiler) compile() {
 		c.byName[cf.Name] = f
 		c.cfg[cf.Name] = cf
 	}
-	for _, name := range []string{"raw", "ctx"} {
+	reserved := []string{"raw", "ctx"}
+	if len(c.o.Lookups) > 0 {
+		reserved = append(reserved, "lookup")
+	}
+	for _, name := range reserved {
 		if _, clash := c.byName[name]; clash {
 			c.add(c.fieldPath(name), "reserved-name", "field name %q is reserved for expressions (it names the %s)", name,
-				map[string]string{"raw": "source record", "ctx": "sync context"}[name])
+				map[string]string{"raw": "source record", "ctx": "sync context", "lookup": "source's lookups"}[name])
 		}
 	}
 	// Pass 1: settings that need no other field.

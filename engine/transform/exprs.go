@@ -48,6 +48,13 @@ func (c *compiler) env() map[string]any {
 	for k, v := range c.o.Extra {
 		env[k] = v
 	}
+	if len(c.o.Lookups) > 0 {
+		l := make(map[string]any, len(c.o.Lookups))
+		for _, n := range c.o.Lookups {
+			l[n] = nil
+		}
+		env["lookup"] = l
+	}
 	for _, f := range c.p.fields {
 		env[f.Name] = sample(f.Type)
 	}
@@ -104,6 +111,8 @@ func (c *compiler) compileWith(path, src string, env map[string]any, extra ...ex
 			c.p.usesRaw = true
 		case "ctx":
 			c.p.usesCtx = true
+		case "lookup":
+			c.p.usesLookup = true
 		}
 		if f, ok := c.byName[n]; ok {
 			f.inEnv = true

@@ -49,6 +49,9 @@ type Context struct {
 	// Redact removes the pipeline's secrets from log lines: a record may
 	// hold one (an API that echoes a token into a field).
 	Redact func(string) string
+	// Lookups are the records of the source's lookups, by name: what
+	// expressions read as lookup.<name>.
+	Lookups map[string]any
 }
 
 // Processor runs a Program over records, one at a time. It reuses its
@@ -102,6 +105,13 @@ func (p *Program) NewProcessor(c Context) *Processor {
 	pr.parentResults, pr.parentFound = make([]gjson.Result, p.parentExtract.n), make([]bool, p.parentExtract.n)
 	pr.ctxMap = map[string]any{"pipeline": p.pipeline, "entity": p.entity, "sync_started_at": c.SyncStarted, "file": "", "row": 0}
 	pr.env["ctx"] = pr.ctxMap
+	if _, ok := p.envSample["lookup"]; ok {
+		l := make(map[string]any, len(c.Lookups))
+		for k, v := range c.Lookups {
+			l[k] = v
+		}
+		pr.env["lookup"] = l
+	}
 	return pr
 }
 

@@ -108,6 +108,8 @@ type Options struct {
 	Region     string
 	// Extra names more variables the expressions may read (a child's parent).
 	Extra map[string]any
+	// Lookups names the lookups expressions may read as lookup.<name>.
+	Lookups []string
 }
 
 // Program is a compiled record path for one entity (or child table).
@@ -124,6 +126,7 @@ type Program struct {
 	fieldNames       []string
 	extract          *extractor // paths of the record
 	parentExtract    *extractor // _parent. paths
+	usesLookup       bool       // an expression reads lookup
 }
 
 // StripsPoison reports whether any field is set to poison: strip.
@@ -157,3 +160,6 @@ func hasError(ps []diag.Problem) bool {
 	}
 	return false
 }
+
+// UsesLookups reports whether an expression of the program reads lookup.
+func (p *Program) UsesLookups() bool { return p != nil && p.usesLookup }

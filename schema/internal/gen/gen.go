@@ -68,6 +68,12 @@ func Schema() ([]byte, error) {
 	defs.Set("paginate", paginateDef())
 	defs.Set("request", requestDef())
 	defs.Set("incremental_request", incrementalRequestDef())
+	defs.Set("lookup", O("A request run once per sync whose records expressions read as lookup.<name>.", props(
+		kw("request", D("The request; it uses the source's base_url, auth, rate limits and retries.", ref("request"))),
+		kw("records", S("gjson path of the record array in the body (default: the source's records); data.#(name==\"Lead source\").options reads one field's options.")),
+		kw("paginate", D("Pagination (default: the source's paginate).", ref("paginate"))),
+		kw("key", S("gjson path in each record: lookup.<name> is a map of its value (as text) to the record, the first record of a value winning (key: name → lookup.person_fields[\"Lead source\"]). Without it, the list of records.")),
+	), "request"))
 	defs.Set("error_rule", O("One error_when expression and whether a match is retried.", props(
 		kw("expr", S("expr over body, status and headers; true means the response failed.")),
 		kw("retry", B("Retry a match like a 5xx (default true); false fails the page at once (a bad token, a missing permission).")),

@@ -60,6 +60,8 @@ func sourceSettings() *Obj {
 			kw("anyOf", []any{obj(kw("type", "string")), obj(ref("error_rule")),
 				obj(kw("type", "array"), kw("minItems", 1), kw("items", obj(kw("anyOf", []any{obj(kw("type", "string")), obj(ref("error_rule"))}))))}))),
 		kw("records", S("http: gjson path of the record array for every entity that does not set its own.")),
+		kw("lookups", typed("object", "http: requests run once at the start of each sync of an entity whose expressions read them, name → lookup; expressions read the records as lookup.<name> (a map by key, or the list). For a CRM's custom-field definitions (lookup.person_fields[\"Lead source\"].key) or the labels of option ids.",
+			kw("propertyNames", obj(kw("pattern", ident))), kw("additionalProperties", obj(ref("lookup"))))),
 		kw("driver", S("sql: the database driver (postgresql, pgx and mariadb are accepted as aliases).", enum(sqlsrc.Drivers()))),
 		kw("dsn", secret("sql: the connection string.")),
 		kw("timezone", S("sql: IANA zone of naive database times (default UTC).")),
@@ -246,7 +248,7 @@ func checkDecoded(defs *Obj) error {
 	}{
 		{"auth", config.Auth{}}, {"rate_limit", config.RateLimit{}}, {"retry", config.Retry{}},
 		{"paginate", config.Paginate{}}, {"request", config.Request{}}, {"incremental", config.Incremental{}},
-		{"error_rule", config.ErrorRule{}}, {"incremental_request", config.IncrementalRequest{}},
+		{"error_rule", config.ErrorRule{}}, {"lookup", config.LookupRequest{}}, {"incremental_request", config.IncrementalRequest{}},
 		{"csv", config.CSVFormat{}}, {"field", config.Field{}}, {"child", config.Child{}}, {"defaults", config.Defaults{}},
 	} {
 		d := defs.Get(c.def).(*Obj)

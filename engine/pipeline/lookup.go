@@ -1,0 +1,65 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/crmsync/crmsync/engine/source"
+	"github.com/tidwall/gjson"
+)
+
+// ReadLookups runs every lookup of the plan once: lookup.<name> is the
+// list of its records, or a map of each record's key (as text) to the
+// record. calls and retries count the requests.
+func (p *Plan) ReadLookups(ctx context.Context, env *source.Env) (out map[string]any, calls, retries int64, err error) {
+	out = make(map[string]any, len(p.Lookups))
+	for _, l := range p.Lookups {
+		rd, err := l.Source.Open(ctx, env)
+		if err != nil {
+			return out, calls, retries, fmt.Errorf("lookup %q: opening: %w", l.Name, err)
+		}
+		var list []any
+		byKey := map[string]any{}
+		err = rd.Read(ctx, source.ReadState{}, func(pg source.Page) error {
+			for _, rec := range pg.Records {
+				var v any
+				if err := json.Unmarshal([]byte(rec.JSON), &v); err != nil {
+					return fmt.Errorf("a record is not JSON: %w", err)
+				}
+				if l.Key == "" {
+					list = append(list, v)
+					continue
+				}
+				k := gjson.Get(rec.JSON, l.Key)
+				if !k.Exists() || k.Type == gjson.Null {
+					continue
+				}
+				if _, dup := byKey[k.String()]; !dup {
+					byKey[k.String()] = v
+				}
+			}
+			return nil
+		})
+		if sr, ok := rd.(source.StatsReporter); ok {
+			st := sr.Stats()
+			calls += st.APICalls
+			retries += st.Retries
+		}
+		if c, ok := rd.(interface{ Close() error }); ok {
+			c.Close()
+		}
+		if err != nil {
+			return out, calls, retries, fmt.Errorf("lookup %q: %w", l.Name, err)
+		}
+		if l.Key == "" {
+			out[l.Name] = list
+		} else {
+			out[l.Name] = byKey
+		}
+		if env != nil && env.Logger != nil {
+			env.Logger.Info("lookup read", "lookup", l.Name, "records", max(len(list), len(byKey)))
+		}
+	}
+	return out, calls, retries, nil
+}
