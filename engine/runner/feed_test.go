@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -184,5 +185,82 @@ func TestListAndChangeFeed(t *testing.T) {
 		if got := rows(); got != st.rows {
 			t.Fatalf("%s: %s, want %s", st.name, got, st.rows)
 		}
+	}
+}
+
+// TestPipedriveLikeEndToEnd is the issue's "done when": a fresh pipeline
+// for a Pipedrive-v1-like API reads the list endpoint on the first run
+// and --full, the change feed on increments, names its custom field by
+// label through a lookup, paces itself at 40 requests per 2 s, and
+// completes at a 3 % hidden-error rate in one run with every record
+// exactly once.
+func TestPipedriveLikeEndToEnd(t *testing.T) {
+	const leadKey = "0123456789abcdef0123456789abcdef01234567"
+	base := time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC)
+	c := &feedCRM{calls: map[string]int{}}
+	for i := 1; i <= 400; i++ {
+		c.persons = append(c.persons, feedPerson{id: i, name: fmt.Sprintf("Person %d", i), org: 100 + i%5, updated: base.Add(time.Duration(i) * time.Minute)})
+	}
+	var n, hidden int
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		fail := n%33 == 0 // about 3 %
+		if fail {
+			hidden++
+		}
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case fail:
+			fmt.Fprint(w, `{"success":false,"error":"Internal error"}`)
+		case r.URL.Path == "/v1/personFields":
+			fmt.Fprintf(w, `{"success":true,"data":[{"key":%q,"name":"Lead source","options":[{"id":1,"label":"Web"}]}],"additional_data":{"pagination":{"more_items_in_collection":false}}}`, leadKey)
+		default:
+			c.ServeHTTP(w, r)
+		}
+	}))
+	defer srv.Close()
+	yml := strings.Replace(feedYAML, "  error_when: 'body?.success != true'\n", `  error_when: 'body?.success != true'
+  retry: {attempts: 4, initial: 1ms, max: 5ms}
+  rate_limit: {requests: 40, per: 100ms, burst: 40}
+  lookups:
+    person_fields: {request: {path: /v1/personFields}, records: data, key: name}
+`, 1)
+	yml = strings.Replace(yml, "      update_time:", "      lead_source_key: {expr: 'lookup.person_fields[\"Lead source\"].key'}\n      update_time:", 1)
+	plan := loadPipedrive(t, srv.URL, yml)
+	dest, db, _ := openSQLite(t)
+	check := func(step string, full bool, want int) {
+		t.Helper()
+		r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet(), Full: full})
+		if r.Err != nil || r.Status != sink.StatusSuccess {
+			t.Fatalf("%s: status %s: %v", step, r.Status, r.Err)
+		}
+		var rows, distinct, keyed int
+		db.QueryRow(`SELECT count(*), count(DISTINCT id), count(*) FILTER (WHERE lead_source_key = ?) FROM pd_persons`, leadKey).Scan(&rows, &distinct, &keyed)
+		if rows != want || distinct != want || keyed != want {
+			t.Fatalf("%s: %d rows, %d distinct, %d with the lookup's key; want %d", step, rows, distinct, keyed, want)
+		}
+	}
+	check("first run", false, 400)
+	c.mu.Lock()
+	c.persons[9].name += "!"
+	c.persons[9].updated = base.Add(24 * time.Hour)
+	c.persons = append(c.persons, feedPerson{id: 401, name: "New", org: 1, updated: base.Add(24 * time.Hour)})
+	clear(c.calls)
+	c.mu.Unlock()
+	check("increment", false, 401)
+	c.mu.Lock()
+	feedCalls, listCalls := c.calls["/v1/recents"], c.calls["/v1/persons"]
+	c.mu.Unlock()
+	if feedCalls == 0 || listCalls != 0 {
+		t.Fatalf("increment: %d feed and %d list requests; want the feed only", feedCalls, listCalls)
+	}
+	check("--full", true, 401)
+	mu.Lock()
+	defer mu.Unlock()
+	if hidden == 0 {
+		t.Fatal("no hidden error was served")
 	}
 }
