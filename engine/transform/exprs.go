@@ -3,6 +3,7 @@ package transform
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/crmsync/crmsync/engine/exprfn"
 	"github.com/crmsync/crmsync/engine/value"
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
@@ -105,6 +107,18 @@ func (c *compiler) compileWith(path, src string, env map[string]any, extra ...ex
 			return nil
 		}
 	}
+	if len(c.o.Lookups) > 0 {
+		for _, m := range lookupNames(prog.Node()) {
+			if !slices.Contains(c.o.Lookups, m.name) {
+				msg := fmt.Sprintf("unknown lookup %q (source.lookups: %s)", m.name, strings.Join(c.o.Lookups, ", "))
+				if s := diag.Suggest(m.name, c.o.Lookups); s != "" {
+					msg += fmt.Sprintf("; did you mean %q?", s)
+				}
+				c.problems = append(c.problems, diag.Problem{Path: path, Code: "expr-unknown-name", Message: "expression: " + msg, Offset: m.offset})
+				return nil
+			}
+		}
+	}
 	for _, n := range identifiers(prog.Node()) {
 		switch n {
 		case "raw":
@@ -183,4 +197,32 @@ func typeOf(t reflect.Type) value.Type {
 		return value.Datetime
 	}
 	return value.String
+}
+
+type lookupRef struct {
+	name   string
+	offset int
+}
+
+// lookupNames lists the names read as lookup.<name> or lookup["name"].
+func lookupNames(n ast.Node) []lookupRef {
+	v := &lookupVisitor{}
+	ast.Walk(&n, v)
+	return v.refs
+}
+
+type lookupVisitor struct{ refs []lookupRef }
+
+func (v *lookupVisitor) Visit(n *ast.Node) {
+	m, ok := (*n).(*ast.MemberNode)
+	if !ok {
+		return
+	}
+	id, ok := m.Node.(*ast.IdentifierNode)
+	if !ok || id.Value != "lookup" {
+		return
+	}
+	if s, ok := m.Property.(*ast.StringNode); ok {
+		v.refs = append(v.refs, lookupRef{s.Value, m.Property.Location().From + 1})
+	}
 }
