@@ -37,6 +37,10 @@ type LookupRequest struct {
 	// its value to the record (the first record of each value wins);
 	// without it, the list of records.
 	Key string `yaml:"key"`
+	// Cache keeps the records this long for later syncs of the same
+	// process (crmsync serve, or a run of several entities); 0: read at
+	// the start of every sync.
+	Cache Duration `yaml:"cache"`
 }
 
 // HTTPEntity holds an entity's settings for type: http.

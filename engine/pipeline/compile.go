@@ -335,7 +335,11 @@ func (c *compiler) lookups() {
 			c.report(pr)
 		}
 		if opener != nil {
-			c.plan.Lookups = append(c.plan.Lookups, &Lookup{Name: name, Key: lk.Key, Source: opener})
+			if lk.Cache.Set && lk.Cache.Duration <= 0 {
+				c.d.Addf(path+"/cache", diag.Error, "invalid-value", "lookup %q: cache must be above 0 (leave it out to read the lookup at the start of every sync)", name)
+			}
+			c.plan.Lookups = append(c.plan.Lookups, &Lookup{Name: name, Key: lk.Key, Cache: lk.Cache.Duration, Source: opener,
+				cacheKey: c.plan.Hash + "\x00" + p.Name + "\x00" + name})
 		}
 	}
 }

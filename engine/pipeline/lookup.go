@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/crmsync/crmsync/engine/source"
 	"github.com/tidwall/gjson"
@@ -15,6 +17,10 @@ import (
 func (p *Plan) ReadLookups(ctx context.Context, env *source.Env) (out map[string]any, calls, retries int64, err error) {
 	out = make(map[string]any, len(p.Lookups))
 	for _, l := range p.Lookups {
+		if v, ok := cachedLookup(l); ok {
+			out[l.Name] = v
+			continue
+		}
 		rd, err := l.Source.Open(ctx, env)
 		if err != nil {
 			return out, calls, retries, fmt.Errorf("lookup %q: opening: %w", l.Name, err)
@@ -57,9 +63,48 @@ func (p *Plan) ReadLookups(ctx context.Context, env *source.Env) (out map[string
 		} else {
 			out[l.Name] = byKey
 		}
+		storeLookup(l, out[l.Name])
 		if env != nil && env.Logger != nil {
 			env.Logger.Info("lookup read", "lookup", l.Name, "records", max(len(list), len(byKey)))
 		}
 	}
 	return out, calls, retries, nil
+}
+
+// lookupCache keeps the records of lookups with cache: for later syncs of
+// this process. Entries are keyed by the plan's hash, so a reloaded file
+// reads its lookups again.
+var lookupCache struct {
+	sync.Mutex
+	m map[string]cachedRecords
+}
+
+type cachedRecords struct {
+	v       any
+	expires time.Time
+}
+
+func cachedLookup(l *Lookup) (any, bool) {
+	if l.Cache <= 0 {
+		return nil, false
+	}
+	lookupCache.Lock()
+	defer lookupCache.Unlock()
+	c, ok := lookupCache.m[l.cacheKey]
+	if !ok || time.Now().After(c.expires) {
+		return nil, false
+	}
+	return c.v, true
+}
+
+func storeLookup(l *Lookup, v any) {
+	if l.Cache <= 0 {
+		return
+	}
+	lookupCache.Lock()
+	defer lookupCache.Unlock()
+	if lookupCache.m == nil {
+		lookupCache.m = map[string]cachedRecords{}
+	}
+	lookupCache.m[l.cacheKey] = cachedRecords{v: v, expires: time.Now().Add(l.Cache)}
 }

@@ -42,7 +42,10 @@ type Plan struct {
 type Lookup struct {
 	Name   string
 	Key    string // gjson path in each record; "" keeps the list
+	Cache  time.Duration
 	Source source.Opener
+	// cacheKey names the cached records: the plan's hash and the lookup.
+	cacheKey string
 }
 
 // Entity is one compiled entity.

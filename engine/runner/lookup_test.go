@@ -19,9 +19,13 @@ import (
 func TestLookups(t *testing.T) {
 	cases := []struct {
 		name, leadKey string // the account's key of "Lead source"
+		cache         string // the lookups' cache setting
+		syncs         int
+		wantCalls     int64 // requests to /v1/personFields over all syncs
 	}{
-		{"account A", "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"},
-		{"account B", "ffeeddccbbaa99887766554433221100ffeeddcc"},
+		{"account A", "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", "", 2, 4},
+		{"account B", "ffeeddccbbaa99887766554433221100ffeeddcc", "", 1, 2},
+		{"cached for an hour", "00112233445566778899aabbccddeeff00112233", ", cache: 1h", 3, 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -55,8 +59,8 @@ source:
   records: data
   paginate: {style: offset, offset_param: start, limit: 100, has_more: additional_data.pagination.more_items_in_collection}
   lookups:
-    person_fields: {request: {path: /v1/personFields}, key: name}
-    lead_sources: {request: {path: /v1/personFields}, records: 'data.#(name=="Lead source").options', key: id}
+    person_fields: {request: {path: /v1/personFields}, key: nameCACHE}
+    lead_sources: {request: {path: /v1/personFields}, records: 'data.#(name=="Lead source").options', key: idCACHE}
 entities:
   persons:
     request: {path: /v1/persons}
@@ -67,11 +71,14 @@ entities:
       lead_source_id: {expr: 'raw[lookup.person_fields["Lead source"].key]', type: integer}
       lead_source: {expr: 'lead_source_id == nil ? nil : lookup.lead_sources[string(lead_source_id)]?.label'}
 `
-			plan := loadPipedrive(t, srv.URL, yml)
+			plan := loadPipedrive(t, srv.URL, strings.ReplaceAll(yml, "CACHE", tc.cache))
 			dest, db, _ := openSQLite(t)
-			r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet()})
-			if r.Err != nil || r.Status != sink.StatusSuccess {
-				t.Fatalf("status %s: %v", r.Status, r.Err)
+			var r *runner.Result
+			for range tc.syncs {
+				r = runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet()})
+				if r.Err != nil || r.Status != sink.StatusSuccess {
+					t.Fatalf("status %s: %v", r.Status, r.Err)
+				}
 			}
 			var got []string
 			rows, err := db.Query(`SELECT id, coalesce(lead_source_id, 0), coalesce(lead_source, '∅') FROM pd_persons ORDER BY id`)
@@ -88,10 +95,10 @@ entities:
 			if want := "1:9:Referral 2:7:Web 3:0:∅"; strings.Join(got, " ") != want {
 				t.Fatalf("rows %v, want %s", got, want)
 			}
-			if n := fieldCalls.Load(); n != 2 { // one request per lookup, not per record
-				t.Fatalf("%d requests to /v1/personFields, want 2", n)
+			if n := fieldCalls.Load(); n != tc.wantCalls { // one request per lookup and sync (or cache), never per record
+				t.Fatalf("%d requests to /v1/personFields, want %d", n, tc.wantCalls)
 			}
-			if r.APICalls != 3 {
+			if tc.cache == "" && r.APICalls != 3 {
 				t.Fatalf("api calls %d, want 3 (two lookups and one page)", r.APICalls)
 			}
 		})

@@ -73,6 +73,7 @@ func Schema() ([]byte, error) {
 		kw("records", S("gjson path of the record array in the body (default: the source's records); data.#(name==\"Lead source\").options reads one field's options.")),
 		kw("paginate", D("Pagination (default: the source's paginate).", ref("paginate"))),
 		kw("key", S("gjson path in each record: lookup.<name> is a map of its value (as text) to the record, the first record of a value winning (key: name → lookup.person_fields[\"Lead source\"]). Without it, the list of records.")),
+		kw("cache", dur("Keep the records this long for later syncs of the same process (crmsync serve, or one run of several entities) instead of reading them at the start of every sync.")),
 	), "request"))
 	defs.Set("error_rule", O("One error_when expression and whether a match is retried.", props(
 		kw("expr", S("expr over body, status and headers; true means the response failed.")),
