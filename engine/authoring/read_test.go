@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -57,5 +58,65 @@ entities:
 	}
 	if rows := res.Dest.Rows("crm_items_tags"); len(rows) != 4 {
 		t.Errorf("the in-memory destination holds %d child rows, want 4", len(rows))
+	}
+}
+
+type countingTransport struct {
+	rt    http.RoundTripper
+	paths *sync.Map
+}
+
+func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	n, _ := c.paths.LoadOrStore(r.URL.Path, new(atomic.Int32))
+	n.(*atomic.Int32).Add(1)
+	return c.rt.RoundTrip(r)
+}
+
+// TestReadRunsLookupsThroughTheProbe: preview and check map fields that
+// read lookup.<name>, and the lookup's request goes through the same
+// probe as the entity's (a recording or a replay sees it).
+func TestReadRunsLookupsThroughTheProbe(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/fields":
+			fmt.Fprint(w, `{"data":[{"key":"c0ffee","name":"Lead source"}]}`)
+		default:
+			fmt.Fprint(w, `{"data":[{"id":1,"c0ffee":"Web"}]}`)
+		}
+	}))
+	defer srv.Close()
+	plan, f := pipeline.Load("crm.yaml", []byte(fmt.Sprintf(`version: 1
+name: crm
+source:
+  type: http
+  base_url: %q
+  records: data
+  lookups: {fields: {request: {path: /fields}, key: name, cache: 1h}}
+entities:
+  items:
+    request: {path: /items}
+    primary_key: id
+    fields:
+      id: {path: id, type: integer}
+      lead_source: {expr: 'raw[lookup.fields["Lead source"].key]'}
+`, srv.URL)), pipeline.Options{})
+	if plan == nil || f.HasErrors() {
+		t.Fatal(f)
+	}
+	paths := &sync.Map{}
+	for range 2 {
+		res, err := Read(context.Background(), plan, plan.Entities[0], Options{Wrap: func(rt http.RoundTripper) http.RoundTripper {
+			return countingTransport{rt, paths}
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := `{"outcome":"ok","id":"1","record":{"id":1,"lead_source":"Web"}}`; len(res.Records) != 1 || res.Lines()[0] != want {
+			t.Fatalf("lines %v, want %s", res.Lines(), want)
+		}
+	}
+	n, ok := paths.Load("/fields")
+	if !ok || n.(*atomic.Int32).Load() != 2 {
+		t.Fatalf("the lookup went through the probe %v times, want 2 (once per read: no cache under a probe)", n)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -13,15 +14,17 @@ import (
 
 // ReadLookups runs every lookup of the plan once: lookup.<name> is the
 // list of its records, or a map of each record's key (as text) to the
-// record. calls and retries count the requests.
-func (p *Plan) ReadLookups(ctx context.Context, env *source.Env) (out map[string]any, calls, retries int64, err error) {
+// record. open opens each lookup's reader (the runner's, which probes it
+// for preview, check and test); cached says whether a lookup's cache:
+// applies. calls and retries count the requests.
+func (p *Plan) ReadLookups(ctx context.Context, open func(context.Context, source.Opener) (source.Reader, error), log *slog.Logger, cached bool) (out map[string]any, calls, retries int64, err error) {
 	out = make(map[string]any, len(p.Lookups))
 	for _, l := range p.Lookups {
-		if v, ok := cachedLookup(l); ok {
+		if v, ok := cachedLookup(l); ok && cached {
 			out[l.Name] = v
 			continue
 		}
-		rd, err := l.Source.Open(ctx, env)
+		rd, err := open(ctx, l.Source)
 		if err != nil {
 			return out, calls, retries, fmt.Errorf("lookup %q: opening: %w", l.Name, err)
 		}
@@ -63,9 +66,11 @@ func (p *Plan) ReadLookups(ctx context.Context, env *source.Env) (out map[string
 		} else {
 			out[l.Name] = byKey
 		}
-		storeLookup(l, out[l.Name])
-		if env != nil && env.Logger != nil {
-			env.Logger.Info("lookup read", "lookup", l.Name, "records", max(len(list), len(byKey)))
+		if cached {
+			storeLookup(l, out[l.Name])
+		}
+		if log != nil {
+			log.Info("lookup read", "lookup", l.Name, "records", max(len(list), len(byKey)))
 		}
 	}
 	return out, calls, retries, nil

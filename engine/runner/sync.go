@@ -480,6 +480,6 @@ func (s *syncer) readLookups(ctx context.Context) error {
 		return nil
 	}
 	var err error
-	s.lookups, s.lookupCalls, s.lookupRetries, err = s.plan.ReadLookups(ctx, &source.Env{Logger: s.log, Redact: s.plan.Redact, Version: s.o.Version})
+	s.lookups, s.lookupCalls, s.lookupRetries, err = s.plan.ReadLookups(ctx, s.open, s.log, s.o.Hooks == nil)
 	return err
 }
