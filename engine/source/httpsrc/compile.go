@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/engine/config"
+	"github.com/crmsync/crmsync/engine/jsontext"
 	"github.com/crmsync/crmsync/engine/source"
 )
 
@@ -36,7 +37,7 @@ const (
 	defaultWindow   = time.Second
 	defaultIdle     = 15 * time.Second
 	defaultMaxBody  = 256 << 20
-	defaultMaxDepth = 512
+	defaultMaxDepth = jsontext.MaxDepth
 	// maxMaxBody and maxMaxDepth bound what a file may set: a body must
 	// fit in memory, and the parsers recurse once per level.
 	maxMaxBody  = 4 << 30

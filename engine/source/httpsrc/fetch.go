@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/crmsync/crmsync/engine/jsontext"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"golang.org/x/oauth2"
@@ -130,7 +132,7 @@ func (r *reader) fetch(ctx context.Context, v *vars, c *call, page int) (*respon
 // checkBody checks a 2xx body: its depth, that it is JSON, and
 // error_when. rule is the error_when expression that matched, if any.
 func (r *reader) checkBody(res *response, page int) (*errorRule, error) {
-	if deep, at := tooDeep(res.body, r.o.maxDepth); deep {
+	if deep, at := jsontext.TooDeep(res.body, r.o.maxDepth); deep {
 		return nil, r.pageErr(res, page, fmt.Sprintf("the body nests arrays and objects more than %d levels deep (max_depth; at byte %d); not parsed", r.o.maxDepth, at), false)
 	}
 	if !gjson.Valid(res.body) {

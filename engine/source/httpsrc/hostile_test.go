@@ -108,30 +108,6 @@ func TestHostileBodies(t *testing.T) {
 	}
 }
 
-func TestTooDeep(t *testing.T) {
-	cases := []struct {
-		s     string
-		limit int
-		deep  bool
-		at    int
-	}{
-		{`[]`, 1, false, 0},
-		{`[[]]`, 1, true, 1},
-		{`{"a":[1]}`, 2, false, 0},
-		{`{"a":{"b":[1]}}`, 2, true, 10},
-		{`["[[[[", "\"[[[", "\\", [1]]`, 2, false, 0},
-		{`["\\\"[[", [[1]]]`, 2, true, 12},
-		{`"unterminated [[[[`, 1, false, 0},
-		{`]]]][[`, 1, true, 5},
-	}
-	for _, tc := range cases {
-		deep, at := tooDeep(tc.s, tc.limit)
-		if deep != tc.deep || at != tc.at {
-			t.Errorf("tooDeep(%q, %d) = %v, %d; want %v, %d", tc.s, tc.limit, deep, at, tc.deep, tc.at)
-		}
-	}
-}
-
 // TestStalls: a server that sends headers and then nothing, or nothing at
 // all, fails the attempt after idle_timeout or header_timeout (well before
 // the total timeout of 30s); the attempt is retried, and a stall that

@@ -310,32 +310,3 @@ func byteSize(n int64) string {
 	}
 	return strconv.FormatInt(n, 10) + " bytes"
 }
-
-// tooDeep reports whether the JSON text s nests arrays and objects more
-// than limit levels deep, and the byte offset where it first does. It is
-// one linear pass that keeps no stack, so it is safe on any input: the
-// parsers that come after it recurse once per level, and a body of
-// millions of [ would overflow the stack.
-func tooDeep(s string, limit int) (bool, int) {
-	depth := 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '"':
-			// Skip the string: to the next quote not escaped.
-			for i++; i < len(s); i++ {
-				if c := s[i]; c == '\\' {
-					i++
-				} else if c == '"' {
-					break
-				}
-			}
-		case '[', '{':
-			if depth++; depth > limit {
-				return true, i
-			}
-		case ']', '}':
-			depth = max(depth-1, 0) // a stray close must not buy room
-		}
-	}
-	return false, 0
-}
