@@ -15,15 +15,16 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shopspring/decimal"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/crmsync/crmsync/engine/pipeline"
 	"github.com/crmsync/crmsync/engine/sink"
 	"github.com/crmsync/crmsync/engine/source"
 	"github.com/crmsync/crmsync/engine/telemetry"
 	"github.com/crmsync/crmsync/engine/value"
-	"github.com/shopspring/decimal"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/trace"
 )
 
 // Options are the command line's choices for a run.

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/crmsync/crmsync/engine/sink"
-	"github.com/crmsync/crmsync/engine/telemetry"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/crmsync/crmsync/engine/sink"
+	"github.com/crmsync/crmsync/engine/telemetry"
 )
 
 // writer commits batches on its own goroutine, in order, so that the

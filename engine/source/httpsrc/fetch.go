@@ -15,11 +15,11 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
-
-	"github.com/crmsync/crmsync/engine/jsontext"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"golang.org/x/oauth2"
+
+	"github.com/crmsync/crmsync/engine/jsontext"
 )
 
 // response is one HTTP response, read in full.
