@@ -29,6 +29,7 @@ type opener struct {
 	batch    int
 	count    bool
 	usesWM   bool // the query names :watermark or a window placeholder
+	lookback time.Duration
 	keySig   string
 }
 
@@ -150,6 +151,16 @@ func compile(spec *source.Spec) (source.Opener, []source.Problem) {
 		} else {
 			s.inc = d.quoteName(inc.Field)
 		}
+		o.lookback = inc.Lookback.Duration
+		if inc.Fallback != "" {
+			if msg := checkName(inc.Fallback); msg != "" {
+				add(at+"/incremental/fallback", "invalid-value", "incremental fallback %q: %s (a column name: rows whose incremental column is NULL are read by it)", inc.Fallback, msg)
+			}
+			if inc.Column != "" {
+				warn(at+"/incremental/fallback", "sql-fallback", "entity %q sets both incremental.column and incremental.fallback: prefer the plain column with the fallback, which an index serves", ent.Name)
+			}
+			s.fb = d.quoteName(inc.Fallback)
+		}
 		if len(keys) == 0 {
 			add(at+"/primary_key", "missing-setting", "incremental sql entity %q needs primary_key (or key_columns): the read pages on (incremental column, key) so that rows sharing one time are neither lost nor repeated", ent.Name)
 		}
@@ -218,6 +229,9 @@ func parenthesize(e string) string {
 // keySignature names the keyset; a Resume written for another keyset is
 // not continued.
 func keySignature(s *statements) string {
+	if s.mode == modeInc && s.fb != "" {
+		return s.inc + "|" + s.fb + "," + strings.Join(s.keys, ",")
+	}
 	if s.mode == modeInc {
 		return s.inc + "," + strings.Join(s.keys, ",")
 	}

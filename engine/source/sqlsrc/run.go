@@ -1,6 +1,7 @@
 package sqlsrc
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -24,10 +25,21 @@ type run struct {
 	start, end time.Time
 	incUTC     bool // mysql: the incremental column is a TIMESTAMP, bind times in UTC
 
-	cur       cursor
-	page      int
-	total     int
-	committed string // the Resume the runner holds: st.Resume, then each page's
+	cur    cursor
+	phases []phase // the parts of this read, in order
+
+	// incremental.fallback's watermark: the one the read started from
+	// (bound as :fallback_watermark, moved back by the lookback), and
+	// the newest fallback time read among rows with a NULL increment.
+	fbStart    string
+	fbStartSet bool
+	fbMax      []byte
+	fbSet      bool
+	fbSeen     []byte // the resumed position's seen, folded in when it is continued
+	fbSeenSet  bool
+	page       int
+	total      int
+	committed  string // the Resume the runner holds: st.Resume, then each page's
 
 	lay     layout
 	buf     []byte // JSON of the page's rows, back to back
@@ -56,18 +68,13 @@ func (rn *run) stmt(sh shape) built {
 // follows, so the last page of the read knows it is the last.
 func (rn *run) pages(ctx context.Context, ph phase, final bool) error {
 	if rn.cur.set && rn.cur.phase != ph {
-		if rn.cur.phase == phaseValue && ph == phaseNull {
-			return nil // the NULL rows were read before the cursor was written
-		}
 		rn.cur.set = false
 	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("entity %q: after page %d: %w", rn.r.o.entity, rn.page, err)
 		}
-		sh := rn.baseShape()
-		sh.phase, sh.cursor = ph, rn.cur.set
-		n, more, err := rn.query(ctx, sh)
+		n, more, err := rn.query(ctx, rn.phaseShape(ph))
 		if err != nil {
 			return err
 		}
@@ -82,14 +89,41 @@ func (rn *run) pages(ctx context.Context, ph phase, final bool) error {
 	}
 }
 
-// finish makes sure the runner's last position is "" (start over) once
-// everything was read: a complete read leaves no cursor behind for the
-// next sync to continue from.
+// readPhases reads the phases of a keyed read in order. A resumed
+// position continues its phase; the phases before it were read.
+func (rn *run) readPhases(ctx context.Context) error {
+	start := 0
+	if rn.cur.set {
+		start = -1
+		for i, ph := range rn.phases {
+			if ph == rn.cur.phase {
+				start = i
+			}
+		}
+		if start < 0 {
+			rn.cur.set, start = false, 0 // a position of another kind of read
+		}
+	}
+	if rn.cur.set && rn.fbSeenSet && (!rn.fbSet || bytes.Compare(rn.fbSeen, rn.fbMax) > 0) {
+		rn.fbMax, rn.fbSet = rn.fbSeen, true
+	}
+	for i := start; i < len(rn.phases); i++ {
+		if err := rn.pages(ctx, rn.phases[i], i == len(rn.phases)-1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finish makes sure the runner's last position is the state of a
+// complete read ("", or only the fallback's watermark): a complete read
+// leaves no cursor behind for the next sync to continue from.
 func (rn *run) finish() error {
-	if rn.committed == "" {
+	done := rn.resumeText(false)
+	if rn.committed == done {
 		return nil
 	}
-	return rn.emitPage(source.Page{Number: rn.page + 1, Total: rn.total})
+	return rn.emitPage(source.Page{Number: rn.page + 1, Total: rn.total, Resume: done})
 }
 
 // stream runs an unkeyed statement once, emitting a page per batch.
@@ -118,7 +152,15 @@ func (rn *run) query(ctx context.Context, sh shape) (n int, more bool, err error
 		return 0, false, ctxErr(ctx, rn.pageError(err, "querying"))
 	}
 	defer rows.close()
-	if err := rn.layoutFor(rows.columns()); err != nil {
+	cols := rows.columns()
+	if len(cols) == 0 {
+		// pgx reports a failed statement only through rows.Err.
+		rows.close()
+		if err := rows.err(); err != nil {
+			return 0, false, ctxErr(ctx, rn.pageError(err, "querying"))
+		}
+	}
+	if err := rn.layoutFor(cols); err != nil {
 		return 0, false, err
 	}
 	batch, tz := rn.r.o.batch, rn.zone()
@@ -161,8 +203,8 @@ func (rn *run) flush(last bool) error {
 	}
 	rn.buf, rn.ends = rn.buf[:0], rn.ends[:0]
 	p := source.Page{Number: rn.page + 1, Records: recs, Total: rn.total}
-	if rn.cur.set && !last {
-		p.Resume = rn.resumeText()
+	if rn.r.o.stmts.mode != modeStream {
+		p.Resume = rn.resumeText(rn.cur.set && !last)
 	}
 	return rn.emitPage(p)
 }
@@ -194,12 +236,11 @@ func (rn *run) arg(name string, ph phase) any {
 			return nil
 		}
 		return rn.timeArg(rn.end)
+	case pFallbackWM:
+		return shiftText(rn.fbStart, rn.r.o.lookback)
 	}
 	i, _ := strconv.Atoi(name[1:]) // c0, c1 …
-	if rn.r.o.stmts.mode == modeInc && ph == phaseNull {
-		i++ // the NULL phase pages on the key alone
-	}
-	return rn.cur.vals[i].arg()
+	return rn.cur.vals[rn.r.o.stmts.hiddenIndex(ph, i)].arg()
 }
 
 // timeArg writes a time as the incremental column compares it: a wall

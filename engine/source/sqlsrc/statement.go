@@ -21,10 +21,10 @@ const (
 type phase uint8
 
 const (
-	phaseAll   phase = iota // modeStream: the whole statement
-	phaseKey                // modeKey: every row by key
-	phaseNull               // modeInc on a full run: rows whose increment is NULL, by key
-	phaseValue              // modeInc: rows with an increment, by (increment, key)
+	phaseAll      phase = iota // modeStream: the whole statement
+	phaseKey                   // every row by key (modeKey; modeInc on a full run)
+	phaseValue                 // modeInc: rows with an increment, by (increment, key)
+	phaseFallback              // modeInc with a fallback: rows whose increment is NULL, by (fallback, key)
 )
 
 // shape says which statement a page needs; statements are built once
@@ -32,14 +32,14 @@ const (
 type shape struct {
 	phase  phase
 	cursor bool // continue after a key
-	wm     bool // the watermark filter applies
+	wm     bool // the watermark filter applies (phaseFallback: the fallback's own watermark)
 	start  bool // window start applies
 	end    bool // window end applies
 	count  bool // COUNT(*) of what the read will cover
 }
 
 func (p phase) String() string {
-	return [...]string{"all", "key", "null", "value"}[p]
+	return [...]string{"all", "key", "value", "fallback"}[p]
 }
 
 func (sh shape) String() string {
@@ -58,6 +58,7 @@ func (sh shape) String() string {
 // Names of the hidden columns that carry the keyset values.
 const (
 	hiddenInc    = "_crmsync_inc"
+	hiddenFb     = "_crmsync_fb"
 	hiddenPrefix = "_crmsync_k"
 )
 
@@ -74,7 +75,60 @@ type statements struct {
 	where string  // the author's condition, pasted as written
 	query sqlText // the author's query with its placeholders
 	inc   string  // incremental column expression (SQL)
+	fb    string  // incremental.fallback column (quoted), "" when none
 	keys  []string
+}
+
+// hidden is the number of keyset columns added after the author's:
+// the increment and the fallback (modeInc), then the keys.
+func (s *statements) hidden() int {
+	switch s.mode {
+	case modeStream:
+		return 0
+	case modeInc:
+		if s.fb != "" {
+			return 2 + len(s.keys)
+		}
+		return 1 + len(s.keys)
+	}
+	return len(s.keys)
+}
+
+// hiddenIndex is the index among the hidden values of the i-th keyset
+// value of a phase: its lead (the increment or the fallback), then the
+// keys.
+func (s *statements) hiddenIndex(ph phase, i int) int {
+	if s.mode != modeInc {
+		return i
+	}
+	keys := 1
+	if s.fb != "" {
+		keys = 2
+	}
+	switch ph {
+	case phaseValue:
+		if i == 0 {
+			return 0
+		}
+		return keys + i - 1
+	case phaseFallback:
+		if i == 0 {
+			return 1
+		}
+		return keys + i - 1
+	}
+	return keys + i
+}
+
+// lead is the expression a phase orders on before the keys, "" for none.
+func (s *statements) lead(ph phase) string {
+	switch ph {
+	case phaseValue:
+		return s.inc
+	case phaseFallback:
+		return s.fb
+	}
+	return ""
 }
 
 // build writes the statement of one shape.
@@ -101,6 +155,9 @@ func (s *statements) build(sh shape) sqlText {
 	}
 	if s.mode == modeInc {
 		t.add(", ", s.inc, " AS ", hiddenInc)
+		if s.fb != "" {
+			t.add(", ", s.fb, " AS ", hiddenFb)
+		}
 	}
 	for i, k := range s.keys {
 		t.add(", ", k, " AS ", hiddenPrefix+strconv.Itoa(i))
@@ -109,8 +166,8 @@ func (s *statements) build(sh shape) sqlText {
 	s.addSource(&t)
 	s.addWhere(&t, s.filters(sh, true))
 	t.add(" ORDER BY ")
-	if sh.phase == phaseValue {
-		t.add(s.inc, ", ")
+	if l := s.lead(sh.phase); l != "" {
+		t.add(l, ", ")
 	}
 	t.add(strings.Join(s.keys, ", "))
 	t.add(" LIMIT ", strconv.Itoa(s.batch+1)) // one more row: is there another page?
@@ -167,11 +224,17 @@ func (s *statements) filters(sh shape, keyset bool) []sqlText {
 	}
 	if s.mode == modeInc && !sh.count {
 		switch sh.phase {
-		case phaseNull:
-			out = append(out, cond(s.inc, " IS NULL"))
 		case phaseValue:
 			if !sh.wm && !sh.start && !sh.end {
 				out = append(out, cond(s.inc, " IS NOT NULL"))
+			}
+		case phaseFallback:
+			// Index-friendly on both columns: no expression over them.
+			out = append(out, cond(s.inc, " IS NULL"))
+			if sh.wm {
+				out = append(out, cond(s.fb, " >= ", ":"+pFallbackWM))
+			} else {
+				out = append(out, cond(s.fb, " IS NOT NULL"))
 			}
 		}
 	}
@@ -188,8 +251,8 @@ func (s *statements) filters(sh shape, keyset bool) []sqlText {
 	}
 	if keyset && sh.cursor {
 		exprs := s.keys
-		if sh.phase == phaseValue {
-			exprs = append([]string{s.inc}, s.keys...)
+		if l := s.lead(sh.phase); l != "" {
+			exprs = append([]string{l}, s.keys...)
 		}
 		out = append(out, s.after(exprs))
 	}

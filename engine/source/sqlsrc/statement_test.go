@@ -30,6 +30,11 @@ query: |-
 primary_key: [id]
 incremental: {field: updated_at}
 `},
+		{"table, incremental with a fallback column", `
+from: prospect_source
+primary_key: [id]
+incremental: {field: updated_at, fallback: add_date, lookback: 5m}
+`},
 		{"lookup table, full refresh", `
 from: appointment_type
 primary_key: [id]
@@ -42,7 +47,7 @@ query: "SELECT * FROM zips;"
 	shapes := []shape{
 		{phase: phaseAll},
 		{phase: phaseKey}, {phase: phaseKey, cursor: true},
-		{phase: phaseNull}, {phase: phaseNull, cursor: true},
+		{phase: phaseFallback}, {phase: phaseFallback, cursor: true}, {phase: phaseFallback, wm: true, cursor: true},
 		{phase: phaseValue}, {phase: phaseValue, cursor: true},
 		{phase: phaseValue, wm: true, cursor: true},
 		{phase: phaseValue, wm: true, start: true, end: true},
@@ -61,7 +66,7 @@ query: "SELECT * FROM zips;"
 			s := op.(*opener).stmts
 			fmt.Fprintf(&b, "## %s: %s\n", driver, e.name)
 			for _, sh := range shapes {
-				if !fits(s.mode, sh) {
+				if !fits(s, sh) {
 					continue
 				}
 				sql, names := s.d.render(s.build(sh))
@@ -74,7 +79,8 @@ query: "SELECT * FROM zips;"
 }
 
 // fits says whether a shape occurs in a mode.
-func fits(m mode, sh shape) bool {
+func fits(s *statements, sh shape) bool {
+	m := s.mode
 	if sh.count {
 		return m == modeInc
 	}
@@ -84,7 +90,7 @@ func fits(m mode, sh shape) bool {
 	case modeKey:
 		return sh.phase == phaseKey
 	}
-	return sh.phase == phaseNull || sh.phase == phaseValue
+	return sh.phase == phaseKey || sh.phase == phaseValue || (sh.phase == phaseFallback && s.fb != "")
 }
 
 func golden(t *testing.T, path, got string) {

@@ -1,0 +1,145 @@
+package sqlsrc
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/engine/source"
+)
+
+// runnerState is what the runner would hand the next read: the newest
+// updated_at read (skipping NULLs) as the watermark, and the Resume of
+// the last page.
+func runnerState(t *testing.T, recs []map[string]any, resume string, prev source.ReadState) source.ReadState {
+	t.Helper()
+	st := prev
+	for _, r := range recs {
+		s, _ := r["updated_at"].(string)
+		if s == "" {
+			continue
+		}
+		v, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatalf("updated_at %q: %v", s, err)
+		}
+		if v.After(st.WatermarkTime) {
+			st.WatermarkTime, st.Watermark = v, v.Format(time.RFC3339Nano)
+		}
+	}
+	st.Resume = resume
+	return st
+}
+
+// readAll reads to the end, continuing after kills every `kill` pages,
+// as a sync killed and rerun would; it returns every record read and
+// the state the runner would hold afterwards.
+func readAll(t *testing.T, r source.Reader, st source.ReadState, kill int) ([]map[string]any, source.ReadState) {
+	t.Helper()
+	var recs []map[string]any
+	for i := 0; ; i++ {
+		res := read(t, r, st, kill)
+		recs = append(recs, res.records...)
+		if len(res.pages) > 0 {
+			st.Resume = res.resume
+		}
+		if !res.stopped {
+			break
+		}
+		if i > 1000 {
+			t.Fatal("the read never ends")
+		}
+	}
+	return recs, runnerState(t, recs, st.Resume, st)
+}
+
+// TestFallbackStream: rows whose updated_at is NULL are dated by
+// add_date; an incremental read finds the new and changed ones by a
+// second keyset on (add_date, id) from its own watermark, kept in the
+// resume state, with no COALESCE. Rows share one updated_at across page
+// borders, reads are killed and resumed, and a row committed late with
+// an older add_date is caught by the lookback.
+func TestFallbackStream(t *testing.T) {
+	bothDatabases(t, func(t *testing.T, db *testDB) {
+		db.exec(t, "CREATE TABLE {s}ps (id int PRIMARY KEY, v int, updated_at {ts}, add_date {ts})")
+		db.exec(t, "CREATE INDEX ps_upd ON {s}ps (updated_at)")
+		db.exec(t, "CREATE INDEX ps_add ON {s}ps (add_date)")
+		row := func(i, v int) string {
+			upd := fmt.Sprintf("'2024-05-01 00:%02d:00'", i%50)
+			switch {
+			case i%4 == 0:
+				upd = "NULL"
+			case i%3 == 0:
+				upd = "'2024-05-01 12:00:00'" // shared by many rows
+			}
+			add := fmt.Sprintf("'2024-04-01 00:%02d:00'", i%60)
+			if i%20 == 0 {
+				add = "NULL" // neither time: only a full read sees it
+			}
+			return fmt.Sprintf("(%d, %d, %s, %s)", i, v, upd, add)
+		}
+		db.exec(t, "INSERT INTO {s}ps VALUES "+values(60, func(i int) string { return row(i, 0) }))
+		r := db.open(t, "from: {s}ps\nprimary_key: [id]\nincremental: {field: updated_at, fallback: add_date, lookback: 5m}\n", opts{batch: 4})
+
+		for _, kill := range []int{0, 1, 3} {
+			t.Run(fmt.Sprintf("kill every %d pages", kill), func(t *testing.T) {
+				full, st := readAll(t, r, source.ReadState{}, kill)
+				checkAll(t, full, 60)
+				if !slices.IsSortedFunc(ids(full, "id"), func(a, b string) int { return len(a) - len(b) }) {
+					t.Errorf("a full read goes by key: %v", ids(full, "id"))
+				}
+				var rs resumeState
+				if err := json.Unmarshal([]byte(st.Resume), &rs); err != nil || rs.Fallback == nil || len(rs.After) != 0 {
+					t.Fatalf("a complete read leaves only the fallback watermark, got %q", st.Resume)
+				}
+				if !strings.HasPrefix(*rs.Fallback, "2024-04-01 00:56:00") {
+					t.Errorf("fallback watermark %q, want the newest add_date of the NULL rows (00:56)", *rs.Fallback)
+				}
+
+				// Nothing changed: only the rows at the watermark and
+				// those inside the lookback come back.
+				again, st2 := readAll(t, r, st, kill)
+				for _, rec := range again {
+					if rec["updated_at"] == nil && rec["add_date"].(string) < "2024-04-01T00:51:00Z" {
+						t.Errorf("re-read %v, older than the fallback watermark minus the lookback", rec)
+					}
+				}
+				if st2.Resume != st.Resume {
+					t.Errorf("state moved without changes: %q -> %q", st.Resume, st2.Resume)
+				}
+			})
+		}
+
+		full, st := readAll(t, r, source.ReadState{}, 0)
+		checkAll(t, full, 60)
+		// New rows, half without updated_at; changed rows; a late
+		// commit whose add_date is older than the fallback watermark.
+		db.exec(t, "INSERT INTO {s}ps VALUES "+values(10, func(i int) string {
+			if i%2 == 0 {
+				return fmt.Sprintf("(%d, 1, NULL, '2024-06-01 00:00:%02d')", 100+i, i)
+			}
+			return fmt.Sprintf("(%d, 1, '2024-06-01 00:00:%02d', '2024-06-01 00:00:00')", 100+i, i)
+		}))
+		db.exec(t, "UPDATE {s}ps SET v = 2, updated_at = '2024-06-02 00:00:00' WHERE id IN (4, 9)") // 4 had NULL
+		db.exec(t, "UPDATE {s}ps SET v = 3, add_date = '2024-06-03 00:00:00' WHERE id = 8")         // NULL updated_at, re-dated
+		db.exec(t, "INSERT INTO {s}ps VALUES (200, 1, NULL, '2024-06-02 23:57:00')")                // committed late
+		for _, kill := range []int{0, 1} {
+			inc, _ := readAll(t, r, st, kill)
+			got := map[string]bool{}
+			for _, rec := range inc {
+				got[fmt.Sprint(rec["id"])] = true
+			}
+			for _, id := range []string{"101", "102", "103", "104", "105", "106", "107", "108", "109", "110", "4", "9", "8", "200"} {
+				if !got[id] {
+					t.Errorf("kill %d: incremental read missed id %s; read %v", kill, id, ids(inc, "id"))
+				}
+			}
+			if len(inc) > 30 {
+				t.Errorf("kill %d: incremental read %d rows: it should read only what changed", kill, len(inc))
+			}
+		}
+	})
+}
