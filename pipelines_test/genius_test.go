@@ -90,7 +90,9 @@ func TestGenius(t *testing.T) {
 	d.wantTypes(t, "genius_prospect", map[string]string{
 		"id": "bigint", "add_date": "timestamp with time zone", "phone1": "text", "year_built": "bigint",
 	})
-	d.wantTypes(t, "genius_job", map[string]string{"contract_amount": "numeric", "contract_date": "date"})
+	d.wantTypes(t, "genius_job", map[string]string{"contract_amount": "numeric", "contract_date": "date", "sold_date": "timestamp with time zone"})
+	// sold_date is a DATETIME: its time of day is kept (Denver 18:45 is 01:45 UTC the next day).
+	wantRows(t, d, `SELECT id, sold_date FROM genius_job ORDER BY id`, "901|2024-01-16T01:45:00Z", "902|2024-01-13T07:00:00Z")
 	d.wantTypes(t, "genius_division", map[string]string{"is_utility": "boolean"})
 
 	// Naive Denver times are stored in UTC; a NULL updated_at falls back to add_date.
@@ -131,19 +133,21 @@ func TestGenius(t *testing.T) {
 	}
 
 	// Second round: only what changed is read (plus the rows at the
-	// watermark, which the upsert leaves alone); lookups are read again.
+	// watermark and at the fallback's watermark — the newest add date of
+	// the rows with no updated_at — which the upsert leaves alone);
+	// lookups are read again.
 	runSQL("changes.sql")
 	res = syncRound(t, plan, d, logs, runner.Options{})
 	wantCounts(t, res, map[string]counts{
-		"division":         {Processed: 1, Unchanged: 1},
+		"division":         {Processed: 2, Unchanged: 2},
 		"prospect":         {Processed: 3, Created: 1, Updated: 1, Unchanged: 1},
 		"quote":            {Processed: 2, Updated: 1, Unchanged: 1},
-		"lead":             {Processed: 2, Updated: 1, Unchanged: 1},
-		"job":              {Processed: 1, Unchanged: 1},
-		"job_change_order": {Processed: 2, Created: 1, Unchanged: 1},
+		"lead":             {Processed: 3, Updated: 1, Unchanged: 2},
+		"job":              {Processed: 2, Unchanged: 2},
+		"job_change_order": {Processed: 3, Created: 1, Unchanged: 2},
 		"job_status":       {Processed: 4, Updated: 1, Unchanged: 3},
 		"appointment_type": {Processed: 4, Created: 1, Unchanged: 3},
-		"user_data":        {Processed: 1, Unchanged: 1},
+		"user_data":        {Processed: 2, Unchanged: 2},
 	})
 	wantRows(t, d, `SELECT id, email, changed_at FROM genius_prospect WHERE id IN (2, 5) ORDER BY id`,
 		"2|david.kim@example.org|2024-02-01T16:00:00Z", "5|r.patel@example.com|2024-02-02T17:00:00Z")

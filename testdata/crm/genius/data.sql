@@ -58,7 +58,7 @@ INSERT INTO marketing_source VALUES (3, 1, 'Google Ads', NULL, '2023-01-01', NUL
   (4, 2, 'Home Show 2024', 'Denver convention center', '2024-01-01', '2024-01-31', 1, '2023-12-01 00:00:00', 1, 0, '2024-01-02 00:00:00');
 INSERT INTO job (id, client_cid, prospect_id, division_id, user_id, production_user_id, contract_date, contract_amount, job_value, sold_user_id,
   sold_date, start_date, end_date, cancel_date, install_date, status_id, permit_number, add_date, updated_at) VALUES
-  (901, 100001, 1, 12, 202, 201, '2024-01-15', 12500.50, 13480.50, 202, '2024-01-15', '2024-02-01', NULL, NULL, '2024-02-03', 2, 'DEN-24-0001', '2024-01-15 18:50:00', '2024-01-16 08:00:00'),
+  (901, 100001, 1, 12, 202, 201, '2024-01-15', 12500.50, 13480.50, 202, '2024-01-15 18:45:00', '2024-02-01', NULL, NULL, '2024-02-03', 2, 'DEN-24-0001', '2024-01-15 18:50:00', '2024-01-16 08:00:00'),
   (902, 100002, 4, 15, 201, NULL, '2024-01-13', 8200.00, 8200.00, 201, '2024-01-13', NULL, NULL, '2024-01-20', NULL, 4, NULL, '2024-01-13 09:20:00', NULL);
 INSERT INTO job_status VALUES (1, 'Sold', 1), (2, 'In Production', 1), (3, 'Complete', 1), (4, 'Cancelled', 1);
 INSERT INTO job_financing VALUES (901, 3, 10000.00);

@@ -54,7 +54,7 @@ CREATE TABLE marketing_source (id int(11) NOT NULL PRIMARY KEY, type_id int(11),
   is_allow_lead_modification tinyint(1) NOT NULL DEFAULT 0, updated_at datetime);
 CREATE TABLE job (id int(11) NOT NULL PRIMARY KEY, client_cid int(11), prospect_id int(11), division_id int(11), user_id int(11),
   production_user_id int(11), contract_date date, contract_amount decimal(12,2), job_value decimal(12,2), sold_user_id int(11),
-  sold_date date, start_date date, end_date date, cancel_date date, install_date date, status_id int(11), permit_number varchar(32),
+  sold_date datetime, start_date date, end_date date, cancel_date date, install_date date, status_id int(11), permit_number varchar(32),
   add_date datetime NOT NULL, updated_at datetime);
 CREATE TABLE job_status (id int(11) NOT NULL PRIMARY KEY, label varchar(64), is_system tinyint(1) NOT NULL DEFAULT 0);
 CREATE TABLE job_financing (job_id int(11) NOT NULL PRIMARY KEY, term_id int(11), financed_amount decimal(12,2));
