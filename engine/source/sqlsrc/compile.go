@@ -7,6 +7,7 @@ package sqlsrc
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -159,7 +160,19 @@ func compile(spec *source.Spec) (source.Opener, []source.Problem) {
 			if inc.Column != "" {
 				warn(at+"/incremental/fallback", "sql-fallback", "entity %q sets both incremental.column and incremental.fallback: prefer the plain column with the fallback, which an index serves", ent.Name)
 			}
-			s.fb = d.quoteName(inc.Fallback)
+			s.extra = append(s.extra, extra{name: inc.Fallback, col: d.quoteName(inc.Fallback), nullInc: true})
+		}
+		for i, j := range inc.Joined {
+			if msg := checkName(j); msg != "" {
+				add(at+"/incremental/joined/"+strconv.Itoa(i), "invalid-value", "incremental joined column %q: %s", j, msg)
+			}
+			if slices.ContainsFunc(s.extra, func(x extra) bool { return x.name == j }) {
+				add(at+"/incremental/joined/"+strconv.Itoa(i), "invalid-value", "incremental joined column %q is listed twice", j)
+			}
+			s.extra = append(s.extra, extra{name: j, col: d.quoteName(j)})
+		}
+		if s.query != nil {
+			lintJoins(ent, inc, &probs, at)
 		}
 		if len(keys) == 0 {
 			add(at+"/primary_key", "missing-setting", "incremental sql entity %q needs primary_key (or key_columns): the read pages on (incremental column, key) so that rows sharing one time are neither lost nor repeated", ent.Name)
@@ -229,8 +242,15 @@ func parenthesize(e string) string {
 // keySignature names the keyset; a Resume written for another keyset is
 // not continued.
 func keySignature(s *statements) string {
-	if s.mode == modeInc && s.fb != "" {
-		return s.inc + "|" + s.fb + "," + strings.Join(s.keys, ",")
+	if s.mode == modeInc && len(s.extra) > 0 {
+		x := make([]string, len(s.extra))
+		for i, e := range s.extra {
+			x[i] = e.col
+			if e.nullInc {
+				x[i] += " fallback"
+			}
+		}
+		return s.inc + "|" + strings.Join(x, "|") + "," + strings.Join(s.keys, ",")
 	}
 	if s.mode == modeInc {
 		return s.inc + "," + strings.Join(s.keys, ",")

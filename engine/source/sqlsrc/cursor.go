@@ -40,7 +40,8 @@ func (v *cval) arg() any {
 }
 
 // capture copies the hidden keyset columns of the row just read, and
-// keeps the newest fallback time among rows whose increment is NULL.
+// keeps the newest value of each extra stream's column (for the
+// fallback, among rows whose increment is NULL).
 func (rn *run) capture(vals [][]byte, ph phase) {
 	l := &rn.lay
 	for j := range rn.cur.vals {
@@ -51,27 +52,42 @@ func (rn *run) capture(vals [][]byte, ph phase) {
 		cv.b = append(cv.b[:0], v...)
 	}
 	rn.cur.set, rn.cur.phase = true, ph
-	if rn.r.o.stmts.fb != "" && rn.cur.vals[0].null && !rn.cur.vals[1].null {
-		if f := rn.cur.vals[1].b; !rn.fbSet || bytes.Compare(f, rn.fbMax) > 0 {
-			rn.fbMax, rn.fbSet = append(rn.fbMax[:0], f...), true
+	for k, x := range rn.r.o.stmts.extra {
+		v := &rn.cur.vals[1+k]
+		if v.null || (x.nullInc && !rn.cur.vals[0].null) {
+			continue
+		}
+		if w := &rn.xs[k]; !w.set || bytes.Compare(v.b, w.max) > 0 {
+			w.max, w.set = append(w.max[:0], v.b...), true
 		}
 	}
 }
 
+// xstate is the watermark of one extra stream: the one the read started
+// from (bound, moved back by the lookback), and the newest value read.
+type xstate struct {
+	start    string
+	startSet bool
+	max      []byte
+	set      bool
+}
+
 // resumeState is Page.Resume:
-// {"key":"<hash of the keyset>","phase":"value","after":[…],"fallback":"…"}.
-// after holds every hidden column (the increment and the fallback, then
-// the key columns); phase says which part of the read it is in.
-// fallback is the watermark of incremental.fallback: the newest fallback
-// time among rows with a NULL increment. It stays after a complete read
-// ({"key":…,"fallback":…} with no after), since the runner keeps one
-// watermark per entity, the increment's.
+// {"key":"<hash of the keyset>","phase":"value","after":[…],"wm":{…},"seen":{…}}.
+// after holds every hidden column (the increment and the extra streams'
+// columns, then the key columns); phase says which part of the read it
+// is in. wm holds the watermark of each extra stream (incremental.fallback,
+// incremental.joined) by column: the newest value read. It stays after a
+// complete read ({"key":…,"wm":{…}} with no after), since the runner
+// keeps one watermark per entity, the increment's. Inside a read, wm
+// stays what the read started from (a position dropped later must not
+// skip rows) and seen holds what it read so far.
 type resumeState struct {
-	Key      string            `json:"key"`
-	Phase    string            `json:"phase,omitempty"`
-	After    []json.RawMessage `json:"after,omitempty"`
-	Fallback *string           `json:"fallback,omitempty"`
-	Seen     *string           `json:"seen,omitempty"` // inside a read: the newest fallback read so far
+	Key   string            `json:"key"`
+	Phase string            `json:"phase,omitempty"`
+	After []json.RawMessage `json:"after,omitempty"`
+	WM    map[string]string `json:"wm,omitempty"`
+	Seen  map[string]string `json:"seen,omitempty"`
 }
 
 func (o *opener) keyHash() string {
@@ -80,30 +96,42 @@ func (o *opener) keyHash() string {
 	return strconv.FormatUint(h.Sum64(), 16)
 }
 
-// resumeText writes the state; cursor false writes the state of a
-// complete read (only the fallback watermark, or ""). Inside a read the
-// fallback stays the one the read started from: a position dropped later
-// must not skip rows; seen is what the read found so far.
-func (rn *run) resumeText(cursor bool) string {
-	if !cursor && !rn.fbSet {
-		return ""
+// phaseName is a phase as the resume state names it.
+func (s *statements) phaseName(ph phase) string {
+	if ph >= phaseExtra {
+		return s.extra[ph-phaseExtra].name
 	}
-	fb, seen := rn.fbMax, []byte(nil)
-	if cursor {
-		fb, seen = []byte(rn.fbStart), rn.fbMax
-		if !rn.fbStartSet {
-			fb = nil
+	return ph.String()
+}
+
+// resumeText writes the state; cursor false writes the state of a
+// complete read (only the extra streams' watermarks, or "").
+func (rn *run) resumeText(cursor bool) string {
+	st := rn.r.o.stmts
+	wm, seen := map[string]string{}, map[string]string{}
+	for k, x := range st.extra {
+		w := &rn.xs[k]
+		switch {
+		case cursor && w.startSet:
+			wm[x.name] = w.start
+		case !cursor && w.set:
+			wm[x.name] = string(w.max)
 		}
+		if cursor && w.set {
+			seen[x.name] = string(w.max)
+		}
+	}
+	if !cursor && len(wm) == 0 {
+		return ""
 	}
 	b := make([]byte, 0, 64)
 	b = append(b, `{"key":"`...)
 	b = append(b, rn.r.o.keyHash()...)
 	b = append(b, '"')
 	if cursor {
-		if rn.r.o.stmts.mode == modeInc {
-			b = append(b, `,"phase":"`...)
-			b = append(b, rn.cur.phase.String()...)
-			b = append(b, '"')
+		if st.mode == modeInc {
+			b = append(b, `,"phase":`...)
+			b = appendString(b, []byte(st.phaseName(rn.cur.phase)))
 		}
 		b = append(b, `,"after":[`...)
 		for i, v := range rn.cur.vals {
@@ -121,22 +149,26 @@ func (rn *run) resumeText(cursor bool) string {
 		}
 		b = append(b, ']')
 	}
-	if fb != nil {
-		b = append(b, `,"fallback":`...)
-		b = appendString(b, fb)
-	}
-	if cursor && rn.fbSet {
-		b = append(b, `,"seen":`...)
-		b = appendString(b, seen)
+	for _, m := range []struct {
+		key  string
+		vals map[string]string
+	}{{"wm", wm}, {"seen", seen}} {
+		if len(m.vals) == 0 {
+			continue
+		}
+		j, _ := json.Marshal(m.vals) // sorted keys: the same state writes the same text
+		b = append(b, `,"`+m.key+`":`...)
+		b = append(b, j...)
 	}
 	return string(append(b, '}'))
 }
 
 // loadResume continues after a committed page. A state written for
-// another keyset (the entity's key, increment or fallback changed) is
-// dropped: the read starts over, which upserts can absorb.
+// another keyset (the entity's key, increment or extra streams changed)
+// is dropped: the read starts over, which upserts can absorb.
 func (rn *run) loadResume(s string) error {
 	o := rn.r.o
+	rn.xs = make([]xstate, len(o.stmts.extra))
 	if s == "" || o.stmts.mode == modeStream {
 		return nil
 	}
@@ -149,25 +181,23 @@ func (rn *run) loadResume(s string) error {
 		rn.r.log.Warn("sql resume state is for another keyset; reading from the start", "entity", o.entity)
 		return nil
 	}
-	if rs.Fallback != nil && o.stmts.fb != "" {
-		rn.fbStart, rn.fbStartSet = *rs.Fallback, true
-		rn.fbMax, rn.fbSet = []byte(*rs.Fallback), true
+	for k, x := range o.stmts.extra {
+		if v, ok := rs.WM[x.name]; ok {
+			rn.xs[k] = xstate{start: v, startSet: true, max: []byte(v), set: true}
+		}
 	}
 	if len(rs.After) == 0 {
 		return nil
 	}
-	if rs.Seen != nil && o.stmts.fb != "" {
-		rn.fbSeen, rn.fbSeenSet = []byte(*rs.Seen), true
-	}
 	ph := phaseKey
 	if o.stmts.mode == modeInc {
-		switch rs.Phase {
-		case phaseKey.String():
-		case phaseValue.String():
-			ph = phaseValue
-		case phaseFallback.String():
-			ph = phaseFallback
-		default:
+		ph = phase(255)
+		for p := phaseKey; p < phaseExtra+phase(len(o.stmts.extra)); p++ {
+			if o.stmts.phaseName(p) == rs.Phase {
+				ph = p
+			}
+		}
+		if ph == 255 {
 			// A position from before phases were named: start over.
 			rn.r.log.Warn("sql resume state is from an older crmsync; reading from the start", "entity", o.entity)
 			return nil
@@ -190,6 +220,7 @@ func (rn *run) loadResume(s string) error {
 		}
 	}
 	rn.cur.set, rn.cur.phase = true, ph
+	rn.seen = rs.Seen
 	return nil
 }
 

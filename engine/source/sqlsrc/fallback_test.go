@@ -92,11 +92,11 @@ func TestFallbackStream(t *testing.T) {
 					t.Errorf("a full read goes by key: %v", ids(full, "id"))
 				}
 				var rs resumeState
-				if err := json.Unmarshal([]byte(st.Resume), &rs); err != nil || rs.Fallback == nil || len(rs.After) != 0 {
+				if err := json.Unmarshal([]byte(st.Resume), &rs); err != nil || rs.WM["add_date"] == "" || len(rs.After) != 0 {
 					t.Fatalf("a complete read leaves only the fallback watermark, got %q", st.Resume)
 				}
-				if !strings.HasPrefix(*rs.Fallback, "2024-04-01 00:56:00") {
-					t.Errorf("fallback watermark %q, want the newest add_date of the NULL rows (00:56)", *rs.Fallback)
+				if !strings.HasPrefix(rs.WM["add_date"], "2024-04-01 00:56:00") {
+					t.Errorf("fallback watermark %q, want the newest add_date of the NULL rows (00:56)", rs.WM["add_date"])
 				}
 
 				// Nothing changed: only the rows at the watermark and
@@ -139,6 +139,70 @@ func TestFallbackStream(t *testing.T) {
 			}
 			if len(inc) > 30 {
 				t.Errorf("kill %d: incremental read %d rows: it should read only what changed", kill, len(inc))
+			}
+		}
+	})
+}
+
+const joinedQuery = `query: |
+  SELECT p.id, p.name, p.updated_at, p.add_date, tps.third_party_id AS hubspot_contact_id, tps.updated_at AS tps_updated_at
+  FROM {s}prospect p
+  LEFT JOIN {s}third_party_source tps ON tps.id = p.tps_id
+primary_key: [id]
+`
+
+// TestJoinedStream: a field read from a joined table stays fresh when
+// incremental.joined names the joined table's change time: a change to
+// the joined row alone re-reads the main rows it belongs to. Without
+// it, lint warns naming the field and the joined table.
+func TestJoinedStream(t *testing.T) {
+	bothDatabases(t, func(t *testing.T, db *testDB) {
+		db.exec(t, "CREATE TABLE {s}third_party_source (id int PRIMARY KEY, third_party_id {text}, updated_at {ts})")
+		db.exec(t, "CREATE TABLE {s}prospect (id int PRIMARY KEY, name {text}, tps_id int, updated_at {ts}, add_date {ts})")
+		db.exec(t, "INSERT INTO {s}third_party_source VALUES "+values(20, func(i int) string {
+			return fmt.Sprintf("(%d, 'hs-%d', '2024-01-01 00:00:%02d')", i, i, i)
+		}))
+		db.exec(t, "INSERT INTO {s}prospect VALUES "+values(60, func(i int) string {
+			upd := fmt.Sprintf("'2024-02-01 00:00:%02d'", i%7)
+			if i%5 == 0 {
+				upd = "NULL"
+			}
+			return fmt.Sprintf("(%d, 'p%d', %d, %s, '2024-01-15 00:00:%02d')", i, i, 1+i%20, upd, i%60)
+		}))
+
+		_, probs := db.compile(t, joinedQuery+"incremental: {field: updated_at, fallback: add_date}\n", opts{})
+		if len(probs) != 2 || probs[0].Code != "sql-joined-stale" || !probs[0].Warning ||
+			!strings.Contains(probs[0].Message, "field hubspot_contact_id comes from the joined table "+db.prefix+"third_party_source (tps)") {
+			t.Errorf("lint without incremental.joined: %+v", probs)
+		}
+		op, probs := db.compile(t, joinedQuery+"incremental: {field: updated_at, fallback: add_date, joined: [tps_updated_at]}\n", opts{batch: 7})
+		if op == nil || len(probs) != 0 {
+			t.Fatalf("lint with incremental.joined: %+v", probs)
+		}
+		r, err := op.Open(t.Context(), &source.Env{Redact: func(s string) string { return s }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		full, st := readAll(t, r, source.ReadState{}, 0)
+		checkAll(t, full, 60)
+
+		// The joined row changes; the prospects do not.
+		db.exec(t, "UPDATE {s}third_party_source SET third_party_id = 'hs-new', updated_at = '2024-03-01 00:00:00' WHERE id IN (3, 8)")
+		for _, kill := range []int{0, 1} {
+			inc, _ := readAll(t, r, st, kill)
+			got := map[string]string{}
+			for _, rec := range inc {
+				got[fmt.Sprint(rec["id"])] = fmt.Sprint(rec["hubspot_contact_id"])
+			}
+			for i := 1; i <= 60; i++ {
+				if tps := 1 + i%20; tps == 3 || tps == 8 {
+					if got[fmt.Sprint(i)] != "hs-new" {
+						t.Errorf("kill %d: prospect %d (tps %d) not re-read with its new HubSpot id: %v", kill, i, tps, got)
+					}
+				}
+			}
+			if len(inc) > 25 {
+				t.Errorf("kill %d: read %d rows for 6 changed", kill, len(inc))
 			}
 		}
 	})

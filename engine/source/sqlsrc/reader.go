@@ -134,8 +134,10 @@ func (r *reader) Read(ctx context.Context, st source.ReadState, emit func(source
 		// past its own watermark; each stream is a keyset on plain
 		// columns that an index on them serves.
 		rn.phases = []phase{phaseValue}
-		if o.stmts.fb != "" && rn.start.IsZero() && rn.end.IsZero() {
-			rn.phases = append(rn.phases, phaseFallback)
+		if rn.start.IsZero() && rn.end.IsZero() {
+			for k := range o.stmts.extra {
+				rn.phases = append(rn.phases, phaseExtra+phase(k))
+			}
 		}
 		err = rn.readPhases(ctx)
 	}
@@ -170,8 +172,8 @@ func (rn *run) baseShape() shape {
 // phaseShape is the statement shape of a page of a phase.
 func (rn *run) phaseShape(ph phase) shape {
 	sh := rn.baseShape()
-	if ph == phaseFallback {
-		sh = shape{wm: rn.fbStartSet}
+	if ph >= phaseExtra {
+		sh = shape{wm: rn.xs[ph-phaseExtra].startSet}
 	}
 	sh.phase, sh.cursor = ph, rn.cur.set
 	return sh

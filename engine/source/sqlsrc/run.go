@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/engine/source"
@@ -28,15 +29,8 @@ type run struct {
 	cur    cursor
 	phases []phase // the parts of this read, in order
 
-	// incremental.fallback's watermark: the one the read started from
-	// (bound as :fallback_watermark, moved back by the lookback), and
-	// the newest fallback time read among rows with a NULL increment.
-	fbStart    string
-	fbStartSet bool
-	fbMax      []byte
-	fbSet      bool
-	fbSeen     []byte // the resumed position's seen, folded in when it is continued
-	fbSeenSet  bool
+	xs        []xstate          // the extra streams' watermarks (incremental.fallback, .joined)
+	seen      map[string]string // the resumed position's newest extra values, folded in when it is continued
 	page       int
 	total      int
 	committed  string // the Resume the runner holds: st.Resume, then each page's
@@ -104,8 +98,13 @@ func (rn *run) readPhases(ctx context.Context) error {
 			rn.cur.set, start = false, 0 // a position of another kind of read
 		}
 	}
-	if rn.cur.set && rn.fbSeenSet && (!rn.fbSet || bytes.Compare(rn.fbSeen, rn.fbMax) > 0) {
-		rn.fbMax, rn.fbSet = rn.fbSeen, true
+	if rn.cur.set {
+		for k, x := range rn.r.o.stmts.extra {
+			v, ok := rn.seen[x.name]
+			if w := &rn.xs[k]; ok && (!w.set || bytes.Compare([]byte(v), w.max) > 0) {
+				w.max, w.set = []byte(v), true
+			}
+		}
 	}
 	for i := start; i < len(rn.phases); i++ {
 		if err := rn.pages(ctx, rn.phases[i], i == len(rn.phases)-1); err != nil {
@@ -219,7 +218,9 @@ func (rn *run) emitPage(p source.Page) error {
 func (rn *run) arg(name string, ph phase) any {
 	switch name {
 	case pWatermark:
-		if !rn.hasWM {
+		if !rn.hasWM || ph >= phaseExtra {
+			// An extra stream reads rows whatever their increment: a
+			// query's own :watermark filter must let them through.
 			return nil
 		}
 		if !rn.wmTime.IsZero() {
@@ -236,8 +237,10 @@ func (rn *run) arg(name string, ph phase) any {
 			return nil
 		}
 		return rn.timeArg(rn.end)
-	case pFallbackWM:
-		return shiftText(rn.fbStart, rn.r.o.lookback)
+	}
+	if k, ok := strings.CutPrefix(name, "x"); ok { // x0, x1 …: an extra stream's watermark
+		i, _ := strconv.Atoi(k)
+		return shiftText(rn.xs[i].start, rn.r.o.lookback)
 	}
 	i, _ := strconv.Atoi(name[1:]) // c0, c1 …
 	return rn.cur.vals[rn.r.o.stmts.hiddenIndex(ph, i)].arg()

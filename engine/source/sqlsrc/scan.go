@@ -13,10 +13,6 @@ const (
 	pWindowEnd   = "window_end"
 )
 
-// pFallbackWM is crmsync's own parameter (never in an author's SQL): the
-// watermark of incremental.fallback, from the resume state.
-const pFallbackWM = "fallback_watermark"
-
 var placeholderNames = []string{pWatermark, pWindowStart, pWindowEnd}
 
 // scanIssue is a problem the scanner found at a byte offset of the SQL.

@@ -21,10 +21,13 @@ const (
 type phase uint8
 
 const (
-	phaseAll      phase = iota // modeStream: the whole statement
-	phaseKey                   // every row by key (modeKey; modeInc on a full run)
-	phaseValue                 // modeInc: rows with an increment, by (increment, key)
-	phaseFallback              // modeInc with a fallback: rows whose increment is NULL, by (fallback, key)
+	phaseAll   phase = iota // modeStream: the whole statement
+	phaseKey                // every row by key (modeKey; modeInc on a full run)
+	phaseValue              // modeInc: rows with an increment, by (increment, key)
+	// phaseExtra + k: the k-th extra stream of an incremental read, by
+	// (its column, key) from its own watermark: incremental.fallback
+	// (rows whose increment is NULL), then incremental.joined.
+	phaseExtra
 )
 
 // shape says which statement a page needs; statements are built once
@@ -32,14 +35,17 @@ const (
 type shape struct {
 	phase  phase
 	cursor bool // continue after a key
-	wm     bool // the watermark filter applies (phaseFallback: the fallback's own watermark)
+	wm     bool // the watermark filter applies (an extra stream: its own watermark)
 	start  bool // window start applies
 	end    bool // window end applies
 	count  bool // COUNT(*) of what the read will cover
 }
 
 func (p phase) String() string {
-	return [...]string{"all", "key", "value", "fallback"}[p]
+	if p >= phaseExtra {
+		return "extra" + strconv.Itoa(int(p-phaseExtra))
+	}
+	return [...]string{"all", "key", "value"}[p]
 }
 
 func (sh shape) String() string {
@@ -58,7 +64,7 @@ func (sh shape) String() string {
 // Names of the hidden columns that carry the keyset values.
 const (
 	hiddenInc    = "_crmsync_inc"
-	hiddenFb     = "_crmsync_fb"
+	hiddenExtra  = "_crmsync_x"
 	hiddenPrefix = "_crmsync_k"
 )
 
@@ -75,46 +81,44 @@ type statements struct {
 	where string  // the author's condition, pasted as written
 	query sqlText // the author's query with its placeholders
 	inc   string  // incremental column expression (SQL)
-	fb    string  // incremental.fallback column (quoted), "" when none
+	extra []extra // the extra keyset streams of an incremental read
 	keys  []string
 }
 
+// extra is a keyset stream of an incremental read besides the
+// increment's: a plain column, so an index on it serves the read.
+type extra struct {
+	name    string // as configured (the resume state's name for it)
+	col     string // quoted
+	nullInc bool   // incremental.fallback: only rows whose increment is NULL
+}
+
 // hidden is the number of keyset columns added after the author's:
-// the increment and the fallback (modeInc), then the keys.
+// the increment and the extra streams' columns (modeInc), then the keys.
 func (s *statements) hidden() int {
 	switch s.mode {
 	case modeStream:
 		return 0
 	case modeInc:
-		if s.fb != "" {
-			return 2 + len(s.keys)
-		}
-		return 1 + len(s.keys)
+		return 1 + len(s.extra) + len(s.keys)
 	}
 	return len(s.keys)
 }
 
 // hiddenIndex is the index among the hidden values of the i-th keyset
-// value of a phase: its lead (the increment or the fallback), then the
-// keys.
+// value of a phase: its lead (the increment or an extra column), then
+// the keys.
 func (s *statements) hiddenIndex(ph phase, i int) int {
 	if s.mode != modeInc {
 		return i
 	}
-	keys := 1
-	if s.fb != "" {
-		keys = 2
-	}
-	switch ph {
-	case phaseValue:
-		if i == 0 {
-			return 0
-		}
-		return keys + i - 1
-	case phaseFallback:
-		if i == 0 {
-			return 1
-		}
+	keys := 1 + len(s.extra)
+	switch {
+	case ph == phaseValue && i == 0:
+		return 0
+	case ph >= phaseExtra && i == 0:
+		return 1 + int(ph-phaseExtra)
+	case ph == phaseValue || ph >= phaseExtra:
 		return keys + i - 1
 	}
 	return keys + i
@@ -122,14 +126,17 @@ func (s *statements) hiddenIndex(ph phase, i int) int {
 
 // lead is the expression a phase orders on before the keys, "" for none.
 func (s *statements) lead(ph phase) string {
-	switch ph {
-	case phaseValue:
+	switch {
+	case ph == phaseValue:
 		return s.inc
-	case phaseFallback:
-		return s.fb
+	case ph >= phaseExtra:
+		return s.extra[ph-phaseExtra].col
 	}
 	return ""
 }
+
+// extraParam names the bound watermark of the k-th extra stream.
+func extraParam(k int) string { return "x" + strconv.Itoa(k) }
 
 // build writes the statement of one shape.
 func (s *statements) build(sh shape) sqlText {
@@ -155,8 +162,8 @@ func (s *statements) build(sh shape) sqlText {
 	}
 	if s.mode == modeInc {
 		t.add(", ", s.inc, " AS ", hiddenInc)
-		if s.fb != "" {
-			t.add(", ", s.fb, " AS ", hiddenFb)
+		for k, x := range s.extra {
+			t.add(", ", x.col, " AS ", hiddenExtra+strconv.Itoa(k))
 		}
 	}
 	for i, k := range s.keys {
@@ -228,13 +235,20 @@ func (s *statements) filters(sh shape, keyset bool) []sqlText {
 			if !sh.wm && !sh.start && !sh.end {
 				out = append(out, cond(s.inc, " IS NOT NULL"))
 			}
-		case phaseFallback:
-			// Index-friendly on both columns: no expression over them.
-			out = append(out, cond(s.inc, " IS NULL"))
+		default:
+			if sh.phase < phaseExtra {
+				break
+			}
+			// Index-friendly: plain columns, no expression over them.
+			k := int(sh.phase - phaseExtra)
+			x := s.extra[k]
+			if x.nullInc {
+				out = append(out, cond(s.inc, " IS NULL"))
+			}
 			if sh.wm {
-				out = append(out, cond(s.fb, " >= ", ":"+pFallbackWM))
+				out = append(out, cond(x.col, " >= ", ":"+extraParam(k)))
 			} else {
-				out = append(out, cond(s.fb, " IS NOT NULL"))
+				out = append(out, cond(x.col, " IS NOT NULL"))
 			}
 		}
 	}

@@ -24,11 +24,11 @@ incremental: {field: changed_at, column: "COALESCE(updated_at, created_at)"}
 `},
 		{"query with a placeholder, incremental", `
 query: |-
-  SELECT p.id, p.updated_at, tps.third_party_id AS hubspot_contact_id -- :not_a_placeholder
+  SELECT p.id, p.updated_at, tps.third_party_id AS hubspot_contact_id, tps.updated_at AS tps_updated_at -- :not_a_placeholder
   FROM prospect p LEFT JOIN third_party_source tps ON tps.id = p.third_party_source_id
   WHERE (p.updated_at >= :watermark OR :watermark IS NULL) AND p.notes <> ':x' -- last line
 primary_key: [id]
-incremental: {field: updated_at}
+incremental: {field: updated_at, joined: [tps_updated_at]}
 `},
 		{"table, incremental with a fallback column", `
 from: prospect_source
@@ -47,7 +47,8 @@ query: "SELECT * FROM zips;"
 	shapes := []shape{
 		{phase: phaseAll},
 		{phase: phaseKey}, {phase: phaseKey, cursor: true},
-		{phase: phaseFallback}, {phase: phaseFallback, cursor: true}, {phase: phaseFallback, wm: true, cursor: true},
+		{phase: phaseExtra}, {phase: phaseExtra, cursor: true}, {phase: phaseExtra, wm: true, cursor: true},
+		{phase: phaseExtra + 1, wm: true, cursor: true},
 		{phase: phaseValue}, {phase: phaseValue, cursor: true},
 		{phase: phaseValue, wm: true, cursor: true},
 		{phase: phaseValue, wm: true, start: true, end: true},
@@ -90,7 +91,7 @@ func fits(s *statements, sh shape) bool {
 	case modeKey:
 		return sh.phase == phaseKey
 	}
-	return sh.phase == phaseKey || sh.phase == phaseValue || (sh.phase == phaseFallback && s.fb != "")
+	return sh.phase == phaseKey || sh.phase == phaseValue || (sh.phase >= phaseExtra && int(sh.phase-phaseExtra) < len(s.extra))
 }
 
 func golden(t *testing.T, path, got string) {
