@@ -12,7 +12,7 @@ import (
 
 // joinedColumn is an output column of a query that reads a joined table.
 type joinedColumn struct {
-	column string // the output name
+	column  string   // the output name
 	aliases []string // the joined tables' aliases in the query
 	tables  []string // the joined tables
 }

@@ -31,9 +31,9 @@ type run struct {
 
 	xs        []xstate          // the extra streams' watermarks (incremental.fallback, .joined)
 	seen      map[string]string // the resumed position's newest extra values, folded in when it is continued
-	page       int
-	total      int
-	committed  string // the Resume the runner holds: st.Resume, then each page's
+	page      int
+	total     int
+	committed string // the Resume the runner holds: st.Resume, then each page's
 
 	lay     layout
 	buf     []byte // JSON of the page's rows, back to back
