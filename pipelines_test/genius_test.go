@@ -140,7 +140,8 @@ func TestGenius(t *testing.T) {
 	res = syncRound(t, plan, d, logs, runner.Options{})
 	wantCounts(t, res, map[string]counts{
 		"division":         {Processed: 2, Unchanged: 2},
-		"prospect":         {Processed: 3, Created: 1, Updated: 1, Unchanged: 1},
+		// Prospect 4 comes twice: at the watermark and at its HubSpot link's (incremental.joined).
+		"prospect":         {Processed: 4, Created: 1, Updated: 1, Unchanged: 1},
 		"quote":            {Processed: 2, Updated: 1, Unchanged: 1},
 		"lead":             {Processed: 3, Updated: 1, Unchanged: 2},
 		"job":              {Processed: 2, Unchanged: 2},
@@ -153,4 +154,12 @@ func TestGenius(t *testing.T) {
 		"2|david.kim@example.org|2024-02-01T16:00:00Z", "5|r.patel@example.com|2024-02-02T17:00:00Z")
 	wantRows(t, d, `SELECT label FROM genius_job_status WHERE id = 2`, "In Production (crew assigned)")
 	wantRows(t, d, `SELECT status, converted_to_prospect_id FROM genius_lead WHERE lead_id = 3001`, "converted|5")
+
+	// Third round: only joined rows change (the HubSpot links, a user
+	// association); incremental.joined re-reads the rows they belong to.
+	runSQL("joined_changes.sql")
+	syncRound(t, plan, d, logs, runner.Options{})
+	wantRows(t, d, `SELECT id, hubspot_contact_id FROM genius_prospect WHERE id = 1`, "1|101-b")
+	wantRows(t, d, `SELECT id, hubspot_appointment_id FROM genius_appointment WHERE id = 501`, "501|appt-9001-b")
+	wantRows(t, d, `SELECT user_id, primary_user_id FROM genius_user_data ORDER BY user_id`, "201|201", "202|202", "203|∅")
 }

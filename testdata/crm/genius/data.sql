@@ -18,7 +18,8 @@ INSERT INTO user_data (user_id, division_id, title_id, manager_user_id, first_na
 INSERT INTO user_title VALUES (1, 'Sales Manager', 'SM', 'sales,manager', 1, 1, 1, NULL, 1, 1, '2019-01-01 00:00:00', NULL),
   (2, 'Sales Rep', 'SR', 'sales', 1, 1, 2, NULL, 1, 0, '2019-01-01 00:00:00', '2022-02-02 02:02:02');
 INSERT INTO third_party_source_type VALUES (1, 'hubspot'), (2, 'marketsharp');
-INSERT INTO third_party_source VALUES (1, 1, '101'), (2, 2, 'MS-88121'), (3, 1, '104'), (4, 1, 'appt-9001');
+INSERT INTO third_party_source VALUES (1, 1, '101', '2023-12-01 00:00:00', '2023-12-01 00:00:00'), (2, 2, 'MS-88121', '2023-12-01 00:00:00', NULL),
+  (3, 1, '104', '2023-12-01 00:00:00', '2023-12-02 00:00:00'), (4, 1, 'appt-9001', '2023-12-01 00:00:00', '2023-12-03 00:00:00');
 INSERT INTO prospect (id, division_id, user_id, first_name, last_name, address1, city, county, state, zip, year_built, phone1, phone2,
   email, notes, add_user_id, add_date, marketsharp_id, third_party_source_id, updated_at) VALUES
   (1, 12, 201, 'Maria', 'Gonzalez', '1420 Larimer St', 'Denver', 'Denver', 'CO', '80202', 1998, '(303) 555-0142', NULL,

@@ -9,7 +9,7 @@ CREATE TABLE division (id int(11) NOT NULL PRIMARY KEY, group_id int(11), region
   is_utility tinyint(1) NOT NULL DEFAULT 0, is_corp tinyint(1) NOT NULL DEFAULT 0, is_omniscient tinyint(1) NOT NULL DEFAULT 0,
   is_inactive tinyint(1) NOT NULL DEFAULT 0, account_scheduler_id int(11), created_at datetime NOT NULL, updated_at datetime,
   KEY division_updated (updated_at, id));
-CREATE TABLE users_userassociations (id int(11) NOT NULL PRIMARY KEY, primary_user_id int(11), created_at datetime, updated_at datetime);
+CREATE TABLE users_userassociations (id int(11) NOT NULL PRIMARY KEY, primary_user_id int(11), created_at datetime, updated_at datetime, KEY (updated_at));
 CREATE TABLE user_data (user_id int(11) NOT NULL PRIMARY KEY, division_id int(11), title_id int(11), manager_user_id int(11),
   first_name varchar(64), first_name_alt varchar(64), last_name varchar(64), email varchar(128), personal_email varchar(128),
   birth_date date, gender_id int(11), marital_status_id int(11), time_zone_name varchar(64), hired_on date, start_date date,
@@ -20,7 +20,8 @@ CREATE TABLE user_title (id int(11) NOT NULL PRIMARY KEY, title varchar(64), abb
   section_id int(11), sort int(11), pay_component_group_id int(11), is_active tinyint(1) NOT NULL DEFAULT 1,
   is_unique_per_division tinyint(1) NOT NULL DEFAULT 0, created_at datetime, updated_at datetime);
 CREATE TABLE third_party_source_type (id int(11) NOT NULL PRIMARY KEY, label varchar(32));
-CREATE TABLE third_party_source (id int(11) NOT NULL PRIMARY KEY, third_party_source_type_id int(11), third_party_id varchar(64));
+CREATE TABLE third_party_source (id int(11) NOT NULL PRIMARY KEY, third_party_source_type_id int(11), third_party_id varchar(64),
+  created_at datetime, updated_at datetime, KEY (updated_at));
 CREATE TABLE prospect (id int(11) NOT NULL PRIMARY KEY, division_id int(11), user_id int(11), first_name varchar(64), last_name varchar(64),
   alt_first_name varchar(64), alt_last_name varchar(64), address1 varchar(128), address2 varchar(128), city varchar(64), county varchar(64),
   state varchar(32), zip varchar(10), year_built smallint(6), phone1 varchar(32), phone2 varchar(32), email varchar(128), notes text,
