@@ -139,7 +139,7 @@ func TestGenius(t *testing.T) {
 	runSQL("changes.sql")
 	res = syncRound(t, plan, d, logs, runner.Options{})
 	wantCounts(t, res, map[string]counts{
-		"division":         {Processed: 2, Unchanged: 2},
+		"division": {Processed: 2, Unchanged: 2},
 		// Prospect 4 comes twice: at the watermark and at its HubSpot link's (incremental.joined).
 		"prospect":         {Processed: 4, Created: 1, Updated: 1, Unchanged: 1},
 		"quote":            {Processed: 2, Updated: 1, Unchanged: 1},
