@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 	"github.com/crmsync/crmsync/engine/pipeline"
 	"github.com/crmsync/crmsync/engine/sink"
 	"github.com/crmsync/crmsync/engine/source"
+	"github.com/crmsync/crmsync/engine/transform"
 	"github.com/crmsync/crmsync/engine/value"
 	"github.com/shopspring/decimal"
 )
@@ -56,6 +58,12 @@ type Result struct {
 	// Elsewhere: another process holds the entity (sink.ErrLocked); this
 	// run did nothing. Status is failed, so `run` exits 1; serve skips.
 	Elsewhere bool
+	// Warnings counts the per-record log lines (validation warnings,
+	// failed conversions, rejects) by field, children as child.field;
+	// after the first few per field only the count is kept.
+	Warnings map[string]int64
+	// NotPrinted is, of those, how many were counted but not printed.
+	NotPrinted map[string]int64
 }
 
 // Sync runs one entity of a plan once.
@@ -95,6 +103,7 @@ func Sync(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Option
 		r.Err = errors.New(plan.Redact(err.Error()))
 		r.Errors = append(r.Errors, r.Err.Error())
 	}
+	s.countLines()
 	s.finish()
 	return r
 }
@@ -105,6 +114,8 @@ type syncer struct {
 	o    Options
 	r    *Result
 	log  *slog.Logger
+
+	procs []namedProc // the sync's record processors, for their line counts
 
 	cancel func(error) // ends the sync's context, with the cause
 	lost   atomic.Pointer[error]
@@ -398,7 +409,45 @@ func (s *syncer) finish() {
 	s.log.Info(fmt.Sprintf("Completed %s %s sync: %d created, %d updated, %d failed", r.Pipeline, r.Entity, r.Created, r.Updated, r.Failed+r.Rejected),
 		"status", r.Status, "unchanged", r.Unchanged, "filtered", r.Filtered, "rejected", r.Rejected,
 		"duration", r.Duration.Round(time.Millisecond).String(), "records_per_second", int64(r.RecordsPerSecond))
+	if len(r.Warnings) > 0 {
+		names := make([]string, 0, len(r.Warnings))
+		for f := range r.Warnings {
+			names = append(names, f)
+		}
+		sort.Strings(names)
+		parts := make([]string, len(names))
+		for i, f := range names {
+			parts[i] = fmt.Sprintf("%s %d", f, r.Warnings[f])
+			if n := r.NotPrinted[f]; n > 0 {
+				parts[i] += fmt.Sprintf(" (%d not printed)", n)
+			}
+		}
+		s.log.Warn(fmt.Sprintf("Record warnings in %s %s sync by field: %s", r.Pipeline, r.Entity, strings.Join(parts, ", ")))
+	}
 	if r.Err != nil {
 		s.log.Error(fmt.Sprintf("Sync of %s %s failed: %s", r.Pipeline, r.Entity, strings.TrimSpace(r.Err.Error())))
+	}
+}
+
+// namedProc is a record processor and the prefix of its fields' names
+// in the line counts ("" for the entity, "child." for a child table).
+type namedProc struct {
+	prefix string
+	proc   *transform.Processor
+}
+
+// countLines gathers the processors' per-record line counts.
+func (s *syncer) countLines() {
+	for _, np := range s.procs {
+		all, extra := np.proc.LineCounts()
+		for f, n := range all {
+			if s.r.Warnings == nil {
+				s.r.Warnings, s.r.NotPrinted = map[string]int64{}, map[string]int64{}
+			}
+			s.r.Warnings[np.prefix+f] += n
+			if x := extra[f]; x > 0 {
+				s.r.NotPrinted[np.prefix+f] += x
+			}
+		}
 	}
 }
