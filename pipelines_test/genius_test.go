@@ -86,7 +86,15 @@ func TestGenius(t *testing.T) {
 		"job":              {Processed: 2, Created: 2},
 		"job_status":       {Processed: 4, Created: 4},
 		"job_change_order": {Processed: 2, Created: 2},
+		// The tables the old sync read that were missing.
+		"appointment_outcome":              {Processed: 2, Created: 2},
+		"integration_field":                {Processed: 2, Created: 2},
+		"integration_field_definition":     {Processed: 2, Created: 2},
+		"marketsharp_source":               {Processed: 2, Created: 2},
+		"marketsharp_marketing_source_map": {Processed: 2, Created: 2},
 	})
+	// job keeps every column: the whole row in _raw.
+	wantRows(t, d, `SELECT id, permit_number, _raw::jsonb->>'permit_number' FROM genius_job ORDER BY id`, "901|DEN-24-0001|DEN-24-0001", "902|∅|∅")
 	d.wantTypes(t, "genius_prospect", map[string]string{
 		"id": "bigint", "add_date": "timestamp with time zone", "phone1": "text", "year_built": "bigint",
 	})

@@ -72,3 +72,10 @@ INSERT INTO job_change_order_item VALUES (1, 1101, '6" seamless gutters, 140 ft'
 INSERT INTO job_change_order_status VALUES (1, 'Draft'), (2, 'Signed'), (3, 'Cancelled');
 INSERT INTO job_change_order_type VALUES (1, 'Add'), (2, 'Cancel');
 INSERT INTO job_change_order_reason VALUES (1, 'Customer request', NULL, 1), (2, 'Financing denied', 'lender declined', 1);
+INSERT INTO appointment_outcome VALUES (1, 501, 1, 202, 'Sold on the spot', '2024-01-15 19:00:00', NULL),
+  (2, 503, 2, 202, NULL, '2024-01-20 11:00:00', '2024-01-20 12:00:00');
+INSERT INTO integration_field_definition VALUES (1, 3, 'HubSpot owner id', 'hubspot_owner_id', 1, 0, 'the owner''s numeric id', 'text'),
+  (2, 3, 'HubSpot division id', 'hubspot_division_id', 0, 1, NULL, 'text');
+INSERT INTO integration_field VALUES (1, 1, 201, NULL, '51234', '2023-05-01 00:00:00', NULL), (2, 2, NULL, 12, '2-3301', '2023-05-01 00:00:00', '2023-06-01 00:00:00');
+INSERT INTO marketsharp_source VALUES (1, 'MS-88121', 'Home Show 2023', 0, '2023-01-01 00:00:00', NULL), (2, 'MS-88122', 'Radio', 1, '2023-01-01 00:00:00', '2023-09-01 00:00:00');
+INSERT INTO marketsharp_marketing_source_map VALUES ('MS-88121', 3, '2023-01-02 00:00:00', NULL), ('MS-88122', 4, '2023-01-02 00:00:00', '2023-09-02 00:00:00');

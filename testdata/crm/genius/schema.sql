@@ -69,3 +69,13 @@ CREATE TABLE job_change_order_item (id int(11) NOT NULL PRIMARY KEY, change_orde
 CREATE TABLE job_change_order_status (id int(11) NOT NULL PRIMARY KEY, label varchar(64));
 CREATE TABLE job_change_order_type (id int(11) NOT NULL PRIMARY KEY, label varchar(64));
 CREATE TABLE job_change_order_reason (id int(11) NOT NULL PRIMARY KEY, label varchar(64), description varchar(255), is_selectable tinyint(1) NOT NULL DEFAULT 1);
+CREATE TABLE appointment_outcome (id int(11) NOT NULL PRIMARY KEY, appointment_id int(11), outcome_type_id int(11), user_id int(11),
+  notes text, created_at datetime, updated_at datetime, KEY (updated_at));
+CREATE TABLE integration_field_definition (id int(11) NOT NULL PRIMARY KEY, integration_id int(11), label varchar(120), key_name varchar(120),
+  is_user tinyint(1) NOT NULL DEFAULT 0, is_division tinyint(1) NOT NULL DEFAULT 0, hint varchar(255), input_type varchar(32));
+CREATE TABLE integration_field (id int(11) NOT NULL PRIMARY KEY, definition_id int(11), user_id int(11), division_id int(11),
+  field_value text, created_at datetime, updated_at datetime, KEY (updated_at));
+CREATE TABLE marketsharp_source (id int(11) NOT NULL PRIMARY KEY, marketsharp_id varchar(64), source_name varchar(120),
+  inactive tinyint(1) NOT NULL DEFAULT 0, created_at datetime, updated_at datetime);
+CREATE TABLE marketsharp_marketing_source_map (marketsharp_id varchar(64) NOT NULL PRIMARY KEY, marketing_source_id int(11),
+  created_at datetime, updated_at datetime);
