@@ -88,6 +88,7 @@ type resumeState struct {
 	After []json.RawMessage `json:"after,omitempty"`
 	WM    map[string]string `json:"wm,omitempty"`
 	Seen  map[string]string `json:"seen,omitempty"`
+	Catch *string           `json:"catch,omitempty"` // inside a full read: the newest increment before it began
 }
 
 func (o *opener) keyHash() string {
@@ -148,6 +149,10 @@ func (rn *run) resumeText(cursor bool) string {
 			}
 		}
 		b = append(b, ']')
+	}
+	if cursor && rn.catchSet {
+		b = append(b, `,"catch":`...)
+		b = appendString(b, []byte(rn.catch))
 	}
 	for _, m := range []struct {
 		key  string
@@ -221,6 +226,9 @@ func (rn *run) loadResume(s string) error {
 	}
 	rn.cur.set, rn.cur.phase = true, ph
 	rn.seen = rs.Seen
+	if rs.Catch != nil && rn.full() {
+		rn.catch, rn.catchSet = *rs.Catch, true
+	}
 	return nil
 }
 

@@ -123,10 +123,26 @@ func (r *reader) Read(ctx context.Context, st source.ReadState, emit func(source
 	switch {
 	case o.stmts.mode == modeStream:
 		err = rn.stream(ctx)
-	case o.stmts.mode == modeKey || rn.full():
+	case o.stmts.mode == modeKey:
+		rn.phases = []phase{phaseKey}
+		err = rn.readPhases(ctx)
+	case rn.full():
 		// A first or full read goes by key: the index every table has,
 		// read in order without a sort, whatever the increment's indexes.
+		// Then the catch-up: the streams of an incremental read from
+		// where the data stood when the read began.
+		if err = rn.startCatchUp(ctx); err != nil {
+			return err
+		}
 		rn.phases = []phase{phaseKey}
+		if rn.catchSet {
+			rn.phases = append(rn.phases, phaseValue)
+		}
+		for k := range o.stmts.extra {
+			if rn.xs[k].startSet {
+				rn.phases = append(rn.phases, phaseExtra+phase(k))
+			}
+		}
 		err = rn.readPhases(ctx)
 	default:
 		// Incremental: the rows whose increment moved past the
@@ -174,6 +190,10 @@ func (rn *run) phaseShape(ph phase) shape {
 	sh := rn.baseShape()
 	if ph >= phaseExtra {
 		sh = shape{wm: rn.xs[ph-phaseExtra].startSet}
+	}
+	if rn.catchSet {
+		// A full read's catch-up: from the values noted before it.
+		sh = shape{wm: ph == phaseValue || sh.wm, strict: rn.r.o.lookback == 0}
 	}
 	sh.phase, sh.cursor = ph, rn.cur.set
 	return sh

@@ -29,7 +29,9 @@ type run struct {
 	cur    cursor
 	phases []phase // the parts of this read, in order
 
-	xs        []xstate          // the extra streams' watermarks (incremental.fallback, .joined)
+	xs        []xstate // the extra streams' watermarks (incremental.fallback, .joined)
+	catch     string   // a full read's catch-up: the newest increment before it began
+	catchSet  bool
 	seen      map[string]string // the resumed position's newest extra values, folded in when it is continued
 	page      int
 	total     int
@@ -106,8 +108,17 @@ func (rn *run) readPhases(ctx context.Context) error {
 			}
 		}
 	}
+	resumed := rn.cur.set
+	began := time.Now()
 	for i := start; i < len(rn.phases); i++ {
-		if err := rn.pages(ctx, rn.phases[i], i == len(rn.phases)-1); err != nil {
+		ph := rn.phases[i]
+		if rn.catchSet && ph != phaseKey && !resumed && rn.r.o.lookback > 0 && time.Since(began) < rn.r.o.lookback {
+			// The read by key took less than the lookback: the next
+			// sync's lookback reaches back past the start of this read,
+			// so it finds what changed meanwhile; no catch-up now.
+			break
+		}
+		if err := rn.pages(ctx, ph, i == len(rn.phases)-1); err != nil {
 			return err
 		}
 	}
@@ -218,6 +229,9 @@ func (rn *run) emitPage(p source.Page) error {
 func (rn *run) arg(name string, ph phase) any {
 	switch name {
 	case pWatermark:
+		if rn.catchSet && ph == phaseValue {
+			return shiftText(rn.catch, rn.r.o.lookback)
+		}
 		if !rn.hasWM || ph >= phaseExtra {
 			// An extra stream reads rows whatever their increment: a
 			// query's own :watermark filter must let them through.
@@ -274,6 +288,55 @@ func textArg(s string) any {
 		return n
 	}
 	return s
+}
+
+// startCatchUp notes, before a full read by key, the newest value of
+// the increment and of each extra stream's column. After the read, the
+// catch-up phases re-read from there the rows that changed while it
+// ran (a row updated behind the key cursor), so that the watermark the
+// runner commits — the newest increment read — skips none. A resumed
+// full read keeps the values it started with.
+func (rn *run) startCatchUp(ctx context.Context) error {
+	o := rn.r.o
+	if rn.catchSet || rn.cur.set {
+		return nil
+	}
+	one := func(col string, nullInc bool) (string, bool, error) {
+		sql, names := o.d.render(o.stmts.maxOf(col, nullInc))
+		args := make([]any, len(names)) // a query's own placeholders are NULL: a full read
+		rn.r.calls.Add(1)
+		rows, err := rn.c.query(ctx, sql, args)
+		if err != nil {
+			return "", false, ctxErr(ctx, rn.r.errorf(rn.sess.tg, err, "entity %q: reading the newest %s before a full read", o.entity, col))
+		}
+		defer rows.close()
+		var v string
+		ok := false
+		if rows.next() {
+			if vals := rows.values(); len(vals) == 1 && vals[0] != nil {
+				v, ok = string(vals[0]), true
+			}
+		}
+		rows.close()
+		if err := rows.err(); err != nil {
+			return "", false, ctxErr(ctx, rn.r.errorf(rn.sess.tg, err, "entity %q: reading the newest %s before a full read", o.entity, col))
+		}
+		return v, ok, nil
+	}
+	var err error
+	if rn.catch, rn.catchSet, err = one(o.stmts.inc, false); err != nil {
+		return err
+	}
+	for k, x := range o.stmts.extra {
+		v, ok, err := one(x.col, x.nullInc)
+		if err != nil {
+			return err
+		}
+		if ok {
+			rn.xs[k].start, rn.xs[k].startSet = v, true
+		}
+	}
+	return nil
 }
 
 // countRows runs COUNT(*) over what the read covers, for Page.Total.

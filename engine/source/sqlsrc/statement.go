@@ -39,6 +39,7 @@ type shape struct {
 	start  bool // window start applies
 	end    bool // window end applies
 	count  bool // COUNT(*) of what the read will cover
+	strict bool // the watermark compares with > (a full read's catch-up without lookback)
 }
 
 func (p phase) String() string {
@@ -53,7 +54,7 @@ func (sh shape) String() string {
 	for _, f := range []struct {
 		on   bool
 		name string
-	}{{sh.cursor, "cursor"}, {sh.wm, "watermark"}, {sh.start, "window_start"}, {sh.end, "window_end"}, {sh.count, "count"}} {
+	}{{sh.cursor, "cursor"}, {sh.wm, "watermark"}, {sh.strict, "strict"}, {sh.start, "window_start"}, {sh.end, "window_end"}, {sh.count, "count"}} {
 		if f.on {
 			s += "+" + f.name
 		}
@@ -246,7 +247,7 @@ func (s *statements) filters(sh shape, keyset bool) []sqlText {
 				out = append(out, cond(s.inc, " IS NULL"))
 			}
 			if sh.wm {
-				out = append(out, cond(x.col, " >= ", ":"+extraParam(k)))
+				out = append(out, cond(x.col, sh.cmp(), ":"+extraParam(k)))
 			} else {
 				out = append(out, cond(x.col, " IS NOT NULL"))
 			}
@@ -254,7 +255,7 @@ func (s *statements) filters(sh shape, keyset bool) []sqlText {
 	}
 	if s.mode == modeInc && (sh.count || sh.phase == phaseValue) {
 		if sh.wm {
-			out = append(out, cond(s.inc, " >= ", ":"+pWatermark))
+			out = append(out, cond(s.inc, sh.cmp(), ":"+pWatermark))
 		}
 		if sh.start {
 			out = append(out, cond(s.inc, " >= ", ":"+pWindowStart))
@@ -271,6 +272,32 @@ func (s *statements) filters(sh shape, keyset bool) []sqlText {
 		out = append(out, s.after(exprs))
 	}
 	return out
+}
+
+// cmp is the watermark comparison: >= re-reads the rows at the
+// watermark (a row written in the same second is not lost); a full
+// read's catch-up without lookback uses >, since it read those rows.
+func (sh shape) cmp() string {
+	if sh.strict {
+		return " > "
+	}
+	return " >= "
+}
+
+// maxOf is the statement that finds the newest value of a stream's
+// column before a full read: where its catch-up starts.
+func (s *statements) maxOf(col string, nullInc bool) sqlText {
+	var t sqlText
+	t.add("SELECT MAX(", col, ") FROM ")
+	s.addSource(&t)
+	var f []sqlText
+	if nullInc {
+		var c sqlText
+		c.add(s.inc, " IS NULL")
+		f = append(f, c)
+	}
+	s.addWhere(&t, f)
+	return t
 }
 
 // after is the keyset condition "exprs come after the cursor values
