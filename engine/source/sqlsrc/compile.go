@@ -149,6 +149,9 @@ func compile(spec *source.Spec) (source.Opener, []source.Problem) {
 		o.incField, o.format = inc.Field, inc.Format
 		if inc.Column != "" {
 			s.inc = parenthesize(checkExpr(d, inc.Column, "incremental column", at+"/incremental/column", &probs))
+			if l := strings.ToLower(inc.Column); strings.Contains(l, "coalesce(") || strings.Contains(l, "ifnull(") {
+				warn(at+"/incremental/column", "sql-index-unfriendly", "entity %q: incremental.column %s is an expression no index serves: on a large table every page scans and sorts it. Use the plain column with a fallback, for example incremental: {field: updated_at, fallback: add_date}", ent.Name, inc.Column)
+			}
 		} else {
 			s.inc = d.quoteName(inc.Field)
 		}
