@@ -272,3 +272,38 @@ func TestJoinedStream(t *testing.T) {
 		}
 	})
 }
+
+// TestExplain: crmsync check's EXPLAIN warns, naming the entity and the
+// table, when the incremental read would scan a table with no index on
+// updated_at; the read by key does not.
+func TestExplain(t *testing.T) {
+	old := explainMinRows
+	explainMinRows = 100
+	defer func() { explainMinRows = old }()
+	bothDatabases(t, func(t *testing.T, db *testDB) {
+		db.exec(t, "CREATE TABLE {s}big (id int PRIMARY KEY, v int, updated_at {ts})")
+		db.exec(t, "INSERT INTO {s}big VALUES "+values(3000, func(i int) string {
+			return fmt.Sprintf("(%d, %d, '2024-01-01 00:%02d:00')", i, i, i%60)
+		}))
+		if db.driver == "postgres" {
+			db.exec(t, "ANALYZE {s}big")
+		} else {
+			db.exec(t, "ANALYZE TABLE {s}big")
+		}
+		op, _ := db.compile(t, "from: {s}big\nprimary_key: [id]\nincremental: {field: updated_at}\n", opts{})
+		warns, err := op.(*opener).Explain(t.Context(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(warns) != 1 || !strings.Contains(warns[0], `entity "e": the incremental read would`) || !strings.Contains(warns[0], "big") {
+			t.Errorf("warnings %q, want one for the incremental read naming the table", warns)
+		}
+		db.exec(t, "CREATE INDEX big_upd ON {s}big (updated_at, id)")
+		if db.driver == "postgres" {
+			db.exec(t, "ANALYZE {s}big")
+		}
+		if warns, err := op.(*opener).Explain(t.Context(), nil); err != nil || len(warns) != 0 {
+			t.Errorf("with the index: %q %v", warns, err)
+		}
+	})
+}
