@@ -40,6 +40,7 @@ var notAlias = map[string]bool{"on": true, "using": true, "where": true, "left":
 func joinedColumns(query string) []joinedColumn {
 	q := sqlComment.ReplaceAllString(query, " ")
 	q = sqlString.ReplaceAllString(q, "''")
+	q = strings.NewReplacer("`", "", `"`, "").Replace(q) // quoted names read as bare ones
 	refs := tableRef.FindAllStringSubmatch(q, -1)
 	if len(refs) < 2 {
 		return nil
