@@ -42,9 +42,9 @@ func connectMySQL(ctx context.Context, dsn string) (dbConn, target, bool, error)
 	// Keyset values are bound client-side (escaped literals, the text
 	// protocol): one round trip a page, and rows in the text form a plain
 	// SELECT gets, which the driver decodes at half the cost of binary
-	// rows. The driver falls back to a prepared statement where
-	// interpolation is unsafe (multi-byte charsets such as SJIS, GBK).
-	cfg.InterpolateParams = true
+	// rows. Not with the multi-byte charsets where client-side escaping
+	// is unsafe (SJIS, GBK, Big5 …): those keep prepared statements.
+	cfg.InterpolateParams = !unsafeCharset(dsn, cfg.Collation)
 	utc := false
 	if _, set := cfg.Params["time_zone"]; !set {
 		if cfg.Params == nil {
@@ -68,6 +68,18 @@ func connectMySQL(ctx context.Context, dsn string) (dbConn, target, bool, error)
 		return nil, tg, false, err
 	}
 	return &myConn{db: db, c: c, stmts: map[string]*sql.Stmt{}, interpolate: cfg.InterpolateParams}, tg, utc, nil
+}
+
+// unsafeCharset: the DSN asks for a charset or collation whose bytes a
+// backslash-escaped literal cannot be trusted with.
+func unsafeCharset(dsn, collation string) bool {
+	l := strings.ToLower(dsn + " " + collation)
+	for _, cs := range []string{"big5", "sjis", "cp932", "gbk", "gb2312", "gb18030"} {
+		if strings.Contains(l, cs) {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *myConn) query(ctx context.Context, q string, args []any) (dbRows, error) {
