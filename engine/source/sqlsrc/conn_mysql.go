@@ -9,10 +9,12 @@ import (
 	mysqldrv "github.com/go-sql-driver/mysql"
 )
 
-// myConn is one MySQL or MariaDB connection. Statements with parameters
-// are prepared once per read and reused for every page, so the watermark
-// and the keyset values travel as bound parameters (the binary
-// protocol), never as SQL text.
+// myConn is one MySQL or MariaDB connection. The watermark and the
+// keyset values are parameters, never part of crmsync's SQL text: the
+// driver binds them on the client (interpolateParams: escaped literals,
+// the text protocol, one round trip a page), or, with
+// interpolateParams=false in the DSN or an unsafe multi-byte charset,
+// through statements prepared once per read (the binary protocol).
 type myConn struct {
 	db          *sql.DB
 	c           *sql.Conn
@@ -44,7 +46,8 @@ func connectMySQL(ctx context.Context, dsn string) (dbConn, target, bool, error)
 	// SELECT gets, which the driver decodes at half the cost of binary
 	// rows. Not with the multi-byte charsets where client-side escaping
 	// is unsafe (SJIS, GBK, Big5 …): those keep prepared statements.
-	cfg.InterpolateParams = !unsafeCharset(dsn, cfg.Collation)
+	cfg.InterpolateParams = !unsafeCharset(dsn, cfg.Collation) &&
+		!strings.Contains(strings.ToLower(dsn), "interpolateparams=false")
 	utc := false
 	if _, set := cfg.Params["time_zone"]; !set {
 		if cfg.Params == nil {
