@@ -30,3 +30,21 @@ func TestJoinedColumns(t *testing.T) {
 		}
 	}
 }
+
+// TestMySQLBinding: keyset values are bound by the driver on the client
+// unless the DSN says interpolateParams=false or names an unsafe charset.
+func TestMySQLBinding(t *testing.T) {
+	for _, c := range []struct {
+		params string
+		want   bool
+	}{{"", true}, {"?interpolateParams=false", false}, {"?charset=sjis", false}} {
+		conn, _, _, err := connectMySQL(t.Context(), myDSN()+c.params)
+		if err != nil {
+			t.Fatalf("%s: %v", c.params, err)
+		}
+		if got := conn.(*myConn).interpolate; got != c.want {
+			t.Errorf("DSN %q: interpolate %v, want %v", c.params, got, c.want)
+		}
+		conn.close()
+	}
+}
