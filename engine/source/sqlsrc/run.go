@@ -112,10 +112,11 @@ func (rn *run) readPhases(ctx context.Context) error {
 	began := time.Now()
 	for i := start; i < len(rn.phases); i++ {
 		ph := rn.phases[i]
-		if rn.catchSet && ph != phaseKey && !resumed && rn.r.o.lookback > 0 && time.Since(began) < rn.r.o.lookback {
-			// The read by key took less than the lookback: the next
-			// sync's lookback reaches back past the start of this read,
-			// so it finds what changed meanwhile; no catch-up now.
+		if rn.catchSet && ph != phaseKey && !resumed && rn.r.o.lookback > 0 && time.Since(began) < rn.r.o.lookback/2 {
+			// The read by key took less than half the lookback: the next
+			// sync's lookback reaches back past the start of this read
+			// with half of it to spare for commit lag and clock skew, so
+			// it finds what changed meanwhile; no catch-up now.
 			break
 		}
 		if err := rn.pages(ctx, ph, i == len(rn.phases)-1); err != nil {
