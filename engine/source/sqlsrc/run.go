@@ -203,7 +203,8 @@ func (rn *run) query(ctx context.Context, sh shape) (n int, more bool, err error
 
 // flush emits the rows in the buffer as one page: one string for the
 // whole page, each record a slice of it. last marks the end of the read:
-// its Resume is "".
+// its Resume is the state of a complete read ("" or the extra streams'
+// watermarks).
 func (rn *run) flush(last bool) error {
 	s := string(rn.buf)
 	recs := make([]source.Record, len(rn.ends))
