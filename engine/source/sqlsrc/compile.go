@@ -1,8 +1,12 @@
 // Package sqlsrc reads records from a SQL database (PostgreSQL through
 // pgx, MySQL and MariaDB through go-sql-driver/mysql): a table or a
-// query, paged by keyset on (incremental column, key columns) so that a
-// sync streams with bounded memory and resumes after its last committed
-// row.
+// query, paged by keyset so that a sync streams with bounded memory and
+// resumes after its last committed row. A first or full read pages on
+// the key columns (then catches up on what changed meanwhile); an
+// incremental read is a union of keyset streams on plain columns —
+// (incremental column, key), then (incremental.fallback, key) for rows
+// whose increment is NULL and (each incremental.joined column, key) —
+// each from its own watermark, so that an index serves every one.
 package sqlsrc
 
 import (
