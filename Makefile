@@ -39,6 +39,8 @@ lint-pipelines: build
 bench: services
 	GOMAXPROCS=1 $(GO) test -run '^$$' -bench . -benchmem ./engine/transform/
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./engine/sink/... ./engine/runner/
+## (BenchmarkSQLFirstSync: 1M-row 42-column MariaDB job table into PostgreSQL vs a plain SELECT *;
+##  CRMSYNC_BENCH_ROWS=200000 for a smaller one)
 
 ## fuzz: fuzz the pipeline loader for a minute
 fuzz:

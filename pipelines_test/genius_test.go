@@ -86,11 +86,21 @@ func TestGenius(t *testing.T) {
 		"job":              {Processed: 2, Created: 2},
 		"job_status":       {Processed: 4, Created: 4},
 		"job_change_order": {Processed: 2, Created: 2},
+		// The tables the old sync read that were missing.
+		"appointment_outcome":              {Processed: 2, Created: 2},
+		"integration_field":                {Processed: 2, Created: 2},
+		"integration_field_definition":     {Processed: 2, Created: 2},
+		"marketsharp_source":               {Processed: 2, Created: 2},
+		"marketsharp_marketing_source_map": {Processed: 2, Created: 2},
 	})
+	// job keeps every column: the whole row in _raw.
+	wantRows(t, d, `SELECT id, permit_number, _raw::jsonb->>'permit_number' FROM genius_job ORDER BY id`, "901|DEN-24-0001|DEN-24-0001", "902|∅|∅")
 	d.wantTypes(t, "genius_prospect", map[string]string{
 		"id": "bigint", "add_date": "timestamp with time zone", "phone1": "text", "year_built": "bigint",
 	})
-	d.wantTypes(t, "genius_job", map[string]string{"contract_amount": "numeric", "contract_date": "date"})
+	d.wantTypes(t, "genius_job", map[string]string{"contract_amount": "numeric", "contract_date": "date", "sold_date": "timestamp with time zone"})
+	// sold_date is a DATETIME: its time of day is kept (Denver 18:45 is 01:45 UTC the next day).
+	wantRows(t, d, `SELECT id, sold_date FROM genius_job ORDER BY id`, "901|2024-01-16T01:45:00Z", "902|2024-01-13T07:00:00Z")
 	d.wantTypes(t, "genius_division", map[string]string{"is_utility": "boolean"})
 
 	// Naive Denver times are stored in UTC; a NULL updated_at falls back to add_date.
@@ -107,6 +117,8 @@ func TestGenius(t *testing.T) {
 		"Validation warning for field 'zip' with value '2134' (Record: id=3)",
 		"Failed to parse phone value: '555-1234' in field 'phone1' for genius 3",
 		"Validation warning for field 'amount' with value '-50.00' (Record: id=803): must be at least 0",
+		// The summary counts the per-record lines by field (after 10 per field only counted).
+		"Record warnings in genius prospect sync by field: ",
 	} {
 		if !strings.Contains(logs.String(), msg) {
 			t.Errorf("the log lacks %q", msg)
@@ -131,22 +143,33 @@ func TestGenius(t *testing.T) {
 	}
 
 	// Second round: only what changed is read (plus the rows at the
-	// watermark, which the upsert leaves alone); lookups are read again.
+	// watermark and at the fallback's watermark — the newest add date of
+	// the rows with no updated_at — which the upsert leaves alone);
+	// lookups are read again.
 	runSQL("changes.sql")
 	res = syncRound(t, plan, d, logs, runner.Options{})
 	wantCounts(t, res, map[string]counts{
-		"division":         {Processed: 1, Unchanged: 1},
-		"prospect":         {Processed: 3, Created: 1, Updated: 1, Unchanged: 1},
+		"division": {Processed: 2, Unchanged: 2},
+		// Prospect 4 comes twice: at the watermark and at its HubSpot link's (incremental.joined).
+		"prospect":         {Processed: 4, Created: 1, Updated: 1, Unchanged: 1},
 		"quote":            {Processed: 2, Updated: 1, Unchanged: 1},
-		"lead":             {Processed: 2, Updated: 1, Unchanged: 1},
-		"job":              {Processed: 1, Unchanged: 1},
-		"job_change_order": {Processed: 2, Created: 1, Unchanged: 1},
+		"lead":             {Processed: 3, Updated: 1, Unchanged: 2},
+		"job":              {Processed: 2, Unchanged: 2},
+		"job_change_order": {Processed: 3, Created: 1, Unchanged: 2},
 		"job_status":       {Processed: 4, Updated: 1, Unchanged: 3},
 		"appointment_type": {Processed: 4, Created: 1, Unchanged: 3},
-		"user_data":        {Processed: 1, Unchanged: 1},
+		"user_data":        {Processed: 2, Unchanged: 2},
 	})
 	wantRows(t, d, `SELECT id, email, changed_at FROM genius_prospect WHERE id IN (2, 5) ORDER BY id`,
 		"2|david.kim@example.org|2024-02-01T16:00:00Z", "5|r.patel@example.com|2024-02-02T17:00:00Z")
 	wantRows(t, d, `SELECT label FROM genius_job_status WHERE id = 2`, "In Production (crew assigned)")
 	wantRows(t, d, `SELECT status, converted_to_prospect_id FROM genius_lead WHERE lead_id = 3001`, "converted|5")
+
+	// Third round: only joined rows change (the HubSpot links, a user
+	// association); incremental.joined re-reads the rows they belong to.
+	runSQL("joined_changes.sql")
+	syncRound(t, plan, d, logs, runner.Options{})
+	wantRows(t, d, `SELECT id, hubspot_contact_id FROM genius_prospect WHERE id = 1`, "1|101-b")
+	wantRows(t, d, `SELECT id, hubspot_appointment_id FROM genius_appointment WHERE id = 501`, "501|appt-9001-b")
+	wantRows(t, d, `SELECT user_id, primary_user_id FROM genius_user_data ORDER BY user_id`, "201|201", "202|202", "203|∅")
 }

@@ -87,7 +87,7 @@ func testSalesPro(t *testing.T, plan *pipeline.Plan, runSQL func(string)) {
 		"customer":            {Processed: 3, Created: 3},
 		"estimate":            {Processed: 3, Created: 3},
 		"credit_applications": {Processed: 2, Created: 2},
-		"lead_results":        {Processed: 4, Created: 3, Rejected: 1},
+		"lead_results":        {Processed: 5, Created: 4, Rejected: 1},
 	})
 	d.wantTypes(t, "salespro_lead_results", map[string]string{
 		"answers": "jsonb", "both_homeowners_present": "boolean", "deposit_amount": "numeric", "appointment_date": "date",
@@ -106,7 +106,9 @@ func testSalesPro(t *testing.T, plan *pipeline.Plan, runSQL func(string)) {
 	wantRows(t, d, `SELECT estimate_id, appointment_result, both_homeowners_present, deposit_type, deposit_amount, financing, reason_no_sale, lead_source, total_sale_amount, appointment_date::text FROM salespro_lead_results ORDER BY 1`,
 		"E-5001|Sold|true|Check|1250.00|false|∅|∅|∅|2024-01-15",
 		"E-5002|No Sale|false|∅|∅|∅|Price too high|Home Show|∅|2024-01-16",
-		"E-5003|Sold|∅|∅|∅|true|∅|∅|8200.00|∅")
+		"E-5003|Sold|∅|∅|∅|true|∅|∅|8200.00|∅",
+		// The titles of another form version: Appt Result, Total Contract Amount, Appt Date.
+		"E-5005|Sold|∅|∅|∅|∅|∅|∅|15400.00|2024-01-18")
 	wantRows(t, d, `SELECT estimate_id, job_type_number, job_type, job_type_amount, job_size FROM salespro_lead_results_line_items ORDER BY 1, 2`,
 		"E-5001|1|Roofing|12500.50|∅",
 		"E-5001|2|Gutters|980|∅",

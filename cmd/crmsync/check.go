@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/crmsync/crmsync/engine/authoring"
+	"github.com/crmsync/crmsync/engine/source"
 )
 
 func init() {
@@ -84,6 +85,19 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 			what += "; an empty first page is fine for an incremental source, but check the records path or filter otherwise"
 		}
 		fmt.Fprintf(stdout, "ok    %s: %s\n", name, what)
+		// SQL sources: EXPLAIN the statements a sync sends; a scan or a
+		// sort of a large table per page is worth a warning.
+		if ex, ok := e.Source.(interface {
+			Explain(context.Context, *source.Env) ([]string, error)
+		}); ok {
+			warns, err := ex.Explain(ctx, &source.Env{Logger: log, Redact: plan.Redact})
+			if err != nil {
+				fmt.Fprintf(stdout, "      warning: EXPLAIN failed: %s\n", plan.Redact(err.Error()))
+			}
+			for _, w := range warns {
+				fmt.Fprintf(stdout, "      warning: %s\n", w)
+			}
+		}
 	}
 	if failed > 0 {
 		fmt.Fprintf(stdout, "%d of %d %s failed\n", failed, len(ents), plural(len(ents), "entity", "entities"))

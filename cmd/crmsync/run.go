@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -204,6 +205,23 @@ func printSummary(w io.Writer, results []*runner.Result, dryRun bool) {
 			r.Created, r.Updated, r.Unchanged, r.Filtered, r.Rejected, r.Duplicates, r.RecordsPerSecond, r.Duration.Round(time.Millisecond))
 	}
 	tw.Flush()
+	for _, r := range results {
+		if len(r.Warnings) == 0 {
+			continue
+		}
+		names := make([]string, 0, len(r.Warnings))
+		for f := range r.Warnings {
+			names = append(names, f)
+		}
+		sort.Strings(names)
+		for i, f := range names {
+			names[i] = fmt.Sprintf("%s %d", f, r.Warnings[f])
+			if n := r.NotPrinted[f]; n > 0 {
+				names[i] += fmt.Sprintf(" (%d not printed)", n)
+			}
+		}
+		fmt.Fprintf(w, "%s %s: record warnings by field: %s\n", r.Pipeline, r.Entity, strings.Join(names, ", "))
+	}
 	for _, r := range results {
 		if r.Err != nil {
 			fmt.Fprintf(w, "%s %s: %s\n", r.Pipeline, r.Entity, strings.TrimSpace(r.Err.Error()))

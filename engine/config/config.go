@@ -50,6 +50,16 @@ type Incremental struct {
 	// Expression (SQL) for the incremental column of sql sources, for
 	// example COALESCE(updated_at, add_date).
 	Column string `yaml:"column"`
+	// Fallback (sql) is the column that dates rows whose incremental
+	// column is NULL, for example add_date: they are read by a second
+	// keyset (fallback, key) from its own watermark, never through an
+	// expression that keeps an index from being used.
+	Fallback string `yaml:"fallback"`
+	// Joined (sql) are columns of a query that hold a joined table's
+	// change time (tps.updated_at AS tps_updated_at): each is read as its
+	// own keyset stream (column, key) from its own watermark, so a change
+	// to the joined row alone re-reads the main rows it belongs to.
+	Joined StringList `yaml:"joined"`
 }
 
 // Defaults apply to every entity unless the entity sets its own.

@@ -112,9 +112,11 @@ func (s *syncer) stream(parent context.Context, reader source.Reader, st source.
 	b.resume = st.Resume
 	tctx := transform.Context{SyncStarted: s.r.StartedAt, Logger: s.log, SkipValidation: s.o.SkipValidation, Redact: s.plan.Redact, Lookups: s.lookups}
 	proc := s.e.Program.NewProcessor(tctx)
+	s.procs = append(s.procs, namedProc{proc: proc})
 	for _, ch := range s.e.Children {
 		b.children = append(b.children, sink.ChildRows{Table: ch.Table})
 		cs := childState{proc: ch.Transform.Program.NewProcessor(tctx)}
+		s.procs = append(s.procs, namedProc{prefix: ch.Name + ".", proc: cs.proc})
 		cs.out.Values = make([]any, len(ch.Transform.Program.Fields()))
 		b.kids = append(b.kids, cs)
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -24,6 +25,7 @@ import (
 	"github.com/crmsync/crmsync/engine/sink"
 	"github.com/crmsync/crmsync/engine/source"
 	"github.com/crmsync/crmsync/engine/telemetry"
+	"github.com/crmsync/crmsync/engine/transform"
 	"github.com/crmsync/crmsync/engine/value"
 )
 
@@ -63,6 +65,12 @@ type Result struct {
 	// Elsewhere: another process holds the entity (sink.ErrLocked); this
 	// run did nothing. Status is failed, so `run` exits 1; serve skips.
 	Elsewhere bool
+	// Warnings counts the per-record log lines (validation warnings,
+	// failed conversions, rejects) by field, children as child.field;
+	// after the first few per field only the count is kept.
+	Warnings map[string]int64
+	// NotPrinted is, of those, how many were counted but not printed.
+	NotPrinted map[string]int64
 }
 
 // Sync runs one entity of a plan once.
@@ -107,6 +115,7 @@ func Sync(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Option
 		r.Err = &redactedError{msg: plan.Redact(err.Error()), err: err}
 		r.Errors = append(r.Errors, r.Err.Error())
 	}
+	s.countLines()
 	s.finish()
 	return r
 }
@@ -117,6 +126,8 @@ type syncer struct {
 	o    Options
 	r    *Result
 	log  *slog.Logger
+
+	procs []namedProc // the sync's record processors, for their line counts
 
 	cancel func(error) // ends the sync's context, with the cause
 	lost   atomic.Pointer[error]
@@ -429,6 +440,21 @@ func (s *syncer) finish() {
 	}
 	counts := []any{"status", r.Status, "created", r.Created, "updated", r.Updated, "unchanged", r.Unchanged, "filtered", r.Filtered,
 		"rejected", r.Rejected, "duplicates", r.Duplicates, "duration", r.Duration.Round(time.Millisecond).String(), "records_per_second", int64(r.RecordsPerSecond)}
+	if len(r.Warnings) > 0 {
+		names := make([]string, 0, len(r.Warnings))
+		for f := range r.Warnings {
+			names = append(names, f)
+		}
+		sort.Strings(names)
+		parts := make([]string, len(names))
+		for i, f := range names {
+			parts[i] = fmt.Sprintf("%s %d", f, r.Warnings[f])
+			if n := r.NotPrinted[f]; n > 0 {
+				parts[i] += fmt.Sprintf(" (%d not printed)", n)
+			}
+		}
+		s.log.Warn(fmt.Sprintf("Record warnings in %s %s sync by field: %s", r.Pipeline, r.Entity, strings.Join(parts, ", ")))
+	}
 	if r.Err != nil {
 		// One line, at ERROR: a failed sync is not also "Completed" at INFO.
 		s.log.Error(fmt.Sprintf("Sync of %s %s failed: %s", r.Pipeline, r.Entity, strings.TrimSpace(r.Err.Error())), counts...)
@@ -483,4 +509,27 @@ func (s *syncer) readLookups(ctx context.Context) error {
 	var err error
 	s.lookups, s.lookupCalls, s.lookupRetries, err = s.plan.ReadLookups(ctx, s.open, s.log, s.o.Hooks == nil)
 	return err
+}
+
+// namedProc is a record processor and the prefix of its fields' names
+// in the line counts ("" for the entity, "child." for a child table).
+type namedProc struct {
+	prefix string
+	proc   *transform.Processor
+}
+
+// countLines gathers the processors' per-record line counts.
+func (s *syncer) countLines() {
+	for _, np := range s.procs {
+		all, extra := np.proc.LineCounts()
+		for f, n := range all {
+			if s.r.Warnings == nil {
+				s.r.Warnings, s.r.NotPrinted = map[string]int64{}, map[string]int64{}
+			}
+			s.r.Warnings[np.prefix+f] += n
+			if x := extra[f]; x > 0 {
+				s.r.NotPrinted[np.prefix+f] += x
+			}
+		}
+	}
 }

@@ -52,7 +52,15 @@ type Context struct {
 	// Lookups are the records of the source's lookups, by name: what
 	// expressions read as lookup.<name>.
 	Lookups map[string]any
+	// LineLimit is how many per-record lines (validation warnings,
+	// failed conversions …) are printed per field and sync; the rest are
+	// counted (LineCounts) and summed up by the runner. 0 means
+	// DefaultLineLimit, a negative number no limit.
+	LineLimit int
 }
+
+// DefaultLineLimit is Context.LineLimit's default.
+const DefaultLineLimit = 10
 
 // Processor runs a Program over records, one at a time. It reuses its
 // buffers and expr VM, so it is not safe for concurrent use: make one per
@@ -67,6 +75,10 @@ type Processor struct {
 	parent string // the parent record of a substream, for _parent. paths
 	skip   bool
 	redact func(string) string
+
+	limit int              // per-record lines printed per field; <0: all
+	lines map[string]int64 // per-record lines by field, printed or not
+	extra map[string]int64 // of those, the ones not printed
 
 	results, parentResults []gjson.Result
 	found, parentFound     []bool
@@ -89,7 +101,11 @@ type event struct {
 
 // NewProcessor prepares a processor for one sync.
 func (p *Program) NewProcessor(c Context) *Processor {
-	pr := &Processor{p: p, log: c.Logger, skip: c.SkipValidation, redact: c.Redact, env: make(map[string]any, len(p.envSample))}
+	pr := &Processor{p: p, log: c.Logger, skip: c.SkipValidation, redact: c.Redact, env: make(map[string]any, len(p.envSample)),
+		limit: c.LineLimit, lines: map[string]int64{}, extra: map[string]int64{}}
+	if pr.limit == 0 {
+		pr.limit = DefaultLineLimit
+	}
 	if pr.log == nil {
 		pr.log = slog.Default()
 	}
@@ -202,7 +218,7 @@ func (pr *Processor) Process(rec source.Record, out *Output) {
 			out.Outcome = Rejected
 			out.ProcessingErrors++
 			out.Reasons = append(out.Reasons, "filter: "+firstLine(err.Error()))
-			pr.log.Warn(fmt.Sprintf("Failed to evaluate filter for %s %s: %s", p.pipeline, idOrUnknown(out.ID), firstLine(err.Error())))
+			pr.recordLine("filter", slog.LevelWarn, fmt.Sprintf("Failed to evaluate filter for %s %s: %s", p.pipeline, idOrUnknown(out.ID), firstLine(err.Error())), "")
 			return
 		}
 		if b, _ := keep.(bool); !b {
@@ -331,7 +347,7 @@ func (pr *Processor) report(vals []any, out *Output) {
 			if out.Outcome < Rejected {
 				out.Outcome = Rejected
 			}
-			pr.logLine(slog.LevelError, line, detail)
+			pr.recordLine(e.field.Name, slog.LevelError, line, detail)
 		case Fail:
 			out.Outcome = Failed
 			if out.Err == nil {
@@ -339,10 +355,30 @@ func (pr *Processor) report(vals []any, out *Output) {
 			}
 			pr.logLine(slog.LevelError, line, detail)
 		default:
-			pr.logLine(slog.LevelWarn, line, detail)
+			pr.recordLine(e.field.Name, slog.LevelWarn, line, detail)
 		}
 	}
 }
+
+// recordLine logs a per-record line unless the field already printed
+// its share for this sync: then the line is only counted. The line that
+// reaches the limit says so.
+func (pr *Processor) recordLine(field string, level slog.Level, line, detail string) {
+	pr.lines[field]++
+	n := pr.lines[field]
+	if pr.limit >= 0 && n > int64(pr.limit) {
+		pr.extra[field]++
+		return
+	}
+	pr.logLine(level, line, detail)
+	if pr.limit >= 0 && n == int64(pr.limit) {
+		pr.log.Log(context.Background(), level, fmt.Sprintf("%d lines for field '%s' of %s %s: further ones in this sync are counted, not printed (the sync summary gives the count)", n, field, pr.p.pipeline, pr.p.entity), "field", field)
+	}
+}
+
+// LineCounts are the per-record lines of this processor by field:
+// all of them, and those not printed.
+func (pr *Processor) LineCounts() (all, notPrinted map[string]int64) { return pr.lines, pr.extra }
 
 // logLine logs a blueprint line; a conversion's reason rides along as an
 // attribute so the message itself stays word for word.

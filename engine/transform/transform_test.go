@@ -236,3 +236,32 @@ func TestTextDefaultKeepsItsDigits(t *testing.T) {
 		t.Fatalf("defaults: %#v", out.Values)
 	}
 }
+
+// TestLineLimit: after the first 10 per field and sync, per-record lines
+// are counted, not printed; the line that reaches the limit says so.
+func TestLineLimit(t *testing.T) {
+	prog := compile(t, "      id: id\n      email: {path: properties.email, validate: [email]}\n      state: {path: properties.state, validate: [state]}\n", "", transform.Warn, false)
+	var logs logLines
+	pr := prog.NewProcessor(transform.Context{SyncStarted: time.Unix(0, 0).UTC(), Logger: newLogger(&logs)})
+	out := transform.Output{Values: make([]any, len(prog.Fields()))}
+	for i := 0; i < 25; i++ {
+		state := "CO"
+		if i < 3 {
+			state = "ZZ"
+		}
+		pr.Process(source.Record{JSON: fmt.Sprintf(`{"id":"%d","properties":{"email":"x%d","state":"%s"}}`, i, i, state)}, &out)
+	}
+	if n := strings.Count(logs.String(), "Validation warning for field 'email'"); n != 10 {
+		t.Errorf("%d email warnings printed, want 10:\n%s", n, logs.String())
+	}
+	if n := strings.Count(logs.String(), "Validation warning for field 'state'"); n != 3 {
+		t.Errorf("%d state warnings printed, want 3", n)
+	}
+	if !strings.Contains(logs.String(), "10 lines for field 'email' of hubspot contacts: further ones in this sync are counted, not printed") {
+		t.Errorf("no notice at the limit:\n%s", logs.String())
+	}
+	all, extra := pr.LineCounts()
+	if all["email"] != 25 || extra["email"] != 15 || all["state"] != 3 || extra["state"] != 0 {
+		t.Errorf("counts %v, not printed %v", all, extra)
+	}
+}

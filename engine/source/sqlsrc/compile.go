@@ -1,12 +1,17 @@
 // Package sqlsrc reads records from a SQL database (PostgreSQL through
 // pgx, MySQL and MariaDB through go-sql-driver/mysql): a table or a
-// query, paged by keyset on (incremental column, key columns) so that a
-// sync streams with bounded memory and resumes after its last committed
-// row.
+// query, paged by keyset so that a sync streams with bounded memory and
+// resumes after its last committed row. A first or full read pages on
+// the key columns (then catches up on what changed meanwhile); an
+// incremental read is a union of keyset streams on plain columns —
+// (incremental column, key), then (incremental.fallback, key) for rows
+// whose increment is NULL and (each incremental.joined column, key) —
+// each from its own watermark, so that an index serves every one.
 package sqlsrc
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +40,7 @@ type opener struct {
 	batch    int
 	count    bool
 	usesWM   bool // the query names :watermark or a window placeholder
+	lookback time.Duration
 	keySig   string
 }
 
@@ -153,8 +159,33 @@ func compile(spec *source.Spec) (source.Opener, []source.Problem) {
 		o.incField, o.format = inc.Field, inc.Format
 		if inc.Column != "" {
 			s.inc = parenthesize(checkExpr(d, inc.Column, "incremental column", at+"/incremental/column", &probs))
+			if l := strings.ToLower(inc.Column); strings.Contains(l, "coalesce(") || strings.Contains(l, "ifnull(") {
+				warn(at+"/incremental/column", "sql-index-unfriendly", "entity %q: incremental.column %s is an expression no index serves: on a large table every page scans and sorts it. Use the plain column with a fallback, for example incremental: {field: updated_at, fallback: add_date}", ent.Name, inc.Column)
+			}
 		} else {
 			s.inc = d.quoteName(inc.Field)
+		}
+		o.lookback = inc.Lookback.Duration
+		if inc.Fallback != "" {
+			if msg := checkName(inc.Fallback); msg != "" {
+				add(at+"/incremental/fallback", "invalid-value", "incremental fallback %q: %s (a column name: rows whose incremental column is NULL are read by it)", inc.Fallback, msg)
+			}
+			if inc.Column != "" {
+				warn(at+"/incremental/fallback", "sql-fallback", "entity %q sets both incremental.column and incremental.fallback: prefer the plain column with the fallback, which an index serves", ent.Name)
+			}
+			s.extra = append(s.extra, extra{name: inc.Fallback, col: d.quoteName(inc.Fallback), nullInc: true})
+		}
+		for i, j := range inc.Joined {
+			if msg := checkName(j); msg != "" {
+				add(at+"/incremental/joined/"+strconv.Itoa(i), "invalid-value", "incremental joined column %q: %s", j, msg)
+			}
+			if slices.ContainsFunc(s.extra, func(x extra) bool { return x.name == j }) {
+				add(at+"/incremental/joined/"+strconv.Itoa(i), "invalid-value", "incremental joined column %q is listed twice", j)
+			}
+			s.extra = append(s.extra, extra{name: j, col: d.quoteName(j)})
+		}
+		if s.query != nil {
+			lintJoins(ent, inc, &probs, at)
 		}
 		if len(keys) == 0 {
 			add(at+"/primary_key", "missing-setting", "incremental sql entity %q needs primary_key (or key_columns): the read pages on (incremental column, key) so that rows sharing one time are neither lost nor repeated", ent.Name)
@@ -224,6 +255,16 @@ func parenthesize(e string) string {
 // keySignature names the keyset; a Resume written for another keyset is
 // not continued.
 func keySignature(s *statements) string {
+	if s.mode == modeInc && len(s.extra) > 0 {
+		x := make([]string, len(s.extra))
+		for i, e := range s.extra {
+			x[i] = e.col
+			if e.nullInc {
+				x[i] += " fallback"
+			}
+		}
+		return s.inc + "|" + strings.Join(x, "|") + "," + strings.Join(s.keys, ",")
+	}
 	if s.mode == modeInc {
 		return s.inc + "," + strings.Join(s.keys, ",")
 	}

@@ -105,7 +105,7 @@ func TestUpdatedRowsAreReread(t *testing.T) {
 }
 
 // TestNullIncrements: rows whose increment is NULL are read on a full
-// run (first, by key), skipped by a watermark, and caught by COALESCE.
+// run (by key), skipped by a watermark, and caught by COALESCE.
 func TestNullIncrements(t *testing.T) {
 	bothDatabases(t, func(t *testing.T, db *testDB) {
 		db.exec(t, "CREATE TABLE {s}n (id int PRIMARY KEY, a {text}, b int, updated_at {ts}, add_date {ts})")
@@ -126,7 +126,7 @@ func TestNullIncrements(t *testing.T) {
 		if full.records[0]["a"] != nil || full.records[0]["b"] != nil || full.records[0]["updated_at"] != nil {
 			t.Errorf("NULL columns must be JSON null: %v", full.records[0])
 		}
-		// Killed inside the NULL phase, the read goes on from there.
+		// Killed inside the read by key, the read goes on from there.
 		part := read(t, plain, source.ReadState{}, 2)
 		checkAll(t, append(part.records, resumeAfter(t, plain, source.ReadState{}, part)...), 30)
 

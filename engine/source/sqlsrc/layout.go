@@ -22,13 +22,7 @@ func (rn *run) layoutFor(cols []column) error {
 		return nil
 	}
 	o := rn.r.o
-	hidden := len(o.stmts.keys)
-	if o.stmts.mode == modeInc {
-		hidden++
-	}
-	if o.stmts.mode == modeStream {
-		hidden = 0
-	}
+	hidden := o.stmts.hidden()
 	if len(cols) < hidden {
 		return fmt.Errorf("entity %q: the result has %d columns, fewer than the %d keyset columns crmsync added", o.entity, len(cols), hidden)
 	}

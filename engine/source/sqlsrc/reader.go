@@ -120,18 +120,42 @@ func (r *reader) Read(ctx context.Context, st source.ReadState, emit func(source
 			return err
 		}
 	}
-	switch o.stmts.mode {
-	case modeStream:
+	switch {
+	case o.stmts.mode == modeStream:
 		err = rn.stream(ctx)
-	case modeKey:
-		err = rn.pages(ctx, phaseKey, true)
+	case o.stmts.mode == modeKey:
+		rn.phases = []phase{phaseKey}
+		err = rn.readPhases(ctx)
+	case rn.full():
+		// A first or full read goes by key: the index every table has,
+		// read in order without a sort, whatever the increment's indexes.
+		// Then the catch-up: the streams of an incremental read from
+		// where the data stood when the read began.
+		if err = rn.startCatchUp(ctx); err != nil {
+			return err
+		}
+		rn.phases = []phase{phaseKey}
+		if rn.catchSet {
+			rn.phases = append(rn.phases, phaseValue)
+		}
+		for k := range o.stmts.extra {
+			if rn.xs[k].startSet {
+				rn.phases = append(rn.phases, phaseExtra+phase(k))
+			}
+		}
+		err = rn.readPhases(ctx)
 	default:
-		if rn.full() {
-			err = rn.pages(ctx, phaseNull, false)
+		// Incremental: the rows whose increment moved past the
+		// watermark, then those with no increment whose fallback moved
+		// past its own watermark; each stream is a keyset on plain
+		// columns that an index on them serves.
+		rn.phases = []phase{phaseValue}
+		if rn.start.IsZero() && rn.end.IsZero() {
+			for k := range o.stmts.extra {
+				rn.phases = append(rn.phases, phaseExtra+phase(k))
+			}
 		}
-		if err == nil {
-			err = rn.pages(ctx, phaseValue, true)
-		}
+		err = rn.readPhases(ctx)
 	}
 	if err != nil {
 		return err
@@ -154,12 +178,25 @@ func (rn *run) bindState(st source.ReadState) {
 	rn.start, rn.end = st.Start, st.End
 }
 
-// full: no watermark and no window, so rows with a NULL increment are
-// read too (first, by key).
+// full: no watermark and no window, so every row is read, by key.
 func (rn *run) full() bool { return !rn.hasWM && rn.start.IsZero() && rn.end.IsZero() }
 
 func (rn *run) baseShape() shape {
 	return shape{wm: rn.hasWM, start: !rn.start.IsZero(), end: !rn.end.IsZero()}
+}
+
+// phaseShape is the statement shape of a page of a phase.
+func (rn *run) phaseShape(ph phase) shape {
+	sh := rn.baseShape()
+	if ph >= phaseExtra {
+		sh = shape{wm: rn.xs[ph-phaseExtra].startSet}
+	}
+	if rn.catchSet {
+		// A full read's catch-up: from the values noted before it.
+		sh = shape{wm: ph == phaseValue || sh.wm, strict: rn.r.o.lookback == 0}
+	}
+	sh.phase, sh.cursor = ph, rn.cur.set
+	return sh
 }
 
 func (rn *run) pageError(err error, what string) error {

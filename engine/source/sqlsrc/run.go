@@ -1,9 +1,11 @@
 package sqlsrc
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/engine/source"
@@ -24,7 +26,13 @@ type run struct {
 	start, end time.Time
 	incUTC     bool // mysql: the incremental column is a TIMESTAMP, bind times in UTC
 
-	cur       cursor
+	cur    cursor
+	phases []phase // the parts of this read, in order
+
+	xs        []xstate // the extra streams' watermarks (incremental.fallback, .joined)
+	catch     string   // a full read's catch-up: the newest increment before it began
+	catchSet  bool
+	seen      map[string]string // the resumed position's newest extra values, folded in when it is continued
 	page      int
 	total     int
 	committed string // the Resume the runner holds: st.Resume, then each page's
@@ -56,18 +64,13 @@ func (rn *run) stmt(sh shape) built {
 // follows, so the last page of the read knows it is the last.
 func (rn *run) pages(ctx context.Context, ph phase, final bool) error {
 	if rn.cur.set && rn.cur.phase != ph {
-		if rn.cur.phase == phaseValue && ph == phaseNull {
-			return nil // the NULL rows were read before the cursor was written
-		}
 		rn.cur.set = false
 	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("entity %q: after page %d: %w", rn.r.o.entity, rn.page, err)
 		}
-		sh := rn.baseShape()
-		sh.phase, sh.cursor = ph, rn.cur.set
-		n, more, err := rn.query(ctx, sh)
+		n, more, err := rn.query(ctx, rn.phaseShape(ph))
 		if err != nil {
 			return err
 		}
@@ -82,14 +85,56 @@ func (rn *run) pages(ctx context.Context, ph phase, final bool) error {
 	}
 }
 
-// finish makes sure the runner's last position is "" (start over) once
-// everything was read: a complete read leaves no cursor behind for the
-// next sync to continue from.
+// readPhases reads the phases of a keyed read in order. A resumed
+// position continues its phase; the phases before it were read.
+func (rn *run) readPhases(ctx context.Context) error {
+	start := 0
+	if rn.cur.set {
+		start = -1
+		for i, ph := range rn.phases {
+			if ph == rn.cur.phase {
+				start = i
+			}
+		}
+		if start < 0 {
+			rn.cur.set, start = false, 0 // a position of another kind of read
+		}
+	}
+	if rn.cur.set {
+		for k, x := range rn.r.o.stmts.extra {
+			v, ok := rn.seen[x.name]
+			if w := &rn.xs[k]; ok && (!w.set || bytes.Compare([]byte(v), w.max) > 0) {
+				w.max, w.set = []byte(v), true
+			}
+		}
+	}
+	resumed := rn.cur.set
+	began := time.Now()
+	for i := start; i < len(rn.phases); i++ {
+		ph := rn.phases[i]
+		if rn.catchSet && ph != phaseKey && !resumed && rn.r.o.lookback > 0 && time.Since(began) < rn.r.o.lookback/2 {
+			// The read by key took less than half the lookback: the next
+			// sync's lookback reaches back past the start of this read
+			// with half of it to spare for commit lag and clock skew, so
+			// it finds what changed meanwhile; no catch-up now.
+			break
+		}
+		if err := rn.pages(ctx, ph, i == len(rn.phases)-1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finish makes sure the runner's last position is the state of a
+// complete read ("", or only the fallback's watermark): a complete read
+// leaves no cursor behind for the next sync to continue from.
 func (rn *run) finish() error {
-	if rn.committed == "" {
+	done := rn.resumeText(false)
+	if rn.committed == done {
 		return nil
 	}
-	return rn.emitPage(source.Page{Number: rn.page + 1, Total: rn.total})
+	return rn.emitPage(source.Page{Number: rn.page + 1, Total: rn.total, Resume: done})
 }
 
 // stream runs an unkeyed statement once, emitting a page per batch.
@@ -118,7 +163,15 @@ func (rn *run) query(ctx context.Context, sh shape) (n int, more bool, err error
 		return 0, false, ctxErr(ctx, rn.pageError(err, "querying"))
 	}
 	defer rows.close()
-	if err := rn.layoutFor(rows.columns()); err != nil {
+	cols := rows.columns()
+	if len(cols) == 0 {
+		// pgx reports a failed statement only through rows.Err.
+		rows.close()
+		if err := rows.err(); err != nil {
+			return 0, false, ctxErr(ctx, rn.pageError(err, "querying"))
+		}
+	}
+	if err := rn.layoutFor(cols); err != nil {
 		return 0, false, err
 	}
 	batch, tz := rn.r.o.batch, rn.zone()
@@ -150,7 +203,8 @@ func (rn *run) query(ctx context.Context, sh shape) (n int, more bool, err error
 
 // flush emits the rows in the buffer as one page: one string for the
 // whole page, each record a slice of it. last marks the end of the read:
-// its Resume is "".
+// its Resume is the state of a complete read ("" or the extra streams'
+// watermarks).
 func (rn *run) flush(last bool) error {
 	s := string(rn.buf)
 	recs := make([]source.Record, len(rn.ends))
@@ -161,8 +215,8 @@ func (rn *run) flush(last bool) error {
 	}
 	rn.buf, rn.ends = rn.buf[:0], rn.ends[:0]
 	p := source.Page{Number: rn.page + 1, Records: recs, Total: rn.total}
-	if rn.cur.set && !last {
-		p.Resume = rn.resumeText()
+	if rn.r.o.stmts.mode != modeStream {
+		p.Resume = rn.resumeText(rn.cur.set && !last)
 	}
 	return rn.emitPage(p)
 }
@@ -177,7 +231,12 @@ func (rn *run) emitPage(p source.Page) error {
 func (rn *run) arg(name string, ph phase) any {
 	switch name {
 	case pWatermark:
-		if !rn.hasWM {
+		if rn.catchSet && ph == phaseValue {
+			return shiftText(rn.catch, rn.r.o.lookback)
+		}
+		if !rn.hasWM || ph >= phaseExtra {
+			// An extra stream reads rows whatever their increment: a
+			// query's own :watermark filter must let them through.
 			return nil
 		}
 		if !rn.wmTime.IsZero() {
@@ -195,11 +254,12 @@ func (rn *run) arg(name string, ph phase) any {
 		}
 		return rn.timeArg(rn.end)
 	}
-	i, _ := strconv.Atoi(name[1:]) // c0, c1 …
-	if rn.r.o.stmts.mode == modeInc && ph == phaseNull {
-		i++ // the NULL phase pages on the key alone
+	if k, ok := strings.CutPrefix(name, "x"); ok { // x0, x1 …: an extra stream's watermark
+		i, _ := strconv.Atoi(k)
+		return shiftText(rn.xs[i].start, rn.r.o.lookback)
 	}
-	return rn.cur.vals[i].arg()
+	i, _ := strconv.Atoi(name[1:]) // c0, c1 …
+	return rn.cur.vals[rn.r.o.stmts.hiddenIndex(ph, i)].arg()
 }
 
 // timeArg writes a time as the incremental column compares it: a wall
@@ -230,6 +290,55 @@ func textArg(s string) any {
 		return n
 	}
 	return s
+}
+
+// startCatchUp notes, before a full read by key, the newest value of
+// the increment and of each extra stream's column. After the read, the
+// catch-up phases re-read from there the rows that changed while it
+// ran (a row updated behind the key cursor), so that the watermark the
+// runner commits — the newest increment read — skips none. A resumed
+// full read keeps the values it started with.
+func (rn *run) startCatchUp(ctx context.Context) error {
+	o := rn.r.o
+	if rn.catchSet || rn.cur.set {
+		return nil
+	}
+	one := func(col string, nullInc bool) (string, bool, error) {
+		sql, names := o.d.render(o.stmts.maxOf(col, nullInc))
+		args := make([]any, len(names)) // a query's own placeholders are NULL: a full read
+		rn.r.calls.Add(1)
+		rows, err := rn.c.query(ctx, sql, args)
+		if err != nil {
+			return "", false, ctxErr(ctx, rn.r.errorf(rn.sess.tg, err, "entity %q: reading the newest %s before a full read", o.entity, col))
+		}
+		defer rows.close()
+		var v string
+		ok := false
+		if rows.next() {
+			if vals := rows.values(); len(vals) == 1 && vals[0] != nil {
+				v, ok = string(vals[0]), true
+			}
+		}
+		rows.close()
+		if err := rows.err(); err != nil {
+			return "", false, ctxErr(ctx, rn.r.errorf(rn.sess.tg, err, "entity %q: reading the newest %s before a full read", o.entity, col))
+		}
+		return v, ok, nil
+	}
+	var err error
+	if rn.catch, rn.catchSet, err = one(o.stmts.inc, false); err != nil {
+		return err
+	}
+	for k, x := range o.stmts.extra {
+		v, ok, err := one(x.col, x.nullInc)
+		if err != nil {
+			return err
+		}
+		if ok {
+			rn.xs[k].start, rn.xs[k].startSet = v, true
+		}
+	}
+	return nil
 }
 
 // countRows runs COUNT(*) over what the read covers, for Page.Total.

@@ -22,9 +22,12 @@ type phase uint8
 
 const (
 	phaseAll   phase = iota // modeStream: the whole statement
-	phaseKey                // modeKey: every row by key
-	phaseNull               // modeInc on a full run: rows whose increment is NULL, by key
+	phaseKey                // every row by key (modeKey; modeInc on a full run)
 	phaseValue              // modeInc: rows with an increment, by (increment, key)
+	// phaseExtra + k: the k-th extra stream of an incremental read, by
+	// (its column, key) from its own watermark: incremental.fallback
+	// (rows whose increment is NULL), then incremental.joined.
+	phaseExtra
 )
 
 // shape says which statement a page needs; statements are built once
@@ -32,14 +35,18 @@ const (
 type shape struct {
 	phase  phase
 	cursor bool // continue after a key
-	wm     bool // the watermark filter applies
+	wm     bool // the watermark filter applies (an extra stream: its own watermark)
 	start  bool // window start applies
 	end    bool // window end applies
 	count  bool // COUNT(*) of what the read will cover
+	strict bool // the watermark compares with > (a full read's catch-up without lookback)
 }
 
 func (p phase) String() string {
-	return [...]string{"all", "key", "null", "value"}[p]
+	if p >= phaseExtra {
+		return "extra" + strconv.Itoa(int(p-phaseExtra))
+	}
+	return [...]string{"all", "key", "value"}[p]
 }
 
 func (sh shape) String() string {
@@ -47,7 +54,7 @@ func (sh shape) String() string {
 	for _, f := range []struct {
 		on   bool
 		name string
-	}{{sh.cursor, "cursor"}, {sh.wm, "watermark"}, {sh.start, "window_start"}, {sh.end, "window_end"}, {sh.count, "count"}} {
+	}{{sh.cursor, "cursor"}, {sh.wm, "watermark"}, {sh.strict, "strict"}, {sh.start, "window_start"}, {sh.end, "window_end"}, {sh.count, "count"}} {
 		if f.on {
 			s += "+" + f.name
 		}
@@ -58,6 +65,7 @@ func (sh shape) String() string {
 // Names of the hidden columns that carry the keyset values.
 const (
 	hiddenInc    = "_crmsync_inc"
+	hiddenExtra  = "_crmsync_x"
 	hiddenPrefix = "_crmsync_k"
 )
 
@@ -74,8 +82,62 @@ type statements struct {
 	where string  // the author's condition, pasted as written
 	query sqlText // the author's query with its placeholders
 	inc   string  // incremental column expression (SQL)
+	extra []extra // the extra keyset streams of an incremental read
 	keys  []string
 }
+
+// extra is a keyset stream of an incremental read besides the
+// increment's: a plain column, so an index on it serves the read.
+type extra struct {
+	name    string // as configured (the resume state's name for it)
+	col     string // quoted
+	nullInc bool   // incremental.fallback: only rows whose increment is NULL
+}
+
+// hidden is the number of keyset columns added after the author's:
+// the increment and the extra streams' columns (modeInc), then the keys.
+func (s *statements) hidden() int {
+	switch s.mode {
+	case modeStream:
+		return 0
+	case modeInc:
+		return 1 + len(s.extra) + len(s.keys)
+	}
+	return len(s.keys)
+}
+
+// hiddenIndex is the index among the hidden values of the i-th keyset
+// value of a phase: its lead (the increment or an extra column), then
+// the keys.
+func (s *statements) hiddenIndex(ph phase, i int) int {
+	if s.mode != modeInc {
+		return i
+	}
+	keys := 1 + len(s.extra)
+	switch {
+	case ph == phaseValue && i == 0:
+		return 0
+	case ph >= phaseExtra && i == 0:
+		return 1 + int(ph-phaseExtra)
+	case ph == phaseValue || ph >= phaseExtra:
+		return keys + i - 1
+	}
+	return keys + i
+}
+
+// lead is the expression a phase orders on before the keys, "" for none.
+func (s *statements) lead(ph phase) string {
+	switch {
+	case ph == phaseValue:
+		return s.inc
+	case ph >= phaseExtra:
+		return s.extra[ph-phaseExtra].col
+	}
+	return ""
+}
+
+// extraParam names the bound watermark of the k-th extra stream.
+func extraParam(k int) string { return "x" + strconv.Itoa(k) }
 
 // build writes the statement of one shape.
 func (s *statements) build(sh shape) sqlText {
@@ -101,6 +163,9 @@ func (s *statements) build(sh shape) sqlText {
 	}
 	if s.mode == modeInc {
 		t.add(", ", s.inc, " AS ", hiddenInc)
+		for k, x := range s.extra {
+			t.add(", ", x.col, " AS ", hiddenExtra+strconv.Itoa(k))
+		}
 	}
 	for i, k := range s.keys {
 		t.add(", ", k, " AS ", hiddenPrefix+strconv.Itoa(i))
@@ -109,8 +174,8 @@ func (s *statements) build(sh shape) sqlText {
 	s.addSource(&t)
 	s.addWhere(&t, s.filters(sh, true))
 	t.add(" ORDER BY ")
-	if sh.phase == phaseValue {
-		t.add(s.inc, ", ")
+	if l := s.lead(sh.phase); l != "" {
+		t.add(l, ", ")
 	}
 	t.add(strings.Join(s.keys, ", "))
 	t.add(" LIMIT ", strconv.Itoa(s.batch+1)) // one more row: is there another page?
@@ -167,17 +232,30 @@ func (s *statements) filters(sh shape, keyset bool) []sqlText {
 	}
 	if s.mode == modeInc && !sh.count {
 		switch sh.phase {
-		case phaseNull:
-			out = append(out, cond(s.inc, " IS NULL"))
 		case phaseValue:
 			if !sh.wm && !sh.start && !sh.end {
 				out = append(out, cond(s.inc, " IS NOT NULL"))
+			}
+		default:
+			if sh.phase < phaseExtra {
+				break
+			}
+			// Index-friendly: plain columns, no expression over them.
+			k := int(sh.phase - phaseExtra)
+			x := s.extra[k]
+			if x.nullInc {
+				out = append(out, cond(s.inc, " IS NULL"))
+			}
+			if sh.wm {
+				out = append(out, cond(x.col, sh.cmp(), ":"+extraParam(k)))
+			} else {
+				out = append(out, cond(x.col, " IS NOT NULL"))
 			}
 		}
 	}
 	if s.mode == modeInc && (sh.count || sh.phase == phaseValue) {
 		if sh.wm {
-			out = append(out, cond(s.inc, " >= ", ":"+pWatermark))
+			out = append(out, cond(s.inc, sh.cmp(), ":"+pWatermark))
 		}
 		if sh.start {
 			out = append(out, cond(s.inc, " >= ", ":"+pWindowStart))
@@ -188,12 +266,38 @@ func (s *statements) filters(sh shape, keyset bool) []sqlText {
 	}
 	if keyset && sh.cursor {
 		exprs := s.keys
-		if sh.phase == phaseValue {
-			exprs = append([]string{s.inc}, s.keys...)
+		if l := s.lead(sh.phase); l != "" {
+			exprs = append([]string{l}, s.keys...)
 		}
 		out = append(out, s.after(exprs))
 	}
 	return out
+}
+
+// cmp is the watermark comparison: >= re-reads the rows at the
+// watermark (a row written in the same second is not lost); a full
+// read's catch-up without lookback uses >, since it read those rows.
+func (sh shape) cmp() string {
+	if sh.strict {
+		return " > "
+	}
+	return " >= "
+}
+
+// maxOf is the statement that finds the newest value of a stream's
+// column before a full read: where its catch-up starts.
+func (s *statements) maxOf(col string, nullInc bool) sqlText {
+	var t sqlText
+	t.add("SELECT MAX(", col, ") FROM ")
+	s.addSource(&t)
+	var f []sqlText
+	if nullInc {
+		var c sqlText
+		c.add(s.inc, " IS NULL")
+		f = append(f, c)
+	}
+	s.addWhere(&t, f)
+	return t
 }
 
 // after is the keyset condition "exprs come after the cursor values

@@ -24,11 +24,16 @@ incremental: {field: changed_at, column: "COALESCE(updated_at, created_at)"}
 `},
 		{"query with a placeholder, incremental", `
 query: |-
-  SELECT p.id, p.updated_at, tps.third_party_id AS hubspot_contact_id -- :not_a_placeholder
+  SELECT p.id, p.updated_at, tps.third_party_id AS hubspot_contact_id, tps.updated_at AS tps_updated_at -- :not_a_placeholder
   FROM prospect p LEFT JOIN third_party_source tps ON tps.id = p.third_party_source_id
   WHERE (p.updated_at >= :watermark OR :watermark IS NULL) AND p.notes <> ':x' -- last line
 primary_key: [id]
-incremental: {field: updated_at}
+incremental: {field: updated_at, joined: [tps_updated_at]}
+`},
+		{"table, incremental with a fallback column", `
+from: prospect_source
+primary_key: [id]
+incremental: {field: updated_at, fallback: add_date, lookback: 5m}
 `},
 		{"lookup table, full refresh", `
 from: appointment_type
@@ -42,7 +47,8 @@ query: "SELECT * FROM zips;"
 	shapes := []shape{
 		{phase: phaseAll},
 		{phase: phaseKey}, {phase: phaseKey, cursor: true},
-		{phase: phaseNull}, {phase: phaseNull, cursor: true},
+		{phase: phaseExtra}, {phase: phaseExtra, cursor: true}, {phase: phaseExtra, wm: true, cursor: true},
+		{phase: phaseExtra + 1, wm: true, cursor: true},
 		{phase: phaseValue}, {phase: phaseValue, cursor: true},
 		{phase: phaseValue, wm: true, cursor: true},
 		{phase: phaseValue, wm: true, start: true, end: true},
@@ -61,7 +67,7 @@ query: "SELECT * FROM zips;"
 			s := op.(*opener).stmts
 			fmt.Fprintf(&b, "## %s: %s\n", driver, e.name)
 			for _, sh := range shapes {
-				if !fits(s.mode, sh) {
+				if !fits(s, sh) {
 					continue
 				}
 				sql, names := s.d.render(s.build(sh))
@@ -74,7 +80,8 @@ query: "SELECT * FROM zips;"
 }
 
 // fits says whether a shape occurs in a mode.
-func fits(m mode, sh shape) bool {
+func fits(s *statements, sh shape) bool {
+	m := s.mode
 	if sh.count {
 		return m == modeInc
 	}
@@ -84,7 +91,7 @@ func fits(m mode, sh shape) bool {
 	case modeKey:
 		return sh.phase == phaseKey
 	}
-	return sh.phase == phaseNull || sh.phase == phaseValue
+	return sh.phase == phaseKey || sh.phase == phaseValue || (sh.phase >= phaseExtra && int(sh.phase-phaseExtra) < len(s.extra))
 }
 
 func golden(t *testing.T, path, got string) {

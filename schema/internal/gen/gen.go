@@ -215,7 +215,9 @@ func incrementalDef() *Obj {
 		kw("lookback", dur("Re-read this much before the watermark to catch late updates (upserts make it harmless).")),
 		kw("start", S("Watermark of the very first run (RFC 3339 or a date); without it the first run reads everything.")),
 		kw("sorted", B("The source returns records in ascending order of field (HubSpot search sorted ASCENDING, SQL keyset reads): the watermark then advances with every committed batch, so a killed backfill resumes where it stopped. Otherwise the watermark advances only when a sync completes.")),
-		kw("column", S("sql: the SQL expression of the incremental column, for example COALESCE(updated_at, add_date). Default: the field's path.")),
+		kw("column", S("sql: the SQL expression of the incremental column. Default: the field's path. An expression such as COALESCE(updated_at, add_date) keeps indexes from being used: prefer fallback.")),
+		kw("joined", strlist("sql: output columns of the query holding a joined table's change time (tps.updated_at AS tps_updated_at); each is read as its own keyset stream (column, key) from its own watermark, so a change to the joined row alone re-reads the rows it belongs to.")),
+		kw("fallback", S("sql: the column that dates rows whose incremental column is NULL, for example add_date. Those rows are read by a second keyset (fallback, key) from its own watermark (kept in the checkpoint); both reads use plain columns, so an index on each serves them.", kw("pattern", "^[A-Za-z_][A-Za-z0-9_.]*$"))),
 	), "field")
 }
 

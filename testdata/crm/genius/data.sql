@@ -18,7 +18,8 @@ INSERT INTO user_data (user_id, division_id, title_id, manager_user_id, first_na
 INSERT INTO user_title VALUES (1, 'Sales Manager', 'SM', 'sales,manager', 1, 1, 1, NULL, 1, 1, '2019-01-01 00:00:00', NULL),
   (2, 'Sales Rep', 'SR', 'sales', 1, 1, 2, NULL, 1, 0, '2019-01-01 00:00:00', '2022-02-02 02:02:02');
 INSERT INTO third_party_source_type VALUES (1, 'hubspot'), (2, 'marketsharp');
-INSERT INTO third_party_source VALUES (1, 1, '101'), (2, 2, 'MS-88121'), (3, 1, '104'), (4, 1, 'appt-9001');
+INSERT INTO third_party_source VALUES (1, 1, '101', '2023-12-01 00:00:00', '2023-12-01 00:00:00'), (2, 2, 'MS-88121', '2023-12-01 00:00:00', NULL),
+  (3, 1, '104', '2023-12-01 00:00:00', '2023-12-02 00:00:00'), (4, 1, 'appt-9001', '2023-12-01 00:00:00', '2023-12-03 00:00:00');
 INSERT INTO prospect (id, division_id, user_id, first_name, last_name, address1, city, county, state, zip, year_built, phone1, phone2,
   email, notes, add_user_id, add_date, marketsharp_id, third_party_source_id, updated_at) VALUES
   (1, 12, 201, 'Maria', 'Gonzalez', '1420 Larimer St', 'Denver', 'Denver', 'CO', '80202', 1998, '(303) 555-0142', NULL,
@@ -58,7 +59,7 @@ INSERT INTO marketing_source VALUES (3, 1, 'Google Ads', NULL, '2023-01-01', NUL
   (4, 2, 'Home Show 2024', 'Denver convention center', '2024-01-01', '2024-01-31', 1, '2023-12-01 00:00:00', 1, 0, '2024-01-02 00:00:00');
 INSERT INTO job (id, client_cid, prospect_id, division_id, user_id, production_user_id, contract_date, contract_amount, job_value, sold_user_id,
   sold_date, start_date, end_date, cancel_date, install_date, status_id, permit_number, add_date, updated_at) VALUES
-  (901, 100001, 1, 12, 202, 201, '2024-01-15', 12500.50, 13480.50, 202, '2024-01-15', '2024-02-01', NULL, NULL, '2024-02-03', 2, 'DEN-24-0001', '2024-01-15 18:50:00', '2024-01-16 08:00:00'),
+  (901, 100001, 1, 12, 202, 201, '2024-01-15', 12500.50, 13480.50, 202, '2024-01-15 18:45:00', '2024-02-01', NULL, NULL, '2024-02-03', 2, 'DEN-24-0001', '2024-01-15 18:50:00', '2024-01-16 08:00:00'),
   (902, 100002, 4, 15, 201, NULL, '2024-01-13', 8200.00, 8200.00, 201, '2024-01-13', NULL, NULL, '2024-01-20', NULL, 4, NULL, '2024-01-13 09:20:00', NULL);
 INSERT INTO job_status VALUES (1, 'Sold', 1), (2, 'In Production', 1), (3, 'Complete', 1), (4, 'Cancelled', 1);
 INSERT INTO job_financing VALUES (901, 3, 10000.00);
@@ -71,3 +72,10 @@ INSERT INTO job_change_order_item VALUES (1, 1101, '6" seamless gutters, 140 ft'
 INSERT INTO job_change_order_status VALUES (1, 'Draft'), (2, 'Signed'), (3, 'Cancelled');
 INSERT INTO job_change_order_type VALUES (1, 'Add'), (2, 'Cancel');
 INSERT INTO job_change_order_reason VALUES (1, 'Customer request', NULL, 1), (2, 'Financing denied', 'lender declined', 1);
+INSERT INTO appointment_outcome VALUES (1, 501, 1, 202, 'Sold on the spot', '2024-01-15 19:00:00', NULL),
+  (2, 503, 2, 202, NULL, '2024-01-20 11:00:00', '2024-01-20 12:00:00');
+INSERT INTO integration_field_definition VALUES (1, 3, 'HubSpot owner id', 'hubspot_owner_id', 1, 0, 'the owner''s numeric id', 'text'),
+  (2, 3, 'HubSpot division id', 'hubspot_division_id', 0, 1, NULL, 'text');
+INSERT INTO integration_field VALUES (1, 1, 201, NULL, '51234', '2023-05-01 00:00:00', NULL), (2, 2, NULL, 12, '2-3301', '2023-05-01 00:00:00', '2023-06-01 00:00:00');
+INSERT INTO marketsharp_source VALUES (1, 'MS-88121', 'Home Show 2023', 0, '2023-01-01 00:00:00', NULL), (2, 'MS-88122', 'Radio', 1, '2023-01-01 00:00:00', '2023-09-01 00:00:00');
+INSERT INTO marketsharp_marketing_source_map VALUES ('MS-88121', 3, '2023-01-02 00:00:00', NULL), ('MS-88122', 4, '2023-01-02 00:00:00', '2023-09-02 00:00:00');

@@ -9,7 +9,7 @@ CREATE TABLE division (id int(11) NOT NULL PRIMARY KEY, group_id int(11), region
   is_utility tinyint(1) NOT NULL DEFAULT 0, is_corp tinyint(1) NOT NULL DEFAULT 0, is_omniscient tinyint(1) NOT NULL DEFAULT 0,
   is_inactive tinyint(1) NOT NULL DEFAULT 0, account_scheduler_id int(11), created_at datetime NOT NULL, updated_at datetime,
   KEY division_updated (updated_at, id));
-CREATE TABLE users_userassociations (id int(11) NOT NULL PRIMARY KEY, primary_user_id int(11), created_at datetime, updated_at datetime);
+CREATE TABLE users_userassociations (id int(11) NOT NULL PRIMARY KEY, primary_user_id int(11), created_at datetime, updated_at datetime, KEY (updated_at));
 CREATE TABLE user_data (user_id int(11) NOT NULL PRIMARY KEY, division_id int(11), title_id int(11), manager_user_id int(11),
   first_name varchar(64), first_name_alt varchar(64), last_name varchar(64), email varchar(128), personal_email varchar(128),
   birth_date date, gender_id int(11), marital_status_id int(11), time_zone_name varchar(64), hired_on date, start_date date,
@@ -20,7 +20,8 @@ CREATE TABLE user_title (id int(11) NOT NULL PRIMARY KEY, title varchar(64), abb
   section_id int(11), sort int(11), pay_component_group_id int(11), is_active tinyint(1) NOT NULL DEFAULT 1,
   is_unique_per_division tinyint(1) NOT NULL DEFAULT 0, created_at datetime, updated_at datetime);
 CREATE TABLE third_party_source_type (id int(11) NOT NULL PRIMARY KEY, label varchar(32));
-CREATE TABLE third_party_source (id int(11) NOT NULL PRIMARY KEY, third_party_source_type_id int(11), third_party_id varchar(64));
+CREATE TABLE third_party_source (id int(11) NOT NULL PRIMARY KEY, third_party_source_type_id int(11), third_party_id varchar(64),
+  created_at datetime, updated_at datetime, KEY (updated_at));
 CREATE TABLE prospect (id int(11) NOT NULL PRIMARY KEY, division_id int(11), user_id int(11), first_name varchar(64), last_name varchar(64),
   alt_first_name varchar(64), alt_last_name varchar(64), address1 varchar(128), address2 varchar(128), city varchar(64), county varchar(64),
   state varchar(32), zip varchar(10), year_built smallint(6), phone1 varchar(32), phone2 varchar(32), email varchar(128), notes text,
@@ -54,7 +55,7 @@ CREATE TABLE marketing_source (id int(11) NOT NULL PRIMARY KEY, type_id int(11),
   is_allow_lead_modification tinyint(1) NOT NULL DEFAULT 0, updated_at datetime);
 CREATE TABLE job (id int(11) NOT NULL PRIMARY KEY, client_cid int(11), prospect_id int(11), division_id int(11), user_id int(11),
   production_user_id int(11), contract_date date, contract_amount decimal(12,2), job_value decimal(12,2), sold_user_id int(11),
-  sold_date date, start_date date, end_date date, cancel_date date, install_date date, status_id int(11), permit_number varchar(32),
+  sold_date datetime, start_date date, end_date date, cancel_date date, install_date date, status_id int(11), permit_number varchar(32),
   add_date datetime NOT NULL, updated_at datetime);
 CREATE TABLE job_status (id int(11) NOT NULL PRIMARY KEY, label varchar(64), is_system tinyint(1) NOT NULL DEFAULT 0);
 CREATE TABLE job_financing (job_id int(11) NOT NULL PRIMARY KEY, term_id int(11), financed_amount decimal(12,2));
@@ -68,3 +69,13 @@ CREATE TABLE job_change_order_item (id int(11) NOT NULL PRIMARY KEY, change_orde
 CREATE TABLE job_change_order_status (id int(11) NOT NULL PRIMARY KEY, label varchar(64));
 CREATE TABLE job_change_order_type (id int(11) NOT NULL PRIMARY KEY, label varchar(64));
 CREATE TABLE job_change_order_reason (id int(11) NOT NULL PRIMARY KEY, label varchar(64), description varchar(255), is_selectable tinyint(1) NOT NULL DEFAULT 1);
+CREATE TABLE appointment_outcome (id int(11) NOT NULL PRIMARY KEY, appointment_id int(11), outcome_type_id int(11), user_id int(11),
+  notes text, created_at datetime, updated_at datetime, KEY (updated_at));
+CREATE TABLE integration_field_definition (id int(11) NOT NULL PRIMARY KEY, integration_id int(11), label varchar(120), key_name varchar(120),
+  is_user tinyint(1) NOT NULL DEFAULT 0, is_division tinyint(1) NOT NULL DEFAULT 0, hint varchar(255), input_type varchar(32));
+CREATE TABLE integration_field (id int(11) NOT NULL PRIMARY KEY, definition_id int(11), user_id int(11), division_id int(11),
+  field_value text, created_at datetime, updated_at datetime, KEY (updated_at));
+CREATE TABLE marketsharp_source (id int(11) NOT NULL PRIMARY KEY, marketsharp_id varchar(64), source_name varchar(120),
+  inactive tinyint(1) NOT NULL DEFAULT 0, created_at datetime, updated_at datetime);
+CREATE TABLE marketsharp_marketing_source_map (marketsharp_id varchar(64) NOT NULL PRIMARY KEY, marketing_source_id int(11),
+  created_at datetime, updated_at datetime);

@@ -24,4 +24,6 @@ INSERT INTO lead_results VALUES
   ('E-5003', 'CO-1', '[{"title":"appointment result","value":"Sold"},{"title":"Job Type","value":"Siding"},{"title":"Job Size","value":"24 squares"},{"title":"Total Sale Amount","value":"8,200.00"},{"title":"Financing","value":"Yes"}]',
    '2024-01-13 09:50:00', '2024-01-13 10:05:00'),
   ('E-5004', 'CO-1', '[{"title":"Appointment Result","value":"Sold"},{"title":"Job Type 1","val', '2024-01-17 09:00:00', '2024-01-17 09:30:00'),
+  ('E-5005', 'CO-1', '[{"title":"Appt Result","value":"Sold"},{"title":"Total Contract Amount","value":"$15,400.00"},{"title":"Appt Date","value":"01/18/2024"}]',
+   '2024-01-12 08:00:00', '2024-01-12 08:30:00'),
   ('', 'CO-1', '[]', '2024-01-17 10:00:00', '2024-01-17 10:00:00');
