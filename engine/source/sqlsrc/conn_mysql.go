@@ -11,10 +11,10 @@ import (
 
 // myConn is one MySQL or MariaDB connection. The watermark and the
 // keyset values are parameters, never part of crmsync's SQL text: the
-// driver binds them on the client (interpolateParams: escaped literals,
-// the text protocol, one round trip a page), or, with
-// interpolateParams=false in the DSN or an unsafe multi-byte charset,
-// through statements prepared once per read (the binary protocol).
+// server binds them through statements prepared once per read (the
+// binary protocol), or, with interpolateParams=true in the DSN, the
+// driver binds them on the client (escaped literals, the text protocol,
+// one round trip a page).
 type myConn struct {
 	db          *sql.DB
 	c           *sql.Conn
@@ -41,13 +41,13 @@ func connectMySQL(ctx context.Context, dsn string) (dbConn, target, bool, error)
 	// Times are read as text and placed in source.timezone here, whatever
 	// parseTime and loc the DSN says: one rule for text and binary rows.
 	cfg.ParseTime = false
-	// Keyset values are bound client-side (escaped literals, the text
-	// protocol): one round trip a page, and rows in the text form a plain
-	// SELECT gets, which the driver decodes at half the cost of binary
-	// rows. Not with the multi-byte charsets where client-side escaping
-	// is unsafe (SJIS, GBK, Big5 …): those keep prepared statements.
-	cfg.InterpolateParams = !unsafeCharset(dsn, cfg.Collation) &&
-		!strings.Contains(strings.ToLower(dsn), "interpolateparams=false")
+	// Keyset values are bound by the server (prepared statements) unless
+	// the DSN opts in to interpolateParams=true: then the driver escapes
+	// them into the text itself (one round trip a page, text rows, about
+	// twice the read rate measured on a 42-column table). Opt-in because
+	// the design keeps values out of SQL text; never with the multi-byte
+	// charsets where client-side escaping is unsafe (SJIS, GBK, Big5 …).
+	cfg.InterpolateParams = cfg.InterpolateParams && !unsafeCharset(dsn, cfg.Collation)
 	utc := false
 	if _, set := cfg.Params["time_zone"]; !set {
 		if cfg.Params == nil {

@@ -37,7 +37,7 @@ func TestMySQLBinding(t *testing.T) {
 	for _, c := range []struct {
 		params string
 		want   bool
-	}{{"", true}, {"?interpolateParams=false", false}, {"?charset=sjis", false}} {
+	}{{"", false}, {"?interpolateParams=false", false}, {"?interpolateParams=true", true}, {"?interpolateParams=true&charset=sjis", false}} {
 		conn, _, _, err := connectMySQL(t.Context(), myDSN()+c.params)
 		if err != nil {
 			t.Fatalf("%s: %v", c.params, err)
