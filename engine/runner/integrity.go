@@ -2,15 +2,13 @@ package runner
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"hash/maphash"
-	"math"
-	"time"
 
 	"github.com/crmsync/crmsync/engine/sink"
 	"github.com/crmsync/crmsync/engine/source"
 	"github.com/crmsync/crmsync/engine/transform"
+	"github.com/crmsync/crmsync/engine/value"
 )
 
 // rawOf is the raw text a kept record stores in _raw. Text jsonb cannot
@@ -132,35 +130,7 @@ func seq(n int) []int {
 // PostgreSQL keeps them).
 func appendKey(b []byte, vals []any, idx []int) []byte {
 	for _, j := range idx {
-		switch x := vals[j].(type) {
-		case nil:
-			b = append(b, 'n')
-		case string:
-			b = append(b, 's')
-			b = binary.AppendUvarint(b, uint64(len(x)))
-			b = append(b, x...)
-		case int64:
-			b = append(b, 'i')
-			b = binary.LittleEndian.AppendUint64(b, uint64(x))
-		case float64:
-			b = append(b, 'f')
-			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(x))
-		case bool:
-			b = append(b, 'b')
-			if x {
-				b = append(b, 1)
-			} else {
-				b = append(b, 0)
-			}
-		case time.Time:
-			b = append(b, 't')
-			b = binary.LittleEndian.AppendUint64(b, uint64(x.UnixMicro()))
-		default:
-			str := fmt.Sprint(x)
-			b = append(b, 'x')
-			b = binary.AppendUvarint(b, uint64(len(str)))
-			b = append(b, str...)
-		}
+		b = value.AppendKey(b, vals[j])
 	}
 	return b
 }

@@ -3,14 +3,13 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/engine/sink"
+	"github.com/crmsync/crmsync/engine/value"
 )
 
 // Write commits a batch in one transaction: its rows, the children of its
@@ -240,20 +239,7 @@ func (w *writer) keyOf(t *table, row *sink.Row) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("column %q: %w", t.def.Columns[j].Name, err)
 		}
-		switch x := v.(type) {
-		case nil:
-			b = append(b, 'n')
-		case string:
-			b = append(b, 's')
-			b = binary.AppendUvarint(b, uint64(len(x)))
-			b = append(b, x...)
-		case int64:
-			b = append(b, 'i')
-			b = binary.LittleEndian.AppendUint64(b, uint64(x))
-		case float64:
-			b = append(b, 'f')
-			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(x))
-		}
+		b = value.AppendKey(b, v)
 	}
 	w.key = b
 	return string(b), nil
