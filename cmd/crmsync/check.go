@@ -27,13 +27,13 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 	profile := fs.String("env", "", "environment profile to apply (environments: in the file)")
 	debug := fs.Bool("debug", false, "log the source at debug level")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: crmsync check [--env PROFILE] FILE [ENTITY]")
-		fmt.Fprintln(stderr, "For each entity (or ENTITY): connect, authenticate and read one page, and say in plain words what is wrong when")
-		fmt.Fprintln(stderr, "that fails (DNS, TLS, refused, 401, 403 with the missing scope, 404, records path, a body that is not JSON, …).")
-		fmt.Fprintln(stderr, "Writes nothing. Exit status: 0 every entity passed, 1 any failed, 2 usage error.")
-		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output(), "Usage: crmsync check [--env PROFILE] FILE [ENTITY]")
+		fmt.Fprintln(fs.Output(), "For each entity (or ENTITY): connect, authenticate and read one page, and say in plain words what is wrong when")
+		fmt.Fprintln(fs.Output(), "that fails (DNS, TLS, refused, 401, 403 with the missing scope, 404, records path, a body that is not JSON, …).")
+		fmt.Fprintln(fs.Output(), "Writes nothing. Exit status: 0 every entity passed, 1 any failed, 2 usage error.")
+		printFlags(fs.Output(), fs)
 	}
-	pos, code, ok := parseArgs(fs, args)
+	pos, code, ok := parseArgs(fs, args, stdout)
 	if !ok {
 		return code
 	}

@@ -28,10 +28,10 @@ func listCmd(what string, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&f.Limit, "limit", 20, "at most this many rows, newest first")
 	asJSON := fs.Bool("json", false, "print JSON")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: crmsync %s [--dest DSN] [--pipeline P] [--entity E] [--limit N] [--json]\n", what)
-		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "Usage: crmsync %s [--dest DSN] [--pipeline P] [--entity E] [--limit N] [--json]\n", what)
+		printFlags(fs.Output(), fs)
 	}
-	pos, code, ok := parseArgs(fs, args)
+	pos, code, ok := parseArgs(fs, args, stdout)
 	if !ok {
 		return code
 	}

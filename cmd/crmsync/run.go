@@ -53,11 +53,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.logLevel, "log-level", "", "log level: debug, info, warn or error (overrides --debug and --quiet)")
 	fs.IntVar(&f.parallel, "parallel", 4, "entities of one pipeline synced at once")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: crmsync run [flags] FILE|DIR...")
-		fmt.Fprintln(stderr, "Syncs every entity of the pipeline files once. Exit status: 0 all succeeded, 1 any failed, 2 usage error, 3 any partial.")
-		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output(), "Usage: crmsync run [flags] FILE|DIR...")
+		fmt.Fprintln(fs.Output(), "Syncs every entity of the pipeline files once. Exit status: 0 all succeeded, 1 any failed, 2 usage error, 3 any partial.")
+		printFlags(fs.Output(), fs)
 	}
-	pos, code, ok := parseArgs(fs, args)
+	pos, code, ok := parseArgs(fs, args, stdout)
 	if !ok {
 		return code
 	}

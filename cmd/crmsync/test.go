@@ -34,13 +34,13 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 	update := fs.Bool("update", false, "rewrite each entity's expected.jsonl from the replay instead of comparing")
 	profile := fs.String("env", "", "environment profile to apply (environments: in the file)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: crmsync test [--fixtures DIR] [--update] [--env PROFILE] FILE|DIR...")
-		fmt.Fprintln(stderr, "Replays each entity's recorded HTTP exchanges offline (a local server answers in their place; file sources read")
-		fmt.Fprintln(stderr, "their files) and compares the mapped records with <fixtures>/<entity>/expected.jsonl. Record fixtures with")
-		fmt.Fprintln(stderr, "crmsync preview --record DIR. Needs no secret and no network. Exit status: 0 passed, 1 any failed, 2 usage error.")
-		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output(), "Usage: crmsync test [--fixtures DIR] [--update] [--env PROFILE] FILE|DIR...")
+		fmt.Fprintln(fs.Output(), "Replays each entity's recorded HTTP exchanges offline (a local server answers in their place; file sources read")
+		fmt.Fprintln(fs.Output(), "their files) and compares the mapped records with <fixtures>/<entity>/expected.jsonl. Record fixtures with")
+		fmt.Fprintln(fs.Output(), "crmsync preview --record DIR. Needs no secret and no network. Exit status: 0 passed, 1 any failed, 2 usage error.")
+		printFlags(fs.Output(), fs)
 	}
-	pos, code, ok := parseArgs(fs, args)
+	pos, code, ok := parseArgs(fs, args, stdout)
 	if !ok {
 		return code
 	}
