@@ -28,7 +28,7 @@ type runFlags struct {
 	dest, profile, start, end, logFormat, logLevel string
 	entities                                       stringsFlag
 	full, dryRun, debug, skipValidation            bool
-	quiet, noProgress                              bool
+	quiet, noProgress, json                        bool
 	batchSize, maxRecords, parallel                int
 }
 
@@ -52,8 +52,10 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.logFormat, "log-format", "", "log format: text or json (default: text on a terminal, else json)")
 	fs.StringVar(&f.logLevel, "log-level", "", "log level: debug, info, warn or error (overrides --debug and --quiet)")
 	fs.IntVar(&f.parallel, "parallel", 4, "entities of one pipeline synced at once")
+	fs.BoolVar(&f.json, "json", false, "print one JSON document on stdout instead of the summary table: every entity's status, counts and errors")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: crmsync run [flags] FILE|DIR...")
+		fmt.Fprintln(fs.Output(), "With --json, stdout is one JSON document (the summary); the log stays on stderr.")
 		fmt.Fprintln(fs.Output(), "Syncs every entity of the pipeline files once. Exit status: 0 all succeeded, 1 any failed, 2 usage error, 3 any partial.")
 		printFlags(fs.Output(), fs)
 	}
@@ -146,10 +148,48 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		results = append(results, syncPlan(ctx, p, f.entities, f.parallel, ro)...)
 	}
 	prog.done()
-	if !f.quiet {
+	code = exitCode(results)
+	switch {
+	case f.json:
+		writeJSON(stdout, newRunReport(results, f.dryRun, code))
+	case !f.quiet:
 		printSummary(stdout, results, f.dryRun)
 	}
-	return exitCode(results)
+	return code
+}
+
+// runReport is run --json's document.
+type runReport struct {
+	DryRun   bool      `json:"dry_run"`
+	ExitCode int       `json:"exit_code"`
+	Status   string    `json:"status"` // success, partial or failed: the worst of the syncs
+	Syncs    []runSync `json:"syncs"`
+}
+
+type runSync struct {
+	sink.Sync
+	DurationSeconds float64 `json:"duration_seconds"`
+	Error           string  `json:"error,omitempty"`
+	// Elsewhere: another process holds the entity; this run did nothing.
+	Elsewhere bool `json:"elsewhere,omitempty"`
+}
+
+func newRunReport(results []*runner.Result, dryRun bool, code int) runReport {
+	r := runReport{DryRun: dryRun, ExitCode: code, Status: map[int]string{exitOK: sink.StatusSuccess, exitPartial: sink.StatusPartial}[code], Syncs: []runSync{}}
+	if r.Status == "" {
+		r.Status = sink.StatusFailed
+	}
+	for _, res := range results {
+		s := runSync{Sync: res.Sync, DurationSeconds: res.Duration.Seconds(), Elsewhere: res.Elsewhere}
+		if s.Errors == nil {
+			s.Errors = []string{}
+		}
+		if res.Err != nil {
+			s.Error = strings.TrimSpace(res.Err.Error())
+		}
+		r.Syncs = append(r.Syncs, s)
+	}
+	return r
 }
 
 // syncPlan runs the chosen entities of one plan, up to parallel at once.
