@@ -4,7 +4,7 @@ BIN     := bin/crmsync
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build test unit services lint-pipelines generated bench fuzz demo vet clean
+.PHONY: all build test unit services lint-pipelines generated bench fuzz demo vet clean release
 
 all: build
 
@@ -28,6 +28,11 @@ generated:
 services:
 	@bash scripts/ensure-services.sh
 
+## release: static (CGO_ENABLED=0) archives for linux, darwin and windows on amd64 and
+## arm64 in dist/, with dist/SHA256SUMS (PLATFORMS="linux/amd64" for fewer)
+release:
+	VERSION=$(VERSION) GO=$(GO) bash scripts/release.sh
+
 vet:
 	$(GO) vet ./...
 
@@ -49,4 +54,4 @@ demo: build
 	bash examples/quickstart/demo.sh
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

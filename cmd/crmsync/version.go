@@ -7,14 +7,18 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+
+	"github.com/crmsync/crmsync/engine/serve"
 )
 
 func init() {
-	version, revision = buildVersion(version, readBuildInfo())
+	version, revision = buildVersion(version, revision, readBuildInfo())
+	serve.Build.Version, serve.Build.Revision = version, revision
 	register(command{name: "version", summary: "print the version, the source revision and the Go version", run: versionCmd})
 }
 
-// revision is the VCS commit the binary was built from, when known.
+// revision is the VCS commit the binary was built from, when known:
+// -ldflags "-X main.revision=…" (make release), else the build info's.
 var revision string
 
 func readBuildInfo() *debug.BuildInfo {
@@ -25,8 +29,11 @@ func readBuildInfo() *debug.BuildInfo {
 // buildVersion: the -ldflags version when set, else the module version
 // go install recorded (v1.2.3), else "devel" with the revision; and the
 // revision (vcs.revision, "+dirty" when modified) the build info holds.
-func buildVersion(ldflags string, bi *debug.BuildInfo) (v, rev string) {
+func buildVersion(ldflags, ldRevision string, bi *debug.BuildInfo) (v, rev string) {
 	var modified bool
+	if ldRevision != "" {
+		return buildVersionOf(ldflags, ldRevision, false, bi), ldRevision
+	}
 	if bi != nil {
 		for _, s := range bi.Settings {
 			switch s.Key {
@@ -40,6 +47,10 @@ func buildVersion(ldflags string, bi *debug.BuildInfo) (v, rev string) {
 			rev += "+dirty"
 		}
 	}
+	return buildVersionOf(ldflags, rev, modified, bi), rev
+}
+
+func buildVersionOf(ldflags, rev string, modified bool, bi *debug.BuildInfo) (v string) {
 	switch {
 	case ldflags != "":
 		v = ldflags
@@ -53,7 +64,7 @@ func buildVersion(ldflags string, bi *debug.BuildInfo) (v, rev string) {
 	default:
 		v = "devel"
 	}
-	return v, rev
+	return v
 }
 
 func versionCmd(args []string, stdout, stderr io.Writer) int {
