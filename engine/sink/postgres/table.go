@@ -73,6 +73,12 @@ func (d *DB) ensureTable(ctx context.Context, t *sink.Table, physical string) (*
 		} else if err := d.evolve(ctx, tx, t, physical, existing); err != nil {
 			return err
 		}
+		// What downstream incremental models filter on (WHERE _synced_at > …).
+		sql := fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)",
+			quote(derived(physical, "_synced_at_idx")), d.ident(physical), quote(colSyncedAt))
+		if _, err := tx.Exec(ctx, sql); err != nil {
+			return fmt.Errorf("creating the _synced_at index: %w", err)
+		}
 		if len(t.ParentKey) > 0 {
 			sql := fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)",
 				quote(derived(physical, "_parent_idx")), d.ident(physical), quoteList("", t.ParentKey))
