@@ -343,12 +343,7 @@ func (p *progress) update(pr runner.Progress) {
 	el := time.Since(p.started)
 	var parts []string
 	for _, k := range p.order {
-		st := p.state[k]
-		total := ""
-		if st.Total > 0 {
-			total = fmt.Sprintf("/%d", st.Total)
-		}
-		parts = append(parts, fmt.Sprintf("%s: p%d %d%s", k, st.Pages, st.Records, total))
+		parts = append(parts, k+": "+entityProgress(p.state[k]))
 	}
 	var records int64
 	for _, st := range p.state {
@@ -359,6 +354,32 @@ func (p *progress) update(pr runner.Progress) {
 		p.line = p.line[:197] + "..."
 	}
 	fmt.Fprint(p.w, "\r\033[K"+p.line)
+}
+
+// entityProgress is one entity's part of the status line: pages and
+// records, and when the source said how many there are, the share done
+// and the time left at the entity's rate so far ("p3 120/240 50% ETA 4s").
+func entityProgress(st runner.Progress) string {
+	s := fmt.Sprintf("p%d %d", st.Pages, st.Records)
+	if st.Total <= 0 {
+		return s
+	}
+	done := min(float64(st.Records)/float64(st.Total), 1)
+	s += fmt.Sprintf("/%d %d%%", st.Total, int(done*100))
+	if left := int64(st.Total) - st.Records; left > 0 && st.Records > 0 && st.Elapsed > 0 {
+		eta := time.Duration(float64(st.Elapsed) * float64(left) / float64(st.Records))
+		switch eta = eta.Round(time.Second); {
+		case eta < time.Second:
+			s += " ETA <1s"
+		case eta < time.Minute:
+			s += fmt.Sprintf(" ETA %ds", int(eta.Seconds()))
+		case eta < time.Hour:
+			s += fmt.Sprintf(" ETA %dm%02ds", int(eta.Minutes()), int(eta.Seconds())%60)
+		default:
+			s += fmt.Sprintf(" ETA %dh%02dm", int(eta.Hours()), int(eta.Minutes())%60)
+		}
+	}
+	return s
 }
 
 func (p *progress) done() {
