@@ -4,7 +4,7 @@ BIN     := bin/crmsync
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build test unit services lint-pipelines generated bench fuzz demo vet clean
+.PHONY: all build test unit services lint-pipelines generated bench fuzz demo vet clean release
 
 all: build
 
@@ -14,6 +14,13 @@ build:
 ## test: every test, against the real PostgreSQL and MariaDB (started if installed but stopped)
 test: services vet generated lint-pipelines
 	$(GO) test -count=1 -timeout 20m ./...
+
+## unit: the tests that need no database server, in well under a minute (-short: no
+## release build, no crash or soak test); CRMSYNC_PG_DSN=none and CRMSYNC_MYSQL_DSN=none
+## skip the PostgreSQL and MariaDB tests instead of failing them (the status page's
+## browser test still runs when /usr/bin/chromium is installed)
+unit:
+	CRMSYNC_PG_DSN=none CRMSYNC_MYSQL_DSN=none $(GO) test -short -count=1 -timeout 5m ./...
 
 ## generated: the generated files (schema/pipeline.schema.json, docs/reference/) are what
 ## go generate makes from today's code (outside a git work tree, schema's
@@ -27,6 +34,11 @@ generated:
 
 services:
 	@bash scripts/ensure-services.sh
+
+## release: static (CGO_ENABLED=0) archives for linux, darwin and windows on amd64 and
+## arm64 in dist/, with dist/SHA256SUMS (PLATFORMS="linux/amd64" for fewer)
+release:
+	VERSION=$(VERSION) GO=$(GO) bash scripts/release.sh
 
 vet:
 	$(GO) vet ./...
@@ -51,4 +63,4 @@ demo: build
 	bash examples/quickstart/demo.sh
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

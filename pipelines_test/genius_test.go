@@ -18,6 +18,7 @@ import (
 // files; rewrite, when set, adapts each file's text first.
 func mysqlDB(t *testing.T, crm string, rewrite func(string) string) (string, func(file string)) {
 	t.Helper()
+	skipWithout(t, "CRMSYNC_MYSQL_DSN")
 	cfg, err := mysql.ParseDSN(myDSN())
 	if err != nil {
 		t.Fatalf("CRMSYNC_MYSQL_DSN: %v", err)

@@ -22,6 +22,7 @@ func salesproDB(t *testing.T) (string, func(file string)) {
 // pgSchemaDB makes a scratch schema filled from testdata/crm/<crm>/{schema,data}.sql.
 func pgSchemaDB(t *testing.T, crm string) (string, func(file string)) {
 	t.Helper()
+	skipWithout(t, "CRMSYNC_PG_DSN")
 	schema := scratchName(crm)
 	admin, err := sql.Open("pgx", pgDSN())
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 // TestCheckSQL: check reads one page of a PostgreSQL table, and names a
 // missing database or table in plain words.
 func TestCheckSQL(t *testing.T) {
+	skipWithout(t, "CRMSYNC_PG_DSN")
 	dsn := os.Getenv("CRMSYNC_PG_DSN")
 	if dsn == "" {
 		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"

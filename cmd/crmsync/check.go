@@ -27,14 +27,15 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	profile := fs.String("env", "", "environment profile to apply (environments: in the file)")
 	debug := fs.Bool("debug", false, "log the source at debug level")
+	asJSON := fs.Bool("json", false, "print one JSON document: each entity's status, request, records read and diagnosis")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: crmsync check [--env PROFILE] FILE [ENTITY]")
-		fmt.Fprintln(stderr, "For each entity (or ENTITY): connect, authenticate and read one page, and say in plain words what is wrong when")
-		fmt.Fprintln(stderr, "that fails (DNS, TLS, refused, 401, 403 with the missing scope, 404, records path, a body that is not JSON, …).")
-		fmt.Fprintln(stderr, "Writes nothing. Exit status: 0 every entity passed, 1 any failed, 2 usage error.")
-		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output(), "Usage: crmsync check [--env PROFILE] [--json] FILE [ENTITY]")
+		fmt.Fprintln(fs.Output(), "For each entity (or ENTITY): connect, authenticate and read one page, and say in plain words what is wrong when")
+		fmt.Fprintln(fs.Output(), "that fails (DNS, TLS, refused, 401, 403 with the missing scope, 404, records path, a body that is not JSON, …).")
+		fmt.Fprintln(fs.Output(), "Writes nothing. Exit status: 0 every entity passed, 1 any failed, 2 usage error.")
+		printFlags(fs.Output(), fs)
 	}
-	pos, code, ok := parseArgs(fs, args)
+	pos, code, ok := parseArgs(fs, args, stdout)
 	if !ok {
 		return code
 	}
@@ -54,27 +55,43 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	log := newLogger(stderr, "text", levelOf(*debug, !*debug))
 	red := authoring.NewRedactor(plan)
-	failed := 0
+	out := checkReport{Entities: []checkEntity{}}
 	for _, e := range ents {
 		rec := authoring.NewRecorder(nil, red)
 		res, err := authoring.Read(ctx, plan, e, authoring.Options{Pages: 1, Wrap: rec.Wrap, Attempts: checkAttempts, Logger: log, Version: version})
 		xs := rec.Exchanges()
+		c := checkEntity{Pipeline: plan.Name, Entity: e.Name, Total: -1}
 		name := plan.Name + " " + e.Name
 		if err != nil {
-			failed++
+			out.Failed++
 			d := authoring.Diagnose(err, xs, authoring.Hint{Records: recordsPath(plan, e), Source: e.Source})
+			c.Status, c.Diagnosis = "failed", &d
+			if d.Network {
+				c.Error = plan.Redact(err.Error())
+			}
+			out.Entities = append(out.Entities, c)
+			if *asJSON {
+				continue
+			}
 			fmt.Fprintf(stdout, "FAIL  %s: %s\n", name, d.Summary)
 			for _, s := range d.Details {
 				fmt.Fprintf(stdout, "      %s\n", s)
 			}
 			if d.Network {
-				fmt.Fprintf(stdout, "      error: %s\n", plan.Redact(err.Error()))
+				fmt.Fprintf(stdout, "      error: %s\n", c.Error)
 			}
 			continue
 		}
+		out.Passed++
 		n := len(res.Records)
+		c.Status, c.Records = "ok", n
+		if res.Total >= 0 {
+			c.Total = res.Total
+		}
 		what := fmt.Sprintf("read %d %s from the first page", n, plural(n, "record", "records"))
 		if last := lastOK(xs); last != nil {
+			c.Request = last.Request.Method + " " + last.Request.URL
+			c.HTTPStatus = last.Response.Status
 			what = fmt.Sprintf("%s %s → %d %s, %d %s on the first page", last.Request.Method, last.Request.URL,
 				last.Response.Status, http.StatusText(last.Response.Status), n, plural(n, "record", "records"))
 		}
@@ -84,7 +101,7 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 		if n == 0 {
 			what += "; an empty first page is fine for an incremental source, but check the records path or filter otherwise"
 		}
-		fmt.Fprintf(stdout, "ok    %s: %s\n", name, what)
+		c.Message = what
 		// SQL sources: EXPLAIN the statements a sync sends; a scan or a
 		// sort of a large table per page is worth a warning.
 		if ex, ok := e.Source.(interface {
@@ -92,18 +109,48 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 		}); ok {
 			warns, err := ex.Explain(ctx, &source.Env{Logger: log, Redact: plan.Redact})
 			if err != nil {
-				fmt.Fprintf(stdout, "      warning: EXPLAIN failed: %s\n", plan.Redact(err.Error()))
+				warns = append(warns, "EXPLAIN failed: "+plan.Redact(err.Error()))
 			}
-			for _, w := range warns {
+			c.Warnings = warns
+		}
+		out.Entities = append(out.Entities, c)
+		if !*asJSON {
+			fmt.Fprintf(stdout, "ok    %s: %s\n", name, what)
+			for _, w := range c.Warnings {
 				fmt.Fprintf(stdout, "      warning: %s\n", w)
 			}
 		}
 	}
-	if failed > 0 {
-		fmt.Fprintf(stdout, "%d of %d %s failed\n", failed, len(ents), plural(len(ents), "entity", "entities"))
+	if *asJSON {
+		writeJSON(stdout, out)
+	} else if out.Failed > 0 {
+		fmt.Fprintf(stdout, "%d of %d %s failed\n", out.Failed, len(ents), plural(len(ents), "entity", "entities"))
+	}
+	if out.Failed > 0 {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// checkReport is check --json's document.
+type checkReport struct {
+	Passed   int           `json:"passed"`
+	Failed   int           `json:"failed"`
+	Entities []checkEntity `json:"entities"`
+}
+
+type checkEntity struct {
+	Pipeline   string               `json:"pipeline"`
+	Entity     string               `json:"entity"`
+	Status     string               `json:"status"` // ok or failed
+	Message    string               `json:"message,omitempty"`
+	Warnings   []string             `json:"warnings,omitempty"`
+	Request    string               `json:"request,omitempty"`
+	HTTPStatus int                  `json:"http_status,omitempty"`
+	Records    int                  `json:"records"`
+	Total      int                  `json:"total"` // -1: the source does not say
+	Diagnosis  *authoring.Diagnosis `json:"diagnosis,omitempty"`
+	Error      string               `json:"error,omitempty"`
 }
 
 func lastOK(xs []authoring.Exchange) *authoring.Exchange {

@@ -3,9 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	iofs "io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -28,10 +32,10 @@ func listCmd(what string, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&f.Limit, "limit", 20, "at most this many rows, newest first")
 	asJSON := fs.Bool("json", false, "print JSON")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: crmsync %s [--dest DSN] [--pipeline P] [--entity E] [--limit N] [--json]\n", what)
-		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "Usage: crmsync %s [--dest DSN] [--pipeline P] [--entity E] [--limit N] [--json]\n", what)
+		printFlags(fs.Output(), fs)
 	}
-	pos, code, ok := parseArgs(fs, args)
+	pos, code, ok := parseArgs(fs, args, stdout)
 	if !ok {
 		return code
 	}
@@ -40,7 +44,12 @@ func listCmd(what string, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	ctx := context.Background()
-	d, err := sink.Open(ctx, destDSN(*dest))
+	// A read command never creates a database: a missing file is an error.
+	d, err := sink.OpenExisting(ctx, destDSN(*dest))
+	if errors.Is(err, iofs.ErrNotExist) {
+		missingDatabase(stderr, what, destDSN(*dest))
+		return exitUsage
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "crmsync %s: %v\n", what, err)
 		return exitUsage
@@ -88,6 +97,53 @@ func listCmd(what string, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return exitOK
+}
+
+// missingDatabase says which SQLite file was looked for and, when a
+// quick-start demo database is nearby, how to read that one instead.
+func missingDatabase(w io.Writer, what, dsn string) {
+	path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//")
+	path, _, _ = strings.Cut(path, "?")
+	abs, _ := filepath.Abs(path)
+	where := path
+	if abs != path {
+		where += " (looked for " + abs + ")"
+	}
+	fmt.Fprintf(w, "crmsync %s: no database at %s; crmsync run creates it, %s only reads\n", what, where, what)
+	for _, demo := range demoDatabases(filepath.Dir(abs)) {
+		fmt.Fprintf(w, "  the quick-start demo's database is %s: crmsync %s --dest sqlite:%s\n", demo, what, demo)
+	}
+	if os.Getenv("CRMSYNC_DEST") == "" && dsn == sink.DefaultDSN {
+		fmt.Fprintf(w, "  (another destination: --dest sqlite:PATH, --dest postgres://… or $CRMSYNC_DEST)\n")
+	}
+}
+
+// demoDatabases: examples/quickstart/*.db in dir, the working directory
+// or up to three folders above it, as paths relative to the working
+// directory when they can be.
+func demoDatabases(dir string) []string {
+	wd, _ := os.Getwd()
+	dirs := []string{dir, wd}
+	for d, i := wd, 0; i < 3; i++ {
+		d = filepath.Dir(d)
+		dirs = append(dirs, d)
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, d := range dirs {
+		matches, _ := filepath.Glob(filepath.Join(d, "examples", "quickstart", "*.db"))
+		for _, m := range matches {
+			if seen[m] {
+				continue
+			}
+			seen[m] = true
+			if rel, err := filepath.Rel(wd, m); err == nil {
+				m = rel
+			}
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func writeJSON(w io.Writer, v any) int {

@@ -13,10 +13,27 @@ import (
 
 func init() {
 	register(command{name: "lint", args: "FILE|DIR...", summary: "check pipeline files against the schema and compile them", run: lintCmd})
-	register(command{name: "schema", summary: "print the JSON Schema of pipeline files", run: func(_ []string, stdout, _ io.Writer) int {
-		stdout.Write(schema.JSON)
-		return exitOK
-	}})
+	register(command{name: "schema", summary: "print the JSON Schema of pipeline files", run: schemaCmd})
+}
+
+func schemaCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("schema", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: crmsync schema > pipeline.schema.json")
+		fmt.Fprintln(fs.Output(), "Prints the JSON Schema (draft 2020-12) pipeline files are checked against, for editors and other tools.")
+		printFlags(fs.Output(), fs)
+	}
+	pos, code, ok := parseArgs(fs, args, stdout)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	stdout.Write(schema.JSON)
+	return exitOK
 }
 
 func lintCmd(args []string, stdout, stderr io.Writer) int {
@@ -26,13 +43,13 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("format", "text", "output format: text or json")
 	profile := fs.String("env", "", "environment profile to apply before checking")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: crmsync lint [--strict] [--format text|json] [--env PROFILE] FILE|DIR...")
-		fmt.Fprintln(stderr, "Checks every file (a folder: its pipeline files, sub-folders too) and prints every problem")
-		fmt.Fprintln(stderr, "as path:line:col: severity: message [code].")
-		fmt.Fprintln(stderr, "Exit status: 0 clean, 1 problems found, 2 usage or I/O error.")
-		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output(), "Usage: crmsync lint [--strict] [--format text|json] [--env PROFILE] FILE|DIR...")
+		fmt.Fprintln(fs.Output(), "Checks every file (a folder: its pipeline files, sub-folders too) and prints every problem")
+		fmt.Fprintln(fs.Output(), "as path:line:col: severity: message [code].")
+		fmt.Fprintln(fs.Output(), "Exit status: 0 clean, 1 problems found, 2 usage or I/O error.")
+		printFlags(fs.Output(), fs)
 	}
-	pos, code, ok := parseArgs(fs, args)
+	pos, code, ok := parseArgs(fs, args, stdout)
 	if !ok {
 		return code
 	}

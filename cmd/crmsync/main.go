@@ -3,17 +3,16 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "0.1.0-dev"
+// version is set at build time with -ldflags "-X main.version=…" (make
+// build and make release set it from git describe); a go install build
+// takes its module version and revision from the binary (see version.go).
+var version string
 
 // Exit codes, documented in the README.
 const (
@@ -37,25 +36,43 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		if len(args) > 1 {
-			if c, ok := commands[args[1]]; ok {
-				return c.run([]string{"--help"}, stdout, stderr)
-			}
-		}
-		usage(stdout)
-		if len(args) == 0 {
-			return exitUsage
-		}
-		return exitOK
-	}
-	c, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "crmsync: unknown command %q\n\n", args[0])
+	if len(args) == 0 {
 		usage(stderr)
 		return exitUsage
 	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		if len(args) > 1 {
+			c, ok := commands[args[1]]
+			if !ok {
+				return unknownCommand(args[1], stderr)
+			}
+			return c.run([]string{"--help"}, stdout, stderr)
+		}
+		usage(stdout)
+		return exitOK
+	case "-version", "--version", "-V":
+		args = []string{"version"}
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		return unknownCommand(args[0], stderr)
+	}
 	return c.run(args[1:], stdout, stderr)
+}
+
+func unknownCommand(name string, stderr io.Writer) int {
+	if strings.HasPrefix(name, "-") {
+		fmt.Fprintf(stderr, "crmsync: unknown flag %s: flags follow a command (crmsync run --full FILE)\n", name)
+	} else {
+		fmt.Fprintf(stderr, "crmsync: unknown command %q", name)
+		if near := nearest(name, commandNames()); near != "" {
+			fmt.Fprintf(stderr, " (did you mean %q?)", near)
+		}
+		fmt.Fprintln(stderr)
+	}
+	fmt.Fprintln(stderr, "Run 'crmsync --help' for the list of commands.")
+	return exitUsage
 }
 
 func usage(w io.Writer) {
@@ -65,46 +82,14 @@ Usage: crmsync <command> [flags] [args]
 
 Commands:
 `)
-	var names []string
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range commandNames() {
 		c := commands[n]
-		fmt.Fprintf(w, "  %-9s %s\n", n, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", n, c.summary)
 	}
 	fmt.Fprint(w, `
-Run 'crmsync <command> --help' for a command's flags.
+Run 'crmsync <command> --help' for a command's flags; 'crmsync --version' for the version.
 Exit codes: 0 ok, 1 failed (or lint problems), 2 usage or I/O error, 3 partial (records rejected).
 `)
-}
-
-func init() {
-	register(command{name: "version", summary: "print the version", run: func(_ []string, stdout, _ io.Writer) int {
-		fmt.Fprintln(stdout, "crmsync", version)
-		return exitOK
-	}})
-}
-
-// parseArgs parses flags wherever they stand among the positional
-// arguments (crmsync run pipelines/ --full). It returns the positional
-// arguments, or ok=false and the exit code: 0 for --help, 2 for a bad flag.
-func parseArgs(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool) {
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, exitOK, false
-			}
-			return nil, exitUsage, false
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, exitOK, true
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
 }
 
 // stringsFlag collects a repeated flag.

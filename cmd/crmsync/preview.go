@@ -40,13 +40,13 @@ func previewCmd(args []string, stdout, stderr io.Writer) int {
 	record := fs.String("record", "", "save the HTTP exchanges as fixtures in `DIR`/<entity>/ (secrets removed) and write DIR/<entity>/expected.jsonl for crmsync test")
 	debug := fs.Bool("debug", false, "log the source at debug level")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: crmsync preview [--limit N] [--json] [--env PROFILE] [--record DIR] FILE [ENTITY]")
-		fmt.Fprintln(stderr, "Reads the first page(s) of each entity (or ENTITY) exactly as a first sync does (the runner itself), maps the records and shows them")
-		fmt.Fprintln(stderr, "with every warning, conversion failure, rejection and filter decision, and the requests sent (secrets redacted).")
-		fmt.Fprintln(stderr, "Writes nothing: it runs the sync into memory, no checkpoint moves. Exit status: 0 read, 1 a read failed, 2 usage error.")
-		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output(), "Usage: crmsync preview [--limit N] [--json] [--env PROFILE] [--record DIR] FILE [ENTITY]")
+		fmt.Fprintln(fs.Output(), "Reads the first page(s) of each entity (or ENTITY) exactly as a first sync does (the runner itself), maps the records and shows them")
+		fmt.Fprintln(fs.Output(), "with every warning, conversion failure, rejection and filter decision, and the requests sent (secrets redacted).")
+		fmt.Fprintln(fs.Output(), "Writes nothing: it runs the sync into memory, no checkpoint moves. Exit status: 0 read, 1 a read failed, 2 usage error.")
+		printFlags(fs.Output(), fs)
 	}
-	pos, code, ok := parseArgs(fs, args)
+	pos, code, ok := parseArgs(fs, args, stdout)
 	if !ok {
 		return code
 	}

@@ -29,7 +29,7 @@ type runFlags struct {
 	dest, profile, start, end, logFormat, logLevel string
 	entities                                       stringsFlag
 	full, dryRun, debug, skipValidation            bool
-	quiet, noProgress                              bool
+	quiet, noProgress, json                        bool
 	batchSize, maxRecords, parallel                int
 }
 
@@ -53,12 +53,14 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.logFormat, "log-format", "", "log format: text or json (default: text on a terminal, else json)")
 	fs.StringVar(&f.logLevel, "log-level", "", "log level: debug, info, warn or error (overrides --debug and --quiet)")
 	fs.IntVar(&f.parallel, "parallel", 4, "entities of one pipeline synced at once")
+	fs.BoolVar(&f.json, "json", false, "print one JSON document on stdout instead of the summary table: every entity's status, counts and errors")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: crmsync run [flags] FILE|DIR...")
-		fmt.Fprintln(stderr, "Syncs every entity of the pipeline files once. Exit status: 0 all succeeded, 1 any failed, 2 usage error, 3 any partial.")
-		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output(), "Usage: crmsync run [flags] FILE|DIR...")
+		fmt.Fprintln(fs.Output(), "With --json, stdout is one JSON document (the summary); the log stays on stderr.")
+		fmt.Fprintln(fs.Output(), "Syncs every entity of the pipeline files once. Exit status: 0 all succeeded, 1 any failed, 2 usage error, 3 any partial.")
+		printFlags(fs.Output(), fs)
 	}
-	pos, code, ok := parseArgs(fs, args)
+	pos, code, ok := parseArgs(fs, args, stdout)
 	if !ok {
 		return code
 	}
@@ -147,10 +149,48 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		results = append(results, syncPlan(ctx, p, f.entities, f.parallel, ro)...)
 	}
 	prog.done()
-	if !f.quiet {
+	code = exitCode(results)
+	switch {
+	case f.json:
+		writeJSON(stdout, newRunReport(results, f.dryRun, code))
+	case !f.quiet:
 		printSummary(stdout, results, f.dryRun)
 	}
-	return exitCode(results)
+	return code
+}
+
+// runReport is run --json's document.
+type runReport struct {
+	DryRun   bool      `json:"dry_run"`
+	ExitCode int       `json:"exit_code"`
+	Status   string    `json:"status"` // success, partial or failed: the worst of the syncs
+	Syncs    []runSync `json:"syncs"`
+}
+
+type runSync struct {
+	sink.Sync
+	DurationSeconds float64 `json:"duration_seconds"`
+	Error           string  `json:"error,omitempty"`
+	// Elsewhere: another process holds the entity; this run did nothing.
+	Elsewhere bool `json:"elsewhere,omitempty"`
+}
+
+func newRunReport(results []*runner.Result, dryRun bool, code int) runReport {
+	r := runReport{DryRun: dryRun, ExitCode: code, Status: map[int]string{exitOK: sink.StatusSuccess, exitPartial: sink.StatusPartial}[code], Syncs: []runSync{}}
+	if r.Status == "" {
+		r.Status = sink.StatusFailed
+	}
+	for _, res := range results {
+		s := runSync{Sync: res.Sync, DurationSeconds: res.Duration.Seconds(), Elsewhere: res.Elsewhere}
+		if s.Errors == nil {
+			s.Errors = []string{}
+		}
+		if res.Err != nil {
+			s.Error = strings.TrimSpace(res.Err.Error())
+		}
+		r.Syncs = append(r.Syncs, s)
+	}
+	return r
 }
 
 // syncPlan runs the chosen entities of one plan, up to parallel at once.
@@ -321,12 +361,7 @@ func (p *progress) update(pr runner.Progress) {
 	el := time.Since(p.started)
 	var parts []string
 	for _, k := range p.order {
-		st := p.state[k]
-		total := ""
-		if st.Total > 0 {
-			total = fmt.Sprintf("/%d", st.Total)
-		}
-		parts = append(parts, fmt.Sprintf("%s: p%d %d%s", k, st.Pages, st.Records, total))
+		parts = append(parts, k+": "+entityProgress(p.state[k]))
 	}
 	var records int64
 	for _, st := range p.state {
@@ -337,6 +372,32 @@ func (p *progress) update(pr runner.Progress) {
 		p.line = p.line[:197] + "..."
 	}
 	fmt.Fprint(p.w, "\r\033[K"+p.line)
+}
+
+// entityProgress is one entity's part of the status line: pages and
+// records, and when the source said how many there are, the share done
+// and the time left at the entity's rate so far ("p3 120/240 50% ETA 4s").
+func entityProgress(st runner.Progress) string {
+	s := fmt.Sprintf("p%d %d", st.Pages, st.Records)
+	if st.Total <= 0 {
+		return s
+	}
+	done := min(float64(st.Records)/float64(st.Total), 1)
+	s += fmt.Sprintf("/%d %d%%", st.Total, int(done*100))
+	if left := int64(st.Total) - st.Records; left > 0 && st.Records > 0 && st.Elapsed > 0 {
+		eta := time.Duration(float64(st.Elapsed) * float64(left) / float64(st.Records))
+		switch eta = eta.Round(time.Second); {
+		case eta < time.Second:
+			s += " ETA <1s"
+		case eta < time.Minute:
+			s += fmt.Sprintf(" ETA %ds", int(eta.Seconds()))
+		case eta < time.Hour:
+			s += fmt.Sprintf(" ETA %dm%02ds", int(eta.Minutes()), int(eta.Seconds())%60)
+		default:
+			s += fmt.Sprintf(" ETA %dh%02dm", int(eta.Hours()), int(eta.Minutes())%60)
+		}
+	}
+	return s
 }
 
 func (p *progress) done() {

@@ -45,13 +45,13 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.logFormat, "log-format", "", "log format: text or json (default: text on a terminal, else json)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: crmsync serve --dir DIR [flags]")
-		fmt.Fprintln(stderr, "Runs every entity of the pipeline files in DIR on its schedule and reloads files when they change (SIGHUP reloads all).")
-		fmt.Fprintln(stderr, "SIGINT/SIGTERM stop scheduling and let running syncs finish within --grace; exit status 0.")
-		fmt.Fprintln(stderr, "With --once: exit status 0 all succeeded, 1 any failed, 2 usage error or a file with problems, 3 any partial.")
-		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output(), "Usage: crmsync serve --dir DIR [flags]")
+		fmt.Fprintln(fs.Output(), "Runs every entity of the pipeline files in DIR on its schedule and reloads files when they change (SIGHUP reloads all).")
+		fmt.Fprintln(fs.Output(), "SIGINT/SIGTERM stop scheduling and let running syncs finish within --grace; exit status 0.")
+		fmt.Fprintln(fs.Output(), "With --once: exit status 0 all succeeded, 1 any failed, 2 usage error or a file with problems, 3 any partial.")
+		printFlags(fs.Output(), fs)
 	}
-	pos, code, ok := parseArgs(fs, args)
+	pos, code, ok := parseArgs(fs, args, stdout)
 	if !ok {
 		return code
 	}

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/crmsync/crmsync/engine/authoring"
 	"github.com/crmsync/crmsync/engine/diag"
@@ -33,14 +34,16 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 	fixtures := fs.String("fixtures", "", "the fixtures `DIR` (default: beside the pipeline, hubspot.yaml → hubspot.fixtures); only with one FILE")
 	update := fs.Bool("update", false, "rewrite each entity's expected.jsonl from the replay instead of comparing")
 	profile := fs.String("env", "", "environment profile to apply (environments: in the file)")
+	asJSON := fs.Bool("json", false, "print one JSON document: every entity's status, record counts and differences")
+	junit := fs.String("junit", "", "also write a JUnit XML report to `FILE` (one testcase per entity) for CI")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: crmsync test [--fixtures DIR] [--update] [--env PROFILE] FILE|DIR...")
-		fmt.Fprintln(stderr, "Replays each entity's recorded HTTP exchanges offline (a local server answers in their place; file sources read")
-		fmt.Fprintln(stderr, "their files) and compares the mapped records with <fixtures>/<entity>/expected.jsonl. Record fixtures with")
-		fmt.Fprintln(stderr, "crmsync preview --record DIR. Needs no secret and no network. Exit status: 0 passed, 1 any failed, 2 usage error.")
-		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output(), "Usage: crmsync test [--fixtures DIR] [--update] [--env PROFILE] [--json] [--junit FILE] FILE|DIR...")
+		fmt.Fprintln(fs.Output(), "Replays each entity's recorded HTTP exchanges offline (a local server answers in their place; file sources read")
+		fmt.Fprintln(fs.Output(), "their files) and compares the mapped records with <fixtures>/<entity>/expected.jsonl. Record fixtures with")
+		fmt.Fprintln(fs.Output(), "crmsync preview --record DIR. Needs no secret and no network. Exit status: 0 passed, 1 any failed, 2 usage error.")
+		printFlags(fs.Output(), fs)
 	}
-	pos, code, ok := parseArgs(fs, args)
+	pos, code, ok := parseArgs(fs, args, stdout)
 	if !ok {
 		return code
 	}
@@ -71,7 +74,7 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer replay.Close()
-	var t testTally
+	t := testReport{w: stdout, text: !*asJSON}
 	for _, file := range files {
 		dir := *fixtures
 		if dir == "" {
@@ -84,91 +87,151 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 		// A file source's fixtures are its files: --update may start its folder.
 		local := slices.ContainsFunc(plan.Entities, authoring.LocalFiles)
 		if st, err := os.Stat(dir); (err != nil || !st.IsDir()) && !(*update && local) {
+			c := testCase{Pipeline: plan.Name, File: file, name: file}
 			switch {
 			case !named[file]:
-				fmt.Fprintf(stdout, "skip  %s: no fixtures folder %s\n", file, dir)
-				t.skipped++
+				c.Status, c.Message = testSkipped, "no fixtures folder "+dir
 			case local:
-				fmt.Fprintf(stdout, "FAIL  %s: no fixtures folder %s (write the expected output: crmsync test --update %s)\n", file, dir, file)
-				t.failed++
+				c.Status, c.Message = testFailed, fmt.Sprintf("no fixtures folder %s (write the expected output: crmsync test --update %s)", dir, file)
 			default:
-				fmt.Fprintf(stdout, "FAIL  %s: no fixtures folder %s (record one: crmsync preview --record %s %s)\n", file, dir, dir, file)
-				t.failed++
+				c.Status, c.Message = testFailed, fmt.Sprintf("no fixtures folder %s (record one: crmsync preview --record %s %s)", dir, dir, file)
 			}
+			t.add(c)
 			continue
 		}
 		for _, e := range plan.Entities {
-			testEntity(ctx, stdout, plan, e, dir, replay, *update, &t)
+			start := time.Now()
+			c := testEntity(ctx, plan, e, dir, replay, *update)
+			c.Seconds = time.Since(start).Seconds()
+			t.add(c)
 		}
 	}
-	fmt.Fprintf(stdout, "%d passed, %d failed, %d skipped\n", t.passed, t.failed, t.skipped)
-	if t.failed > 0 {
+	if t.text {
+		fmt.Fprintf(stdout, "%d passed, %d failed, %d skipped\n", t.Passed, t.Failed, t.Skipped)
+	} else {
+		writeJSON(stdout, &t)
+	}
+	if *junit != "" {
+		if err := writeJUnit(*junit, t.Cases); err != nil {
+			fmt.Fprintln(stderr, "crmsync test:", err)
+			return exitUsage
+		}
+	}
+	if t.Failed > 0 {
 		return exitFailed
 	}
 	return exitOK
 }
 
-type testTally struct{ passed, failed, skipped int }
+// Test outcomes, as --json and the text output name them.
+const (
+	testPassed  = "passed"
+	testUpdated = "updated"
+	testFailed  = "failed"
+	testSkipped = "skipped"
+)
+
+// testCase is one entity's replay (or a whole file skipped or failed
+// before any entity, with no Entity).
+type testCase struct {
+	Pipeline string         `json:"pipeline"`
+	Entity   string         `json:"entity,omitempty"`
+	File     string         `json:"file"`
+	Status   string         `json:"status"`
+	Message  string         `json:"message"`
+	Details  []string       `json:"details,omitempty"`
+	Records  int            `json:"records"`
+	Outcomes map[string]int `json:"outcomes,omitempty"`
+	Seconds  float64        `json:"seconds"`
+	name     string         // "pipeline entity", or the file
+}
+
+// testReport tallies the cases, printing each as it comes in text mode.
+type testReport struct {
+	Passed  int        `json:"passed"`
+	Failed  int        `json:"failed"`
+	Skipped int        `json:"skipped"`
+	Cases   []testCase `json:"cases"`
+	w       io.Writer
+	text    bool
+}
+
+func (t *testReport) add(c testCase) {
+	if c.Details == nil {
+		c.Details = []string{}
+	}
+	t.Cases = append(t.Cases, c)
+	switch c.Status {
+	case testPassed, testUpdated:
+		t.Passed++
+	case testFailed:
+		t.Failed++
+	case testSkipped:
+		t.Skipped++
+	}
+	if !t.text {
+		return
+	}
+	label := map[string]string{testPassed: "ok    ", testUpdated: "updated ", testFailed: "FAIL  ", testSkipped: "skip  "}[c.Status]
+	fmt.Fprintf(t.w, "%s%s: %s\n", label, c.name, c.Message)
+	for _, d := range c.Details {
+		fmt.Fprintf(t.w, "      %s\n", d)
+	}
+}
 
 // testEntity replays one entity and compares (or, with update, writes)
 // its expected output.
-func testEntity(ctx context.Context, w io.Writer, plan *pipeline.Plan, e *pipeline.Entity, dir string, replay *authoring.Replayer, update bool, t *testTally) {
-	name := plan.Name + " " + e.Name
+func testEntity(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, dir string, replay *authoring.Replayer, update bool) testCase {
+	c := testCase{Pipeline: plan.Name, Entity: e.Name, File: plan.File, name: plan.Name + " " + e.Name}
+	fail := func(format string, a ...any) testCase {
+		c.Status, c.Message = testFailed, fmt.Sprintf(format, a...)
+		return c
+	}
 	expected := filepath.Join(dir, e.Name, authoring.ExpectedFile)
 	res, err := authoring.ReplayEntity(ctx, plan, e, dir, replay, authoring.Options{Version: version})
 	switch {
 	case errors.Is(err, authoring.ErrNotOffline):
-		fmt.Fprintf(w, "skip  %s: a %s source cannot be replayed offline\n", name, plan.Source.Type)
-		t.skipped++
-		return
+		c.Status, c.Message = testSkipped, fmt.Sprintf("a %s source cannot be replayed offline", plan.Source.Type)
+		return c
 	case errors.Is(err, authoring.ErrNoFixtures):
-		fmt.Fprintf(w, "FAIL  %s: no recorded exchanges in %s (record them: crmsync preview --record %s %s %s)\n",
-			name, filepath.Join(dir, e.Name), dir, plan.File, e.Name)
-		t.failed++
-		return
+		return fail("no recorded exchanges in %s (record them: crmsync preview --record %s %s %s)",
+			filepath.Join(dir, e.Name), dir, plan.File, e.Name)
 	case err != nil:
-		fmt.Fprintf(w, "FAIL  %s: %s\n", name, plan.Redact(err.Error()))
-		t.failed++
-		return
+		return fail("%s", plan.Redact(err.Error()))
 	}
 	got := res.Lines()
-	if update {
-		if err := authoring.WriteExpected(expected, got); err != nil {
-			fmt.Fprintf(w, "FAIL  %s: %v\n", name, err)
-			t.failed++
-			return
-		}
-		fmt.Fprintf(w, "updated %s: %d records → %s\n", name, len(got), expected)
-		t.passed++
-		return
-	}
-	want, err := authoring.ReadExpected(expected)
-	if errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintf(w, "FAIL  %s: no expected output %s (write it: crmsync test --update %s)\n", name, expected, plan.File)
-		t.failed++
-		return
-	}
-	if err != nil {
-		fmt.Fprintf(w, "FAIL  %s: %v\n", name, err)
-		t.failed++
-		return
-	}
-	if diffs := authoring.Compare(want, got, maxDiffs); len(diffs) > 0 {
-		fmt.Fprintf(w, "FAIL  %s: the mapped records differ from %s\n", name, expected)
-		for _, d := range diffs {
-			fmt.Fprintf(w, "      %s\n", d)
-		}
-		t.failed++
-		return
-	}
+	c.Records = len(got)
+	c.Outcomes = map[string]int{}
 	var counts []string
 	for _, o := range []authoring.Outcome{authoring.OK, authoring.Warned, authoring.Rejected, authoring.Filtered, authoring.Failed, authoring.Unreadable} {
 		if n := res.Count(o); n > 0 {
 			counts = append(counts, fmt.Sprintf("%d %s", n, o))
+			c.Outcomes[fmt.Sprint(o)] = n
 		}
 	}
-	fmt.Fprintf(w, "ok    %s: %d %s as expected (%s)\n", name, len(got), plural(len(got), "record", "records"), strings.Join(counts, ", "))
-	t.passed++
+	if update {
+		if err := authoring.WriteExpected(expected, got); err != nil {
+			return fail("%v", err)
+		}
+		c.Status, c.Message = testUpdated, fmt.Sprintf("%d records → %s", len(got), expected)
+		return c
+	}
+	want, err := authoring.ReadExpected(expected)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fail("no expected output %s (write it: crmsync test --update %s)", expected, plan.File)
+	}
+	if err != nil {
+		return fail("%v", err)
+	}
+	if diffs := authoring.Compare(want, got, maxDiffs); len(diffs) > 0 {
+		c = fail("the mapped records differ from %s", expected)
+		for _, d := range diffs {
+			c.Details = append(c.Details, fmt.Sprint(d))
+		}
+		return c
+	}
+	c.Status, c.Message = testPassed, fmt.Sprintf("%d %s as expected (%s)", len(got), plural(len(got), "record", "records"), strings.Join(counts, ", "))
+	return c
 }
 
 var unsetEnvRE = regexp.MustCompile(`^environment variable ([A-Za-z_][A-Za-z0-9_]*) is not set`)

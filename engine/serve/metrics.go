@@ -1,6 +1,8 @@
 package serve
 
 import (
+	"runtime"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -34,6 +36,10 @@ type Metrics struct {
 
 var entityLabels = []string{"pipeline", "entity"}
 
+// Build is what crmsync_build_info reports: the command sets it at start
+// (from -ldflags -X main.version or the binary's build info).
+var Build struct{ Version, Revision string }
+
 func newMetrics() *Metrics {
 	m := &Metrics{Registry: prometheus.NewRegistry()}
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
@@ -66,6 +72,8 @@ func newMetrics() *Metrics {
 	m.reloadTS = gauge("crmsync_config_last_reload_success_timestamp_seconds", "When the pipeline file last loaded clean, as unix seconds.", "file")
 	m.problems = gauge("crmsync_config_problems", "Problems found by the last load of the pipeline file (0 when clean).", "file")
 	m.planInfo = gauge("crmsync_plan_info", "The plan each pipeline file runs: its content hash.", "pipeline", "file", "hash")
+	gauge("crmsync_build_info", "Always 1: the crmsync version, source revision and Go version of this process.",
+		"version", "revision", "goversion").WithLabelValues(Build.Version, Build.Revision, runtime.Version()).Set(1)
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -26,6 +26,23 @@ func Register(scheme string, f OpenFunc) {
 	schemes[scheme] = f
 }
 
+type existingKey struct{}
+
+// OpenExisting opens a destination for reading only what is there: an
+// embedded file that does not exist is an error wrapping fs.ErrNotExist,
+// not a new empty database (history and rejects use it; run and serve
+// create the file with Open).
+func OpenExisting(ctx context.Context, dsn string) (Destination, error) {
+	return Open(context.WithValue(ctx, existingKey{}, true), dsn)
+}
+
+// MustExist reports whether the destination is opened by OpenExisting:
+// a destination that would create its storage must not.
+func MustExist(ctx context.Context) bool {
+	v, _ := ctx.Value(existingKey{}).(bool)
+	return v
+}
+
 // DefaultDSN is the embedded default destination.
 const DefaultDSN = "sqlite:crmsync.db"
 

@@ -239,6 +239,8 @@ func (d *DB) swap(ctx context.Context, t *sink.Table, fr *fullRun) error {
 			sql = append(sql, fmt.Sprintf("ALTER TABLE %s RENAME CONSTRAINT %s TO %s",
 				target, quote(derived(fr.newName, "_pkey")), quote(derived(t.Name, "_pkey"))))
 		}
+		sql = append(sql, fmt.Sprintf("ALTER INDEX IF EXISTS %s RENAME TO %s",
+			d.ident(derived(fr.newName, "_synced_at_idx")), quote(derived(t.Name, "_synced_at_idx"))))
 		if len(t.ParentKey) > 0 {
 			sql = append(sql, fmt.Sprintf("ALTER INDEX %s RENAME TO %s",
 				d.ident(derived(fr.newName, "_parent_idx")), quote(derived(t.Name, "_parent_idx"))))

@@ -76,6 +76,12 @@ func (d *DB) ensureTable(ctx context.Context, t *sink.Table, physical string) (*
 		} else if err := tx.QueryRow(ctx, "SELECT NOT EXISTS (SELECT 1 FROM "+d.ident(physical)+")").Scan(&empty); err != nil {
 			return fmt.Errorf("looking for rows: %w", err)
 		}
+		// What downstream incremental models filter on (WHERE _synced_at > …).
+		sql := fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)",
+			quote(derived(physical, "_synced_at_idx")), d.ident(physical), quote(colSyncedAt))
+		if _, err := tx.Exec(ctx, sql); err != nil {
+			return fmt.Errorf("creating the _synced_at index: %w", err)
+		}
 		if len(t.ParentKey) > 0 {
 			sql := fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)",
 				quote(derived(physical, "_parent_idx")), d.ident(physical), quoteList("", t.ParentKey))

@@ -178,3 +178,42 @@ func TestDerivedNames(t *testing.T) {
 		t.Errorf("derived(short) = %q", got)
 	}
 }
+
+// TestSyncedAtIndex: every table gets an index on _synced_at (what
+// downstream incremental models filter on); a table made by an older
+// version gets it at its next Prepare; a replace sync keeps it.
+func TestSyncedAtIndex(t *testing.T) {
+	d, admin := openTest(t)
+	tbl := contactsTable()
+	mustPrepare(t, d, tbl)
+	indexes := func(table string) []string {
+		rows, err := admin.Query(context.Background(), `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 AND indexdef LIKE '%(_synced_at)%' ORDER BY 1`, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return names
+	}
+	if got := indexes(tbl.Name); len(got) != 1 || got[0] != tbl.Name+"_synced_at_idx" {
+		t.Fatalf("indexes on _synced_at: %v", got)
+	}
+	if _, err := admin.Exec(context.Background(), "DROP INDEX "+quote(tbl.Name+"_synced_at_idx")); err != nil {
+		t.Fatal(err)
+	}
+	mustPrepare(t, d, tbl) // as a new version's first Prepare of an older table
+	if got := indexes(tbl.Name); len(got) != 1 {
+		t.Fatalf("after Prepare on an older table, indexes on _synced_at: %v", got)
+	}
+	// A replace sync swaps in a new table: its index takes the table's name.
+	tbl.Write = sink.Replace
+	mustPrepare(t, d, tbl)
+	for id := int64(1); id <= 2; id++ {
+		fullSync(t, d, tbl, id, true, contacts(1, 10, "x"))
+		if got := indexes(tbl.Name); len(got) != 1 || got[0] != tbl.Name+"_synced_at_idx" {
+			t.Fatalf("after replace sync %d, indexes on _synced_at: %v", id, got)
+		}
+	}
+}

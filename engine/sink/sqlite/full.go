@@ -134,7 +134,7 @@ func (d *DB) FinishFull(ctx context.Context, t *sink.Table, syncID int64, ok boo
 		staging := quote(run.staging)
 		if ok {
 			stmts = append(stmts, "DROP TABLE IF EXISTS "+live, "ALTER TABLE "+staging+" RENAME TO "+live,
-				"DROP INDEX IF EXISTS "+quote(run.staging+"_crmsync_parent"))
+				"DROP INDEX IF EXISTS "+quote(run.staging+"_crmsync_parent"), "DROP INDEX IF EXISTS "+quote(run.staging+"_crmsync_synced_at"))
 		} else {
 			stmts = append(stmts, "DROP TABLE IF EXISTS "+staging)
 		}

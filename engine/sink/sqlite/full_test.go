@@ -65,7 +65,7 @@ func TestReplaceChildTableKeepsIndex(t *testing.T) {
 	for i := range 3 {
 		fullSync(t, d, tb, int64(i+1), true, []sink.Row{row(int64(i), "x")})
 	}
-	equal(t, "indexes", dump(t, d, "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'lines'"), []string{"lines_crmsync_parent"})
+	equal(t, "indexes", dump(t, d, "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'lines'"), []string{"lines_crmsync_synced_at", "lines_crmsync_parent"})
 	equal(t, "rows", dump(t, d, "SELECT order_id FROM lines"), []string{"2"})
 }
 

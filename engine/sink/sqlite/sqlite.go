@@ -57,7 +57,8 @@ const (
 
 func open(ctx context.Context, dsn string) (sink.Destination, error) { return Open(ctx, dsn) }
 
-// Open opens (creating when missing) the SQLite file a DSN names:
+// Open opens (creating when missing, unless ctx is from
+// sink.OpenExisting) the SQLite file a DSN names:
 // sqlite:PATH, relative to the working directory. Driver parameters after
 // a "?" (for example ?_pragma=cache_size(-64000)) are passed on.
 func Open(ctx context.Context, dsn string) (*DB, error) {
@@ -69,6 +70,11 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	path, extra, _ := strings.Cut(path, "?")
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("open sqlite destination %q: want sqlite:PATH with the path of a file", dsn)
+	}
+	if sink.MustExist(ctx) {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("open sqlite %q: %w", path, err)
+		}
 	}
 	if extra != "" {
 		extra = "&" + extra

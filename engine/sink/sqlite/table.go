@@ -249,6 +249,11 @@ func ensureTable(ctx context.Context, tx *sql.Tx, t *sink.Table, name string) er
 				name, c.name, typ, c.name, c.field, c.typ, quote(name), quote(c.name), quote(c.name+"_old"))
 		}
 	}
+	// What downstream incremental models filter on (WHERE _synced_at > …).
+	idx := "CREATE INDEX IF NOT EXISTS " + quote(name+"_crmsync_synced_at") + " ON " + quote(name) + " (" + quote(colSyncedAt) + ")"
+	if _, err := tx.ExecContext(ctx, idx); err != nil {
+		return fmt.Errorf("index _synced_at of table %q: %w", name, err)
+	}
 	if len(t.ParentKey) > 0 {
 		idx := "CREATE INDEX IF NOT EXISTS " + quote(name+"_crmsync_parent") + " ON " + quote(name) + " (" + quoteList(t.ParentKey) + ")"
 		if _, err := tx.ExecContext(ctx, idx); err != nil {
