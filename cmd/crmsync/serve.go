@@ -24,7 +24,7 @@ func init() {
 type serveFlags struct {
 	dir, dest, addr, profile, logFormat, logLevel, defaultSchedule string
 	once                                                           bool
-	grace                                                          time.Duration
+	grace, stuckAfter                                              time.Duration
 	maxConcurrent, parallel                                        int
 }
 
@@ -38,6 +38,7 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.profile, "env", "", "environment profile to apply (environments: in the files)")
 	fs.BoolVar(&f.once, "once", false, "run every entity once and exit with run's exit status (no HTTP, no watching)")
 	fs.DurationVar(&f.grace, "grace", 30*time.Second, "on SIGINT or SIGTERM, how long running syncs may take to finish before they are interrupted")
+	fs.DurationVar(&f.stuckAfter, "stuck-after", 30*time.Second, "a queued sync whose process stopped beating this long (it died) is freed for the next tick; a live sync beats every quarter of it")
 	fs.IntVar(&f.maxConcurrent, "max-concurrent", 8, "syncs this process runs at once, over all pipelines")
 	fs.IntVar(&f.parallel, "parallel", 4, "syncs of one pipeline this process runs at once")
 	fs.StringVar(&f.defaultSchedule, "default-schedule", "every 1h", `schedule of a pipeline file without schedule: ("" or "none": run such files only with --once)`)
@@ -91,7 +92,7 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	defer dest.Close()
 	s, err := serve.New(serve.Options{Dir: f.dir, Dest: dest, Profile: f.profile, Logger: log, Version: version,
-		MaxConcurrent: f.maxConcurrent, Parallel: f.parallel, DefaultSchedule: f.defaultSchedule})
+		MaxConcurrent: f.maxConcurrent, Parallel: f.parallel, DefaultSchedule: f.defaultSchedule, StuckAfter: f.stuckAfter})
 	if err != nil {
 		fmt.Fprintln(stderr, "crmsync serve:", err)
 		return exitUsage
@@ -114,6 +115,12 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 			return exitFailed
 		}
 		return exitCode(results)
+	}
+
+	// River's tables live in the destination; its migrator makes them.
+	if err := s.OpenQueue(ctx); err != nil {
+		fmt.Fprintln(stderr, "crmsync serve:", err)
+		return exitFailed
 	}
 
 	ln, err := net.Listen("tcp", f.addr)

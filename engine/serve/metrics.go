@@ -30,6 +30,10 @@ type Metrics struct {
 	reloadTS *prometheus.GaugeVec
 	problems *prometheus.GaugeVec
 	planInfo *prometheus.GaugeVec
+
+	leader      prometheus.Gauge
+	jobsQueued  prometheus.Gauge
+	jobsRunning prometheus.Gauge
 }
 
 var entityLabels = []string{"pipeline", "entity"}
@@ -66,6 +70,14 @@ func newMetrics() *Metrics {
 	m.reloadTS = gauge("crmsync_config_last_reload_success_timestamp_seconds", "When the pipeline file last loaded clean, as unix seconds.", "file")
 	m.problems = gauge("crmsync_config_problems", "Problems found by the last load of the pipeline file (0 when clean).", "file")
 	m.planInfo = gauge("crmsync_plan_info", "The plan each pipeline file runs: its content hash.", "pipeline", "file", "hash")
+	one := func(name, help string) prometheus.Gauge {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+		m.Registry.MustRegister(g)
+		return g
+	}
+	m.leader = one("crmsync_leader", "1 while this process is River's elected leader (it queues the scheduled syncs of every replica).")
+	m.jobsQueued = one("crmsync_jobs_queued", "Sync jobs waiting in River's tables (available, scheduled or retryable), over every replica.")
+	m.jobsRunning = one("crmsync_jobs_running", "Sync jobs running, over every replica, as River's tables have them.")
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
