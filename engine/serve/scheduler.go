@@ -4,10 +4,21 @@
 // replaces a working plan), and serves health, Prometheus metrics and a
 // status page.
 //
-// Several processes may serve the same files against one PostgreSQL
-// destination: each run first takes the entity's lock in the destination
-// (a session advisory lock), so exactly one process syncs an entity at a
-// time and the others skip that tick ("running elsewhere").
+// With OpenQueue, scheduling and execution go through River, whose
+// tables live in the destination (the PostgreSQL schema, or the SQLite
+// file) and are made by River's migrator: every process registers each
+// entity's schedule as a River periodic job, the elected leader's fire
+// and insert a sync job unique per (pipeline, entity) while it waits or
+// runs, and any process's worker runs it on the same path as Once. So
+// several processes serving the same files against one PostgreSQL run
+// each scheduled sync once. Sync jobs have one attempt: a failure is
+// retried by the next tick, after the back-off counted from the shared
+// history. Each run still takes the entity's lock and fenced claim in
+// the destination, so a sync that another process holds is skipped
+// ("running elsewhere") and a zombie's batch cannot commit.
+//
+// Without OpenQueue (Once, and Run before it was opened) the process
+// keeps its own clock.
 package serve
 
 import (
