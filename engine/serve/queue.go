@@ -69,6 +69,7 @@ type queue interface {
 	// heartbeat marks a running job as alive, so that the rescuer frees
 	// only the jobs of dead processes.
 	heartbeat(ctx context.Context, id int64) error
+	id() string
 }
 
 type riverQueue[TTx any] struct {
@@ -84,6 +85,7 @@ func (q *riverQueue[TTx]) stopAndCancel(ctx context.Context) error {
 	return q.client.StopAndCancel(ctx)
 }
 func (q *riverQueue[TTx]) periodic() *river.PeriodicJobBundle { return q.client.PeriodicJobs() }
+func (q *riverQueue[TTx]) id() string                         { return q.client.ID() }
 func (q *riverQueue[TTx]) heartbeat(ctx context.Context, id int64) error {
 	return q.beat(ctx, id)
 }

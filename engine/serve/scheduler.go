@@ -83,6 +83,8 @@ type Scheduler struct {
 
 	q         queue             // River, after OpenQueue; nil: the process's own clock
 	periodics map[jobKey]string // River periodic jobs added, by the schedule text they have
+	// queueStatus is what queueGauges last saw.
+	queueStatus QueueStatus
 
 	kick       chan struct{}
 	wg         sync.WaitGroup

@@ -31,6 +31,9 @@ func TestQueueReload(t *testing.T) {
 	if v, _ := metricValue(t, s.Metrics().Registry, "crmsync_leader", nil); v != 1 {
 		t.Errorf("crmsync_leader = %v, want 1 (the only client leads)", v)
 	}
+	if q := getStatus(t, s).Queue; q == nil || !q.Leader || q.ClientID == "" {
+		t.Errorf("/status queue: %+v, want this process as leader", q)
+	}
 
 	// b goes, c comes.
 	writeAtomic(t, f, httpPipeline("q", c.URL, "every 1s", "a", "c"))

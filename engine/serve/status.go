@@ -20,6 +20,16 @@ type Status struct {
 	Files     []FileStatus     `json:"files"`
 	// Problems are those of every file, for a quick look.
 	Problems diag.List `json:"problems"`
+	// Queue is River's view, when scheduling goes through it.
+	Queue *QueueStatus `json:"queue,omitempty"`
+}
+
+// QueueStatus is River as this process last saw it (every second).
+type QueueStatus struct {
+	ClientID string `json:"client_id"`
+	Leader   bool   `json:"leader"`       // this process fires every replica's ticks
+	Queued   int    `json:"jobs_queued"`  // sync jobs waiting, over all replicas
+	Running  int    `json:"jobs_running"` // sync jobs running, over all replicas
 }
 
 // PipelineStatus is one running plan.
@@ -114,6 +124,11 @@ func (s *Scheduler) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := Status{Version: s.o.Version, Dir: s.o.Dir, StartedAt: s.started, Now: time.Now(), Problems: diag.List{}}
+	if s.q != nil {
+		qs := s.queueStatus
+		qs.ClientID = s.q.id()
+		st.Queue = &qs
+	}
 	byName := map[string]*PipelineStatus{}
 	var names []string
 	for _, j := range s.jobs {

@@ -72,11 +72,17 @@ func (s *Scheduler) queueGauges(ctx context.Context) {
 				was = lead
 			}
 			s.metrics.leader.Set(b2f(lead))
+			s.mu.Lock()
+			s.queueStatus.Leader = lead
+			s.mu.Unlock()
 		}
 		if n, err := s.q.counts(c); err == nil {
-			s.metrics.jobsQueued.Set(float64(n[rivertype.JobStateAvailable] + n[rivertype.JobStatePending] +
-				n[rivertype.JobStateScheduled] + n[rivertype.JobStateRetryable]))
+			queued := n[rivertype.JobStateAvailable] + n[rivertype.JobStatePending] + n[rivertype.JobStateScheduled] + n[rivertype.JobStateRetryable]
+			s.metrics.jobsQueued.Set(float64(queued))
 			s.metrics.jobsRunning.Set(float64(n[rivertype.JobStateRunning]))
+			s.mu.Lock()
+			s.queueStatus.Queued, s.queueStatus.Running = queued, n[rivertype.JobStateRunning]
+			s.mu.Unlock()
 		}
 		cancel()
 		select {
