@@ -85,6 +85,7 @@ type Scheduler struct {
 	periodics map[jobKey]string // River periodic jobs added, by the schedule text they have
 	// queueStatus is what queueGauges last saw.
 	queueStatus QueueStatus
+	stopping    bool // Run's context ended: no sync job starts a sync any more
 
 	kick       chan struct{}
 	wg         sync.WaitGroup

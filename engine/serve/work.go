@@ -31,6 +31,7 @@ func (s *Scheduler) runQueue(ctx context.Context, grace time.Duration) {
 	<-ctx.Done()
 	s.log.Info("Stopping: no new syncs start")
 	s.mu.Lock()
+	s.stopping = true
 	n := s.active
 	s.mu.Unlock()
 	if n > 0 {
@@ -111,6 +112,10 @@ func (s *Scheduler) work(ctx context.Context, k jobKey) {
 		s.mu.Lock()
 		j := s.jobs[k]
 		switch {
+		case s.stopping:
+			s.mu.Unlock()
+			s.metrics.skipped.WithLabelValues(p, e, "stopping").Inc()
+			return
 		case j == nil || j.removed || j.plan == nil:
 			s.mu.Unlock()
 			s.log.Debug("a queued sync of an entity that is no longer loaded here; skipped", "pipeline", p, "entity", e)
