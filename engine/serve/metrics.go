@@ -34,6 +34,8 @@ type Metrics struct {
 	leader      prometheus.Gauge
 	jobsQueued  prometheus.Gauge
 	jobsRunning prometheus.Gauge
+	paused      *prometheus.GaugeVec
+	admin       *prometheus.CounterVec
 }
 
 var entityLabels = []string{"pipeline", "entity"}
@@ -78,6 +80,8 @@ func newMetrics() *Metrics {
 	m.leader = one("crmsync_leader", "1 while this process is River's elected leader (it queues the scheduled syncs of every replica).")
 	m.jobsQueued = one("crmsync_jobs_queued", "Sync jobs waiting in River's tables (available, scheduled or retryable), over every replica.")
 	m.jobsRunning = one("crmsync_jobs_running", "Sync jobs running, over every replica, as River's tables have them.")
+	m.paused = gauge("crmsync_paused", "1 while the operator has paused the entity (or its pipeline).", entityLabels...)
+	m.admin = counter("crmsync_admin_requests_total", "Operator API requests, by action (run, pause, resume) and result (ok, unauthorized, forbidden, …).", "action", "result")
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -106,7 +110,7 @@ func (m *Metrics) observe(r *runner.Result) {
 // forgetEntity drops the gauges of an entity that no longer runs here;
 // counters stay, as Prometheus expects of them.
 func (m *Metrics) forgetEntity(p, e string) {
-	for _, g := range []*prometheus.GaugeVec{m.lastSuccess, m.watermark, m.running, m.failures, m.nextRun} {
+	for _, g := range []*prometheus.GaugeVec{m.lastSuccess, m.watermark, m.running, m.failures, m.nextRun, m.paused} {
 		g.DeleteLabelValues(p, e)
 	}
 }

@@ -29,6 +29,9 @@ import (
 // queueName is the River queue every sync job goes to.
 const queueName = "crmsync"
 
+// pausedTable holds the operator's pauses, next to River's tables.
+const pausedTable = "crmsync_paused"
+
 // SyncArgs are a sync job's arguments: one entity of one pipeline. The
 // job is unique by them while it waits or runs.
 type SyncArgs struct {
@@ -70,6 +73,10 @@ type queue interface {
 	// only the jobs of dead processes.
 	heartbeat(ctx context.Context, id int64) error
 	id() string
+	// setPaused pauses or resumes an entity (entity "": the pipeline;
+	// resuming a pipeline resumes its entities too) for every replica.
+	setPaused(ctx context.Context, pipeline, entity string, paused bool) error
+	paused(ctx context.Context) (pauses, error)
 }
 
 type riverQueue[TTx any] struct {
@@ -77,6 +84,32 @@ type riverQueue[TTx any] struct {
 	driver riverdriver.Driver[TTx]
 	schema string
 	beat   func(ctx context.Context, id int64) error
+	exec   func(ctx context.Context, query string, args ...any) error
+	rows   func(ctx context.Context, query string) ([][2]string, error)
+	table  string // crmsync_paused, qualified
+	ph     func(int) string
+}
+
+func (q *riverQueue[TTx]) setPaused(ctx context.Context, p, e string, paused bool) error {
+	if paused {
+		return q.exec(ctx, "INSERT INTO "+q.table+" (pipeline, entity) VALUES ("+q.ph(1)+", "+q.ph(2)+") ON CONFLICT DO NOTHING", p, e)
+	}
+	if e == "" {
+		return q.exec(ctx, "DELETE FROM "+q.table+" WHERE pipeline = "+q.ph(1), p)
+	}
+	return q.exec(ctx, "DELETE FROM "+q.table+" WHERE pipeline = "+q.ph(1)+" AND entity = "+q.ph(2), p, e)
+}
+
+func (q *riverQueue[TTx]) paused(ctx context.Context) (pauses, error) {
+	rows, err := q.rows(ctx, "SELECT pipeline, entity FROM "+q.table)
+	if err != nil {
+		return nil, err
+	}
+	set := pauses{}
+	for _, r := range rows {
+		set[jobKey{r[0], r[1]}] = true
+	}
+	return set, nil
 }
 
 func (q *riverQueue[TTx]) start(ctx context.Context) error { return q.client.Start(ctx) }
@@ -144,7 +177,24 @@ func (s *Scheduler) OpenQueue(ctx context.Context) error {
 		s.q = &riverQueue[pgx.Tx]{client: c, driver: drv, schema: schema, beat: func(ctx context.Context, id int64) error {
 			_, err := pool.Exec(ctx, "UPDATE "+table+" SET attempted_at = now() WHERE id = $1 AND state = 'running'", id)
 			return err
-		}}
+		},
+			table: pgx.Identifier{schema, pausedTable}.Sanitize(),
+			ph:    func(i int) string { return fmt.Sprintf("$%d", i) },
+			exec: func(ctx context.Context, q string, args ...any) error {
+				_, err := pool.Exec(ctx, q, args...)
+				return err
+			},
+			rows: func(ctx context.Context, q string) ([][2]string, error) {
+				rows, err := pool.Query(ctx, q)
+				if err != nil {
+					return nil, err
+				}
+				return pgx.CollectRows(rows, func(r pgx.CollectableRow) ([2]string, error) {
+					var v [2]string
+					err := r.Scan(&v[0], &v[1])
+					return v, err
+				})
+			}}
 	case sqlDestination:
 		db := d.Writer()
 		drv := riversqlite.New(db)
@@ -158,7 +208,29 @@ func (s *Scheduler) OpenQueue(ctx context.Context) error {
 		s.q = &riverQueue[*sql.Tx]{client: c, driver: drv, beat: func(ctx context.Context, id int64) error {
 			_, err := db.ExecContext(ctx, "UPDATE river_job SET attempted_at = datetime('now', 'subsec') WHERE id = ? AND state = 'running'", id)
 			return err
-		}}
+		},
+			table: pausedTable,
+			ph:    func(int) string { return "?" },
+			exec: func(ctx context.Context, q string, args ...any) error {
+				_, err := db.ExecContext(ctx, q, args...)
+				return err
+			},
+			rows: func(ctx context.Context, q string) ([][2]string, error) {
+				rows, err := db.QueryContext(ctx, q)
+				if err != nil {
+					return nil, err
+				}
+				defer rows.Close()
+				var out [][2]string
+				for rows.Next() {
+					var v [2]string
+					if err := rows.Scan(&v[0], &v[1]); err != nil {
+						return nil, err
+					}
+					out = append(out, v)
+				}
+				return out, rows.Err()
+			}}
 	default:
 		return fmt.Errorf("job queue: the destination %T cannot hold River's tables", s.o.Dest)
 	}
@@ -207,6 +279,10 @@ func migratePG(ctx context.Context, pool *pgxpool.Pool, drv *riverpgxv5.Driver, 
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("job queue: migrating River's tables in schema %q: %w", schema, err)
 	}
+	if _, err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+pgx.Identifier{schema, pausedTable}.Sanitize()+
+		" (pipeline text NOT NULL, entity text NOT NULL, paused_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (pipeline, entity))"); err != nil {
+		return fmt.Errorf("job queue: creating %s: %w", pausedTable, err)
+	}
 	return nil
 }
 
@@ -222,6 +298,10 @@ func migrateSQLite(ctx context.Context, db *sql.DB, drv *riversqlite.Driver, log
 	defer tx.Rollback()
 	if _, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("job queue: migrating River's tables: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+pausedTable+
+		" (pipeline TEXT NOT NULL, entity TEXT NOT NULL, paused_at TEXT NOT NULL DEFAULT (datetime('now')), PRIMARY KEY (pipeline, entity))"); err != nil {
+		return fmt.Errorf("job queue: creating %s: %w", pausedTable, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("job queue: migrating River's tables: %w", err)

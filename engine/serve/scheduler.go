@@ -60,6 +60,9 @@ type Options struct {
 	// entity's next tick can queue it again (default 30s; only with
 	// OpenQueue). A running sync beats every quarter of it.
 	StuckAfter time.Duration
+	// AdminToken enables the operator API (POST /api/run, /api/pause,
+	// /api/resume with "Authorization: Bearer <token>"); empty: refused.
+	AdminToken string
 }
 
 // Scheduler runs the entities of a folder of pipeline files.
@@ -85,7 +88,8 @@ type Scheduler struct {
 	periodics map[jobKey]string // River periodic jobs added, by the schedule text they have
 	// queueStatus is what queueGauges last saw.
 	queueStatus QueueStatus
-	stopping    bool // Run's context ended: no sync job starts a sync any more
+	stopping    bool   // Run's context ended: no sync job starts a sync any more
+	pausedSet   pauses // the operator's pauses, as last read
 
 	kick       chan struct{}
 	wg         sync.WaitGroup

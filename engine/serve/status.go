@@ -50,6 +50,7 @@ const (
 	StateBackingOff   = "backing off"       // failed more than once in a row
 	StateStopping     = "stopping"          // its file or entity is gone; the running sync finishes
 	StateNotScheduled = "not scheduled"
+	StatePaused       = "paused" // by the operator (POST /api/pause); its ticks are skipped
 )
 
 // EntityStatus is one entity on its schedule.
@@ -141,7 +142,11 @@ func (s *Scheduler) Status() Status {
 		if !j.removed { // a removed job's plan may be older than its pipeline's
 			p.File, p.Hash, p.Schedule = j.file, j.plan.Hash, j.schedText
 		}
-		p.Entities = append(p.Entities, j.status())
+		es := j.status()
+		if s.pausedSet.has(j.key) && !j.removed && !j.running {
+			es.State = StatePaused
+		}
+		p.Entities = append(p.Entities, es)
 	}
 	slices.Sort(names)
 	for _, n := range names {

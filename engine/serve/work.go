@@ -77,6 +77,7 @@ func (s *Scheduler) queueGauges(ctx context.Context) {
 			s.queueStatus.Leader = lead
 			s.mu.Unlock()
 		}
+		s.refreshPaused(c)
 		if n, err := s.q.counts(c); err == nil {
 			queued := n[rivertype.JobStateAvailable] + n[rivertype.JobStatePending] + n[rivertype.JobStateScheduled] + n[rivertype.JobStateRetryable]
 			s.metrics.jobsQueued.Set(float64(queued))
@@ -108,6 +109,11 @@ func b2f(b bool) float64 {
 func (s *Scheduler) work(ctx context.Context, k jobKey) {
 	p, e := k.pipeline, k.entity
 	failures, lastStart, lastEnd, histOK := s.failuresOf(ctx, k)
+	if set, err := s.q.paused(ctx); err == nil && set.has(k) {
+		s.log.Debug("paused by the operator; skipping this tick", "pipeline", p, "entity", e)
+		s.metrics.skipped.WithLabelValues(p, e, "paused").Inc()
+		return
+	}
 	for {
 		s.mu.Lock()
 		j := s.jobs[k]
