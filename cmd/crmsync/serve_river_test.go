@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -325,17 +327,32 @@ func TestServeAdminAcrossReplicas(t *testing.T) {
 		t.Errorf("a synced while paused (%d syncs)", n)
 	}
 
-	if code, body := r2.postAPI("/api/resume?pipeline=ops", token); code != http.StatusOK {
-		t.Fatalf("resume: %d %v", code, body)
+	// Resume and trigger from the command line.
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "a run-now after resume should sync", func() bool {
+	var out, errs strings.Builder
+	if code := run([]string{"resume", "--addr", r2.addr, "--admin-token", "file:" + tokenFile, "ops"}, &out, &errs); code != 0 {
+		t.Fatalf("crmsync resume: exit %d: %s", code, errs.String())
+	}
+	if !strings.Contains(out.String(), "ops: resumed") {
+		t.Errorf("crmsync resume printed %q", out.String())
+	}
+	waitFor(t, 10*time.Second, "crmsync trigger after resume should sync a", func() bool {
 		if len(crm.syncsOf("a")) == 3 {
 			return true
 		}
-		r1.postAPI("/api/run?pipeline=ops&entity=a", token)
+		out.Reset()
+		if code := run([]string{"trigger", "--addr", r1.addr, "--admin-token", "file:" + tokenFile, "ops", "a"}, &out, &errs); code != 0 {
+			t.Fatalf("crmsync trigger: exit %d: %s", code, errs.String())
+		}
 		time.Sleep(300 * time.Millisecond)
 		return len(crm.syncsOf("a")) == 3
 	})
+	if code := run([]string{"trigger", "--addr", r1.addr, "--admin-token", "env:CRMSYNC_TEST_NO_SUCH_VARIABLE", "ops", "a"}, &out, &errs); code != exitUsage {
+		t.Errorf("crmsync trigger without a token: exit %d, want %d", code, exitUsage)
+	}
 	for _, r := range []*serveProc{r1, r2} {
 		if ls := r.logLines("Operator: "); len(ls) == 0 {
 			t.Error("a replica did not log the operator's requests")
