@@ -13,7 +13,8 @@ import (
 
 // The operator API: POST /api/run, /api/pause and /api/resume, each with
 // the pipeline and (for run, required; for pause and resume, optional:
-// the whole pipeline) the entity, as query parameters or a JSON body.
+// the whole pipeline) the entity, as query parameters or a JSON body;
+// POST /api/reload reloads every file on this replica (as SIGHUP).
 // Each needs "Authorization: Bearer <token>" with Options.AdminToken;
 // without a token configured the API refuses every change (read-only).
 // Pauses are kept in the destination (crmsync_paused), so every replica
@@ -32,11 +33,12 @@ type adminReply struct {
 	Entity    string `json:"entity,omitempty"`
 	JobID     int64  `json:"job_id,omitempty"`
 	Duplicate bool   `json:"duplicate,omitempty"` // a sync of the entity was already queued or running
+	Problems  int    `json:"problems,omitempty"`  // reload: problems of the files that are not clean
 	Error     string `json:"error,omitempty"`
 }
 
 func (s *Scheduler) adminRoutes(mux *http.ServeMux) {
-	for _, action := range []string{"run", "pause", "resume"} {
+	for _, action := range []string{"run", "pause", "resume", "reload"} {
 		mux.HandleFunc("POST /api/"+action, func(w http.ResponseWriter, r *http.Request) { s.serveAdmin(w, r, action) })
 	}
 }
@@ -80,6 +82,13 @@ func (s *Scheduler) serveAdmin(w http.ResponseWriter, r *http.Request, action st
 		req.Entity = q.Get("entity")
 	}
 	rep := adminReply{Pipeline: req.Pipeline, Entity: req.Entity}
+	if action == "reload" {
+		problems := s.Reload(true)
+		s.log.Info(fmt.Sprintf("Operator: reload (%d problem(s))", len(problems)), "remote", r.RemoteAddr)
+		rep.Problems = len(problems)
+		reply(http.StatusOK, rep)
+		return
+	}
 	if req.Pipeline == "" || (action == "run" && req.Entity == "") {
 		rep.Error = "pipeline (and for run, entity) is required"
 		reply(http.StatusBadRequest, rep)

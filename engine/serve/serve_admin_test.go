@@ -107,6 +107,12 @@ func TestAdminAPI(t *testing.T) {
 		return code == http.StatusOK && !rep.Duplicate
 	})
 	eventually(t, 10*time.Second, "b should sync after resume", func() bool { return len(c.syncsOf("b")) == 2 })
+	if code, rep := post(t, srv.URL+"/api/reload", token, ""); code != http.StatusOK || rep.Problems != 0 {
+		t.Errorf("reload: %d %+v", code, rep)
+	}
+	if code, _ := post(t, srv.URL+"/api/reload", "", ""); code != http.StatusUnauthorized {
+		t.Errorf("reload without the token: %d", code)
+	}
 	if v, _ := metricValue(t, s.Metrics().Registry, "crmsync_admin_requests_total", map[string]string{"action": "run", "result": "unauthorized"}); v != 2 {
 		t.Errorf("crmsync_admin_requests_total{run, unauthorized} = %v", v)
 	}
