@@ -149,7 +149,7 @@ func TestCompletion(t *testing.T) {
 		want  string
 	}{
 		{[]string{"crmsync", "hist"}, "history"},
-		{[]string{"crmsync", "re"}, "rejects"},
+		{[]string{"crmsync", "re"}, "rejects resume"},
 		{[]string{"crmsync", "run", "--dr"}, "--dry-run"},
 		{[]string{"crmsync", "serve", "--max-"}, "--max-concurrent"},
 		{[]string{"crmsync", "test", "--fi"}, "--fixtures"},

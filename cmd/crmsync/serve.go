@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,8 +25,9 @@ func init() {
 
 type serveFlags struct {
 	dir, dest, addr, profile, logFormat, logLevel, defaultSchedule string
+	adminToken                                                     string
 	once                                                           bool
-	grace                                                          time.Duration
+	grace, stuckAfter                                              time.Duration
 	maxConcurrent, parallel                                        int
 }
 
@@ -39,6 +41,8 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.profile, "env", "", "environment profile to apply (environments: in the files)")
 	fs.BoolVar(&f.once, "once", false, "run every entity once and exit with run's exit status (no HTTP, no watching)")
 	fs.DurationVar(&f.grace, "grace", 30*time.Second, "on SIGINT or SIGTERM, how long running syncs may take to finish before they are interrupted")
+	fs.DurationVar(&f.stuckAfter, "stuck-after", 30*time.Second, "a queued sync whose process stopped beating this long (it died) is freed for the next tick; a live sync beats every quarter of it")
+	fs.StringVar(&f.adminToken, "admin-token", "", "where the operator API's bearer token is: env:NAME or file:PATH (default: $CRMSYNC_ADMIN_TOKEN if set; none: the API is read-only)")
 	fs.IntVar(&f.maxConcurrent, "max-concurrent", 8, "syncs this process runs at once, over all pipelines")
 	fs.IntVar(&f.parallel, "parallel", 4, "syncs of one pipeline this process runs at once")
 	fs.StringVar(&f.defaultSchedule, "default-schedule", "every 1h", `schedule of a pipeline file without schedule: ("" or "none": run such files only with --once)`)
@@ -88,6 +92,11 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 	if f.defaultSchedule == "none" {
 		f.defaultSchedule = ""
 	}
+	token, err := adminToken(f.adminToken)
+	if err != nil {
+		fmt.Fprintln(stderr, "crmsync serve: --admin-token:", err)
+		return exitUsage
+	}
 	log := newLogger(stderr, f.logFormat, level)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -99,7 +108,8 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	defer dest.Close()
 	s, err := serve.New(serve.Options{Dir: f.dir, Dest: dest, Profile: f.profile, Logger: log, Version: version,
-		MaxConcurrent: f.maxConcurrent, Parallel: f.parallel, DefaultSchedule: f.defaultSchedule})
+		MaxConcurrent: f.maxConcurrent, Parallel: f.parallel, DefaultSchedule: f.defaultSchedule, StuckAfter: f.stuckAfter,
+		AdminToken: token})
 	if err != nil {
 		fmt.Fprintln(stderr, "crmsync serve:", err)
 		return exitUsage
@@ -122,6 +132,12 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 			return exitFailed
 		}
 		return exitCode(results)
+	}
+
+	// River's tables live in the destination; its migrator makes them.
+	if err := s.OpenQueue(ctx); err != nil {
+		fmt.Fprintln(stderr, "crmsync serve:", err)
+		return exitFailed
 	}
 
 	ln, err := net.Listen("tcp", f.addr)
@@ -165,6 +181,36 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 	srv.Shutdown(shutCtx)
 	log.Info("Stopped")
 	return exitOK
+}
+
+// adminToken reads the operator API's token from where --admin-token
+// says (never the command line itself: ps shows it to everyone).
+func adminToken(src string) (string, error) {
+	var tok string
+	switch {
+	case src == "":
+		tok = os.Getenv("CRMSYNC_ADMIN_TOKEN")
+		if tok == "" {
+			return "", nil
+		}
+	case strings.HasPrefix(src, "env:"):
+		tok = os.Getenv(strings.TrimPrefix(src, "env:"))
+		if tok == "" {
+			return "", fmt.Errorf("environment variable %s is not set or empty", strings.TrimPrefix(src, "env:"))
+		}
+	case strings.HasPrefix(src, "file:"):
+		b, err := os.ReadFile(strings.TrimPrefix(src, "file:"))
+		if err != nil {
+			return "", err
+		}
+		tok = strings.TrimSpace(string(b))
+	default:
+		return "", fmt.Errorf("%q: want env:NAME or file:PATH (the token itself does not go on the command line)", src)
+	}
+	if len(tok) < 16 {
+		return "", fmt.Errorf("the token is %d characters long; use at least 16", len(tok))
+	}
+	return tok, nil
 }
 
 // isLoopback: the address is only reachable from this machine.

@@ -32,6 +32,12 @@ type Metrics struct {
 	reloadTS *prometheus.GaugeVec
 	problems *prometheus.GaugeVec
 	planInfo *prometheus.GaugeVec
+
+	leader      prometheus.Gauge
+	jobsQueued  prometheus.Gauge
+	jobsRunning prometheus.Gauge
+	paused      *prometheus.GaugeVec
+	admin       *prometheus.CounterVec
 }
 
 var entityLabels = []string{"pipeline", "entity"}
@@ -74,6 +80,16 @@ func newMetrics() *Metrics {
 	m.planInfo = gauge("crmsync_plan_info", "The plan each pipeline file runs: its content hash.", "pipeline", "file", "hash")
 	gauge("crmsync_build_info", "Always 1: the crmsync version, source revision and Go version of this process.",
 		"version", "revision", "goversion").WithLabelValues(Build.Version, Build.Revision, runtime.Version()).Set(1)
+	one := func(name, help string) prometheus.Gauge {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+		m.Registry.MustRegister(g)
+		return g
+	}
+	m.leader = one("crmsync_leader", "1 while this process is River's elected leader (it queues the scheduled syncs of every replica).")
+	m.jobsQueued = one("crmsync_jobs_queued", "Sync jobs waiting in River's tables (available, scheduled or retryable), over every replica.")
+	m.jobsRunning = one("crmsync_jobs_running", "Sync jobs running, over every replica, as River's tables have them.")
+	m.paused = gauge("crmsync_paused", "1 while the operator has paused the entity (or its pipeline).", entityLabels...)
+	m.admin = counter("crmsync_admin_requests_total", "Operator API requests, by action (run, pause, resume) and result (ok, unauthorized, forbidden, …).", "action", "result")
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -102,7 +118,7 @@ func (m *Metrics) observe(r *runner.Result) {
 // forgetEntity drops the gauges of an entity that no longer runs here;
 // counters stay, as Prometheus expects of them.
 func (m *Metrics) forgetEntity(p, e string) {
-	for _, g := range []*prometheus.GaugeVec{m.lastSuccess, m.watermark, m.running, m.failures, m.nextRun} {
+	for _, g := range []*prometheus.GaugeVec{m.lastSuccess, m.watermark, m.running, m.failures, m.nextRun, m.paused} {
 		g.DeleteLabelValues(p, e)
 	}
 }

@@ -109,6 +109,7 @@ func (s *Scheduler) Reload(force bool) diag.List {
 	s.loaded = true
 	s.mu.Unlock()
 	s.recall(added)
+	s.syncPeriodic()
 	s.poke()
 	return problems
 }

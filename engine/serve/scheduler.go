@@ -4,10 +4,21 @@
 // replaces a working plan), and serves health, Prometheus metrics and a
 // status page.
 //
-// Several processes may serve the same files against one PostgreSQL
-// destination: each run first takes the entity's lock in the destination
-// (a session advisory lock), so exactly one process syncs an entity at a
-// time and the others skip that tick ("running elsewhere").
+// With OpenQueue, scheduling and execution go through River, whose
+// tables live in the destination (the PostgreSQL schema, or the SQLite
+// file) and are made by River's migrator: every process registers each
+// entity's schedule as a River periodic job, the elected leader's fire
+// and insert a sync job unique per (pipeline, entity) while it waits or
+// runs, and any process's worker runs it on the same path as Once. So
+// several processes serving the same files against one PostgreSQL run
+// each scheduled sync once. Sync jobs have one attempt: a failure is
+// retried by the next tick, after the back-off counted from the shared
+// history. Each run still takes the entity's lock and fenced claim in
+// the destination, so a sync that another process holds is skipped
+// ("running elsewhere") and a zombie's batch cannot commit.
+//
+// Without OpenQueue (Once, and Run before it was opened) the process
+// keeps its own clock.
 package serve
 
 import (
@@ -44,6 +55,14 @@ type Options struct {
 	// MaxBackoff caps the wait after failures in a row (default 1h, or the
 	// schedule's interval when that is longer).
 	MaxBackoff time.Duration
+	// StuckAfter is how long a sync job may go without a heartbeat
+	// before River's rescuer frees it (its process died), so that the
+	// entity's next tick can queue it again (default 30s; only with
+	// OpenQueue). A running sync beats every quarter of it.
+	StuckAfter time.Duration
+	// AdminToken enables the operator API (POST /api/run, /api/pause,
+	// /api/resume with "Authorization: Bearer <token>"); empty: refused.
+	AdminToken string
 }
 
 // Scheduler runs the entities of a folder of pipeline files.
@@ -64,6 +83,13 @@ type Scheduler struct {
 	perPipe map[string]int
 	once    bool
 	results []*runner.Result
+
+	q         queue             // River, after OpenQueue; nil: the process's own clock
+	periodics map[jobKey]string // River periodic jobs added, by the schedule text they have
+	// queueStatus is what queueGauges last saw.
+	queueStatus QueueStatus
+	stopping    bool   // Run's context ended: no sync job starts a sync any more
+	pausedSet   pauses // the operator's pauses, as last read
 
 	kick       chan struct{}
 	wg         sync.WaitGroup
@@ -91,6 +117,9 @@ func New(o Options) (*Scheduler, error) {
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = time.Hour
 	}
+	if o.StuckAfter <= 0 {
+		o.StuckAfter = 30 * time.Second
+	}
 	s := &Scheduler{o: o, log: o.Logger, metrics: newMetrics(), started: time.Now(),
 		files: map[string]*fileState{}, jobs: map[jobKey]*job{}, perPipe: map[string]int{}, kick: make(chan struct{}, 1)}
 	if o.DefaultSchedule != "" {
@@ -111,6 +140,10 @@ func (s *Scheduler) Metrics() *Metrics { return s.metrics }
 // syncs finish for up to grace, and interrupts those still running (the
 // runner records them as interrupted; what they committed stays).
 func (s *Scheduler) Run(ctx context.Context, grace time.Duration) {
+	if s.q != nil {
+		s.runQueue(ctx, grace)
+		return
+	}
 	s.loop(ctx)
 	s.log.Info("Stopping: no new syncs start")
 	s.drain(grace)
@@ -202,19 +235,24 @@ func (s *Scheduler) startDue(now time.Time) (wake time.Time, idle bool) {
 }
 
 func (s *Scheduler) start(j *job, now time.Time) {
+	s.begin(j, now)
+	go s.execute(s.runCtx, j, j.plan, j.ent)
+}
+
+// begin marks a job running; the caller holds s.mu and runs execute.
+func (s *Scheduler) begin(j *job, now time.Time) {
 	j.running, j.started, j.next = true, now, time.Time{}
 	j.progress = runner.Progress{Pipeline: j.key.pipeline, Entity: j.key.entity, Total: -1}
 	s.active++
 	s.perPipe[j.key.pipeline]++
 	s.metrics.running.WithLabelValues(j.key.pipeline, j.key.entity).Set(1)
 	s.wg.Add(1)
-	go s.execute(j, j.plan, j.ent)
 }
 
 // execute runs one sync on the plan the job had when it started.
-func (s *Scheduler) execute(j *job, plan *pipeline.Plan, ent *pipeline.Entity) {
+func (s *Scheduler) execute(ctx context.Context, j *job, plan *pipeline.Plan, ent *pipeline.Entity) {
 	defer s.wg.Done()
-	res := runner.Sync(s.runCtx, plan, ent, runner.Options{Dest: s.o.Dest, Logger: s.log, Version: s.o.Version,
+	res := runner.Sync(ctx, plan, ent, runner.Options{Dest: s.o.Dest, Logger: s.log, Version: s.o.Version,
 		Progress: func(p runner.Progress) {
 			s.mu.Lock()
 			j.progress = p

@@ -67,7 +67,14 @@ func TestLimits(t *testing.T) {
 // TestFailuresBackOff: a failing entity is retried at the next tick,
 // then waits longer and longer, and shows on the status page; the other
 // pipeline keeps its schedule; once the source heals, the state clears.
-func TestFailuresBackOff(t *testing.T) {
+func TestFailuresBackOff(t *testing.T) { testFailuresBackOff(t, false) }
+
+// TestQueueFailuresBackOff: the same through River, where the failures
+// in a row are counted from the destination's history and a tick that
+// comes before the back-off is over is skipped.
+func TestQueueFailuresBackOff(t *testing.T) { testFailuresBackOff(t, true) }
+
+func testFailuresBackOff(t *testing.T, queued bool) {
 	t.Parallel()
 	srv := newCRM(t, 3, 10, 0)
 	srv.setFailing("broken", true)
@@ -76,10 +83,17 @@ func TestFailuresBackOff(t *testing.T) {
 	writeAtomic(t, filepath.Join(dir, "good.yaml"), httpPipeline("good", srv.URL, "every 1s", "fine"))
 	s, _ := newScheduler(t, dir, Options{MaxBackoff: 2 * time.Second})
 	s.Reload(true)
+	minGap := 2 * time.Second
+	if queued {
+		if err := s.OpenQueue(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		minGap -= time.Second / 4 // a tick up to a quarter interval early runs
+	}
 	runScheduler(t, s)
 	eventually(t, 10*time.Second, "the failing entity should be tried three times", func() bool { return len(srv.syncsOf("broken")) >= 3 })
 	tries := srv.syncsOf("broken")
-	if gap := tries[2].Sub(tries[1]); gap < 2*time.Second {
+	if gap := tries[2].Sub(tries[1]); gap < minGap {
 		t.Errorf("after two failures in a row the next try came %s later, want at least twice the 1s interval", gap)
 	}
 	eventually(t, 5*time.Second, "the healthy pipeline should keep its schedule: a failure must not stop the others",

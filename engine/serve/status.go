@@ -20,6 +20,16 @@ type Status struct {
 	Files     []FileStatus     `json:"files"`
 	// Problems are those of every file, for a quick look.
 	Problems diag.List `json:"problems"`
+	// Queue is River's view, when scheduling goes through it.
+	Queue *QueueStatus `json:"queue,omitempty"`
+}
+
+// QueueStatus is River as this process last saw it (every second).
+type QueueStatus struct {
+	ClientID string `json:"client_id"`
+	Leader   bool   `json:"leader"`       // this process fires every replica's ticks
+	Queued   int    `json:"jobs_queued"`  // sync jobs waiting, over all replicas
+	Running  int    `json:"jobs_running"` // sync jobs running, over all replicas
 }
 
 // PipelineStatus is one running plan.
@@ -40,6 +50,7 @@ const (
 	StateBackingOff   = "backing off"       // failed more than once in a row
 	StateStopping     = "stopping"          // its file or entity is gone; the running sync finishes
 	StateNotScheduled = "not scheduled"
+	StatePaused       = "paused" // by the operator (POST /api/pause); its ticks are skipped
 )
 
 // EntityStatus is one entity on its schedule.
@@ -115,6 +126,11 @@ func (s *Scheduler) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := Status{Version: s.o.Version, Dir: s.o.Dir, StartedAt: s.started, Now: time.Now(), Problems: diag.List{}}
+	if s.q != nil {
+		qs := s.queueStatus
+		qs.ClientID = s.q.id()
+		st.Queue = &qs
+	}
 	byName := map[string]*PipelineStatus{}
 	var names []string
 	for _, j := range s.jobs {
@@ -127,7 +143,11 @@ func (s *Scheduler) Status() Status {
 		if !j.removed { // a removed job's plan may be older than its pipeline's
 			p.File, p.Hash, p.Schedule = j.file, j.plan.Hash, j.schedText
 		}
-		p.Entities = append(p.Entities, j.status())
+		es := j.status()
+		if s.pausedSet.has(j.key) && !j.removed && !j.running {
+			es.State = StatePaused
+		}
+		p.Entities = append(p.Entities, es)
 	}
 	slices.Sort(names)
 	for _, n := range names {

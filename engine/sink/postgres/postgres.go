@@ -169,3 +169,8 @@ func (d *DB) Close() error {
 
 // ident quotes schema.name.
 func (d *DB) ident(name string) string { return pgx.Identifier{d.schema, name}.Sanitize() }
+
+// Pool is the destination's connection pool, for a job queue that keeps
+// its tables next to the synced ones (crmsync serve's River client). It
+// stays owned by the DB: Close closes it.
+func (d *DB) Pool() *pgxpool.Pool { return d.pool }

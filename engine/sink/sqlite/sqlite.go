@@ -152,3 +152,9 @@ func (d *DB) Close() error {
 func quote(name string) string {
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
+
+// Writer is the destination's one writer connection (database/sql with a
+// single open connection and BEGIN IMMEDIATE transactions), for a job
+// queue that keeps its tables in the same file (crmsync serve's River
+// client). It stays owned by the DB: Close closes it.
+func (d *DB) Writer() *sql.DB { return d.w }
