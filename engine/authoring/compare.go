@@ -85,42 +85,8 @@ func lineDiff(a, b string) []string {
 	if x.Outcome != y.Outcome {
 		out = append(out, fmt.Sprintf("outcome: expected %s, got %s", x.Outcome, y.Outcome))
 	}
-	keys := map[string]bool{}
-	for k := range x.Record {
-		keys[k] = true
-	}
-	for k := range y.Record {
-		keys[k] = true
-	}
-	names := make([]string, 0, len(keys))
-	for k := range keys {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		va, okA := x.Record[k]
-		vb, okB := y.Record[k]
-		switch {
-		case !okA:
-			out = append(out, fmt.Sprintf("field %s: not expected, got %s", k, compact(vb)))
-		case !okB:
-			out = append(out, fmt.Sprintf("field %s: expected %s, but the field is gone", k, compact(va)))
-		case !reflect.DeepEqual(va, vb):
-			out = append(out, fmt.Sprintf("field %s: expected %s, got %s", k, compact(va), compact(vb)))
-		}
-	}
-	for _, k := range sortedKeys(x.Children, y.Children) {
-		va, okA := x.Children[k]
-		vb, okB := y.Children[k]
-		switch {
-		case !okA:
-			out = append(out, fmt.Sprintf("child rows %s: not expected, got %s", k, compact(vb)))
-		case !okB:
-			out = append(out, fmt.Sprintf("child rows %s: expected %s, got none", k, compact(va)))
-		case !reflect.DeepEqual(va, vb):
-			out = append(out, fmt.Sprintf("child rows %s: expected %s, got %s", k, compact(va), compact(vb)))
-		}
-	}
+	out = diffMaps(out, "field", "but the field is gone", x.Record, y.Record)
+	out = diffMaps(out, "child rows", "got none", x.Children, y.Children)
 	if !reflect.DeepEqual(x.Reasons, y.Reasons) {
 		out = append(out, fmt.Sprintf("reasons: expected %s, got %s", compact(x.Reasons), compact(y.Reasons)))
 	}
@@ -135,6 +101,24 @@ func short(s string) string {
 		return s[:157] + "..."
 	}
 	return s
+}
+
+// diffMaps appends what differs between the expected map a and the map b
+// read now, key by key in order: "<what> k: expected …, got …".
+func diffMaps(out []string, what, gone string, a, b map[string]any) []string {
+	for _, k := range sortedKeys(a, b) {
+		va, okA := a[k]
+		vb, okB := b[k]
+		switch {
+		case !okA:
+			out = append(out, fmt.Sprintf("%s %s: not expected, got %s", what, k, compact(vb)))
+		case !okB:
+			out = append(out, fmt.Sprintf("%s %s: expected %s, %s", what, k, compact(va), gone))
+		case !reflect.DeepEqual(va, vb):
+			out = append(out, fmt.Sprintf("%s %s: expected %s, got %s", what, k, compact(va), compact(vb)))
+		}
+	}
+	return out
 }
 
 func sortedKeys(a, b map[string]any) []string {
