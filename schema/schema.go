@@ -22,8 +22,13 @@ import (
 //go:embed pipeline.schema.json
 var JSON []byte
 
-// URL is the schema's $id.
-const URL = "https://crmsync.dev/schema/pipeline.schema.json"
+// URL is the schema's $id: the file in the project's repository, which
+// editors can fetch when a pipeline's first line names it.
+const URL = "https://raw.githubusercontent.com/crmsync/crmsync/main/schema/pipeline.schema.json"
+
+// ServePath is where crmsync serve answers with this schema, versioned by
+// the language version (version: 1) so a newer release can serve both.
+const ServePath = "/schema/v1/pipeline.schema.json"
 
 var (
 	once     sync.Once

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/crmsync/crmsync/schema"
 )
 
 // TestHelpOnStdout: every command's --help and -h print its usage on
@@ -176,4 +178,32 @@ func flagNames(fs *flag.FlagSet) []string {
 	var names []string
 	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
 	return names
+}
+
+// TestSchemaWrite: schema --write makes the folder, writes the schema the
+// binary checks against, and says what to put on a pipeline's first line.
+func TestSchemaWrite(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "editor", ".crmsync")
+	var out, errb bytes.Buffer
+	if code := run([]string{"schema", "--write", dir}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "pipeline.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, schema.JSON) {
+		t.Errorf("wrote %d bytes, not the embedded schema (%d bytes)", len(got), len(schema.JSON))
+	}
+	if !strings.Contains(out.String(), "# yaml-language-server: $schema=") {
+		t.Errorf("schema --write did not print the modeline:\n%s", out.String())
+	}
+	// A file in the way of the folder is an error, not a silent success.
+	blocked := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(blocked, []byte("x"), 0o644)
+	out.Reset()
+	errb.Reset()
+	if code := run([]string{"schema", "--write", blocked}, &out, &errb); code == 0 || !strings.Contains(errb.String(), "file") {
+		t.Errorf("schema --write over a file: exit %d, %q", code, errb.String())
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/crmsync/crmsync/engine/diag"
 	"github.com/crmsync/crmsync/engine/pipeline"
@@ -19,9 +20,11 @@ func init() {
 func schemaCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("schema", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	write := fs.String("write", "", "write DIR/pipeline.schema.json (for editors) instead of printing it")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: crmsync schema > pipeline.schema.json")
+		fmt.Fprintln(fs.Output(), "Usage: crmsync schema [--write DIR] > pipeline.schema.json")
 		fmt.Fprintln(fs.Output(), "Prints the JSON Schema (draft 2020-12) pipeline files are checked against, for editors and other tools.")
+		fmt.Fprintln(fs.Output(), "With --write, writes it as DIR/pipeline.schema.json and prints the line that points an editor at it.")
 		printFlags(fs.Output(), fs)
 	}
 	pos, code, ok := parseArgs(fs, args, stdout)
@@ -32,8 +35,47 @@ func schemaCmd(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	stdout.Write(schema.JSON)
+	if *write == "" {
+		stdout.Write(schema.JSON)
+		return exitOK
+	}
+	path, err := writeSchema(*write)
+	if err != nil {
+		fmt.Fprintf(stderr, "crmsync schema: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", path)
+	fmt.Fprintf(stdout, "first line of a pipeline file, with the path relative to that file:\n  # yaml-language-server: $schema=%s\n", filepath.ToSlash(path))
+	fmt.Fprintf(stdout, "or, for every file of a folder, in VS Code's settings.json:\n  \"yaml.schemas\": {\"%s\": \"pipelines/*.yaml\"}\n", filepath.ToSlash(path))
 	return exitOK
+}
+
+// writeSchema writes the schema into dir (made if missing) by a rename, so
+// an editor watching the file never reads half of it.
+func writeSchema(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "pipeline.schema.json")
+	tmp, err := os.CreateTemp(dir, ".pipeline.schema.json.*")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(schema.JSON); err != nil {
+		tmp.Close()
+		return "", fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return "", fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return "", err
+	}
+	return path, nil
 }
 
 func lintCmd(args []string, stdout, stderr io.Writer) int {

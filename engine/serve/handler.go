@@ -46,7 +46,8 @@ var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
 	},
 }).Parse(statusHTML))
 
-// Handler serves /healthz, /readyz, /metrics and /status on one mux.
+// Handler serves /healthz, /readyz, /metrics, /status, the admin API and
+// the pipeline schema on one mux.
 func (s *Scheduler) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -56,6 +57,7 @@ func (s *Scheduler) Handler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{Registry: s.metrics.Registry}))
 	mux.HandleFunc("GET /status", s.serveStatus)
 	s.adminRoutes(mux)
+	schemaRoutes(mux)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/status", http.StatusFound)
 	})

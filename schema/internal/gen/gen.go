@@ -45,7 +45,7 @@ import (
 
 // URL is the schema's $id (schema.URL; repeated so this package does not
 // import the one it generates for).
-const URL = "https://crmsync.dev/schema/pipeline.schema.json"
+const URL = "https://raw.githubusercontent.com/crmsync/crmsync/main/schema/pipeline.schema.json"
 
 // Schema returns the JSON Schema of the pipeline language, as written to
 // schema/pipeline.schema.json.
