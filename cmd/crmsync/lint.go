@@ -53,29 +53,8 @@ func schemaCmd(args []string, stdout, stderr io.Writer) int {
 // writeSchema writes the schema into dir (made if missing) by a rename, so
 // an editor watching the file never reads half of it.
 func writeSchema(dir string) (string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
 	path := filepath.Join(dir, "pipeline.schema.json")
-	tmp, err := os.CreateTemp(dir, ".pipeline.schema.json.*")
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(schema.JSON); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return "", fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return "", err
-	}
-	return path, nil
+	return path, writeFileByRename(path, schema.JSON)
 }
 
 func lintCmd(args []string, stdout, stderr io.Writer) int {
