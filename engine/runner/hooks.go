@@ -75,7 +75,7 @@ type hookMark struct {
 
 // open opens a reader of the sync: probed where the hooks ask for it.
 func (s *syncer) open(ctx context.Context, op source.Opener) (source.Reader, error) {
-	env := &source.Env{Logger: s.log, Redact: s.plan.Redact, Version: s.o.Version}
+	env := &source.Env{Logger: s.log, Redact: s.plan.Redact, Version: s.o.Version, WrapTransport: s.o.WrapTransport}
 	h := s.o.Hooks
 	if h == nil {
 		return op.Open(ctx, env)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,6 +48,9 @@ type Options struct {
 	ReadAhead int
 	// Hooks, when set, watch and bound the sync (see Hooks).
 	Hooks *Hooks
+	// WrapTransport, when set, wraps the transport of the sync's HTTP
+	// requests (see source.Env).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // Progress is a snapshot of a running sync.
@@ -71,6 +75,9 @@ type Result struct {
 	Warnings map[string]int64
 	// NotPrinted is, of those, how many were counted but not printed.
 	NotPrinted map[string]int64
+	// RateLimitWait is how long the sync's requests waited for a rate
+	// limit (the source's, the entity's, or a server's Retry-After).
+	RateLimitWait time.Duration
 }
 
 // Sync runs one entity of a plan once.
@@ -202,6 +209,7 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 		if sr, ok := reader.(source.StatsReporter); ok {
 			st := sr.Stats()
 			s.r.APICalls, s.r.Retries = st.APICalls+s.lookupCalls, st.Retries+s.lookupRetries
+			s.r.RateLimitWait = st.RateLimitWait
 		}
 	}()
 	if err := s.readLookups(ctx); err != nil {

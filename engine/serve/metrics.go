@@ -38,6 +38,8 @@ type Metrics struct {
 	jobsRunning prometheus.Gauge
 	paused      *prometheus.GaugeVec
 	admin       *prometheus.CounterVec
+
+	http *httpMetrics
 }
 
 var entityLabels = []string{"pipeline", "entity"}
@@ -90,6 +92,7 @@ func newMetrics() *Metrics {
 	m.jobsRunning = one("crmsync_jobs_running", "Sync jobs running, over every replica, as River's tables have them.")
 	m.paused = gauge("crmsync_paused", "1 while the operator has paused the entity (or its pipeline).", entityLabels...)
 	m.admin = counter("crmsync_admin_requests_total", "Operator API requests, by action (run, pause, resume) and result (ok, unauthorized, forbidden, …).", "action", "result")
+	m.http = newHTTPMetrics(m.Registry)
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -109,6 +112,7 @@ func (m *Metrics) observe(r *runner.Result) {
 	}
 	m.apiCalls.WithLabelValues(p, e).Add(float64(r.APICalls))
 	m.retries.WithLabelValues(p, e).Add(float64(r.Retries))
+	m.http.rateWait.WithLabelValues(p, e).Add(r.RateLimitWait.Seconds())
 	m.duration.WithLabelValues(p, e).Observe(r.Duration.Seconds())
 	if r.Status == sink.StatusSuccess || r.Status == sink.StatusPartial {
 		m.lastSuccess.WithLabelValues(p, e).Set(float64(r.FinishedAt.UnixMilli()) / 1000)

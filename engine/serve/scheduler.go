@@ -253,6 +253,7 @@ func (s *Scheduler) begin(j *job, now time.Time) {
 func (s *Scheduler) execute(ctx context.Context, j *job, plan *pipeline.Plan, ent *pipeline.Entity) {
 	defer s.wg.Done()
 	res := runner.Sync(ctx, plan, ent, runner.Options{Dest: s.o.Dest, Logger: s.log, Version: s.o.Version,
+		WrapTransport: s.metrics.http.wrap,
 		Progress: func(p runner.Progress) {
 			s.mu.Lock()
 			j.progress = p

@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -37,6 +38,9 @@ type Env struct {
 	Redact func(string) string
 	// Version is crmsync's version, for the User-Agent.
 	Version string
+	// WrapTransport, when set, wraps the transport the reader's requests
+	// go through (crmsync serve counts them by host and status class).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // Opener opens a reader at run time (connects, authenticates lazily).

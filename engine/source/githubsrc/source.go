@@ -127,7 +127,11 @@ func (s *settings) Open(_ context.Context, env *source.Env) (source.Reader, erro
 	// A download streams for as long as it takes; timeout bounds the wait
 	// for each answer to begin.
 	tr.ResponseHeaderTimeout = s.timeout
-	c := &client{settings: s, hc: &http.Client{Transport: tr}, ua: ua, log: log, redact: redact}
+	var rt http.RoundTripper = tr
+	if env != nil && env.WrapTransport != nil {
+		rt = env.WrapTransport(rt)
+	}
+	c := &client{settings: s, hc: &http.Client{Transport: rt}, ua: ua, log: log, redact: redact}
 	return &reader{settings: s, client: c, log: log}, nil
 }
 

@@ -174,7 +174,7 @@ func (r *reader) once(ctx context.Context, v *vars, c *call) (*response, *http.R
 	defer span.End()
 	r.calls.Add(1)
 	hdr := time.AfterFunc(r.o.headerTimeout, func() { stop(&stallError{"no response headers", r.o.headerTimeout, "header_timeout"}) })
-	hr, err := r.st.client.Do(req)
+	hr, err := r.client.Do(req)
 	hdr.Stop()
 	if err != nil {
 		err = stalled(ctx, err)

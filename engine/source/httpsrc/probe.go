@@ -33,6 +33,7 @@ func (o *opener) OpenProbe(ctx context.Context, env *source.Env, p source.Probe)
 		c.Transport = p.Wrap(c.Transport)
 	}
 	r.st = &sourceState{client: c, auths: map[string]authenticator{}}
+	r.client = c
 	r.auth = oc.auth(r.st, &openEnv{timeout: oc.timeout})
 	if p.Unlimited {
 		r.src, r.ent = &bucket{lim: rate.NewLimiter(rate.Inf, 1)}, nil

@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"io"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -28,6 +29,7 @@ type reader struct {
 	log      *slog.Logger
 	red      *redactor
 	st       *sourceState
+	client   *http.Client // st's, or st's through the Env's WrapTransport
 	src, ent *bucket // ent is nil when the entity has no rate_limit of its own
 	auth     authenticator
 	ua       string
@@ -63,6 +65,12 @@ func (o *opener) Open(_ context.Context, env *source.Env) (source.Reader, error)
 	}
 	r.ua = "crmsync/" + version
 	r.st = stateFor(o.stateKey)
+	r.client = r.st.client
+	if env.WrapTransport != nil {
+		c := *r.st.client
+		c.Transport = env.WrapTransport(c.Transport)
+		r.client = &c
+	}
 	r.src = bucketFor(o.srcRate.key, o.srcRate.perSecond, o.srcRate.burst, o.srcRate.shared)
 	if o.entRate != nil {
 		r.ent = bucketFor(o.entRate.key, o.entRate.perSecond, o.entRate.burst, o.entRate.shared)
