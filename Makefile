@@ -45,7 +45,7 @@ vet:
 
 ## lint-pipelines: every shipped pipeline must lint clean
 lint-pipelines: build
-	./$(BIN) lint pipelines/ examples/quickstart/ testdata/valid/
+	./$(BIN) lint pipelines/ examples/quickstart/ engine/pipeline/testdata/valid/
 
 ## bench: the record-path and load-path benchmarks (not part of test)
 bench: services

@@ -92,7 +92,7 @@ func TestLintCommand(t *testing.T) {
 	if code := run([]string{"lint", "../../examples/quickstart/leads.yaml"}, &out, &errb); code != exitOK || out.Len() != 0 {
 		t.Fatalf("clean file: exit %d, output %q", code, out.String())
 	}
-	code := run([]string{"lint", "../../testdata/lint/many_problems.yaml", "--format", "json"}, &out, &errb)
+	code := run([]string{"lint", "../../engine/pipeline/testdata/lint/many_problems.yaml", "--format", "json"}, &out, &errb)
 	if code != exitFailed {
 		t.Fatalf("broken file: exit %d, want %d", code, exitFailed)
 	}
@@ -108,7 +108,7 @@ func TestLintCommand(t *testing.T) {
 	}
 	out.Reset()
 	// A warning alone passes, unless --strict.
-	warn := "../../testdata/lint/literal_secret.yaml"
+	warn := "../../engine/pipeline/testdata/lint/literal_secret.yaml"
 	if code := run([]string{"lint", warn}, &out, &errb); code != exitOK {
 		t.Fatalf("warning only: exit %d", code)
 	}
