@@ -140,6 +140,10 @@ func typeOf(p *node) string {
 			return "duration"
 		case "on_invalid":
 			return "on_invalid"
+		case "fields":
+			return "map of column name to [a field](#" + anchor("field") + ")"
+		case "validator":
+			return "[validator](validators.md)"
 		}
 		return "[" + name + "](#" + anchor(name) + ")"
 	}
