@@ -45,8 +45,11 @@ type line struct {
 }
 
 // prose returns the lines of a Markdown page that are not inside ``` or ~~~
-// fences.
+// fences, with HTML comments (not rendered) blanked out.
 func prose(text string) []line {
+	text = commentRE.ReplaceAllStringFunc(text, func(c string) string {
+		return strings.Repeat("\n", strings.Count(c, "\n"))
+	})
 	var out []line
 	fence := ""
 	for i, l := range strings.Split(text, "\n") {
@@ -72,6 +75,7 @@ var (
 	linkRE       = regexp.MustCompile(`\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)`)
 	textLinkRE   = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`)
 	anchorTagRE  = regexp.MustCompile(`<a\s+(?:name|id)="([^"]+)"`)
+	commentRE    = regexp.MustCompile(`(?s)<!--.*?-->`)
 )
 
 // slug is GitHub's anchor for a heading: lower case, links reduced to their
@@ -186,14 +190,14 @@ func TestSlug(t *testing.T) {
 			t.Errorf("slug(%q) = %q, want %q", c.heading, got, c.want)
 		}
 	}
-	got := anchors("# A\n## B\n```\n# not a heading\n```\n## B\n## B\n")
+	got := anchors("# A\n## B\n```\n# not a heading\n```\n## B\n<!--\n## Hidden\n-->\n## B\n")
 	for _, want := range []string{"a", "b", "b-1", "b-2"} {
 		if !got[want] {
 			t.Errorf("anchors: %s missing from %v", want, got)
 		}
 	}
-	if got["not-a-heading"] {
-		t.Errorf("a comment inside a code block counted as a heading")
+	if got["not-a-heading"] || got["hidden"] {
+		t.Errorf("a comment inside a code block, or a heading inside an HTML comment, counted as a heading: %v", got)
 	}
 }
 
@@ -241,4 +245,32 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// TestReadmeCommands: the README's two set-up commands are still there, and
+// still targets of the Makefile (CI runs the second, .ci/run).
+func TestReadmeCommands(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	makefile, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, err := os.ReadFile(filepath.Join(root, ".ci", "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{"demo", "test"} {
+		if !regexp.MustCompile("(?m)^## The two commands\n\n```sh\n(?:.*\n)*?make " + target + " ").Match(readme) {
+			t.Errorf("README.md's \"The two commands\" block no longer shows make %s", target)
+		}
+		if !regexp.MustCompile(`(?m)^` + target + `:`).Match(makefile) {
+			t.Errorf("the Makefile has no %s target, which the README tells newcomers to run", target)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^make test$`).Match(ci) {
+		t.Errorf(".ci/run no longer runs the README's test command, make test")
+	}
 }
