@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the release archives: a static (CGO_ENABLED=0) crmsync for each
-# platform, packed with the README as dist/crmsync_<version>_<os>_<arch>.tar.gz
+# platform, packed with the README and the docs/ pages it links to as
+# dist/crmsync_<version>_<os>_<arch>.tar.gz
 # (.zip for Windows), and dist/SHA256SUMS. make release runs it.
 #
 #   VERSION    the version stamped into the binary (default: git describe)
@@ -30,6 +31,10 @@ for platform in $PLATFORMS; do
     -ldflags "-s -w -X main.version=$VERSION -X main.revision=$REVISION" \
     -o "$work/$name/$exe" ./cmd/crmsync
   cp README.md "$work/$name/"
+  # the guides and reference the README links to (the Markdown only, not docs_test.go)
+  find docs -name '*.md' | while read -r f; do
+    mkdir -p "$work/$name/$(dirname "$f")" && cp "$f" "$work/$name/$f"
+  done
   if [ "$os" = windows ]; then
     rm -f "$DIST/$name.zip"
     (cd "$work" && zip -qr "$DIST/$name.zip" "$name")

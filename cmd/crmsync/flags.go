@@ -48,7 +48,7 @@ func parseArgs(fs *flag.FlagSet, args []string, stdout io.Writer) (pos []string,
 }
 
 // flagError rewrites the flag package's messages with the --flag
-// spelling the help and the README use, and suggests the nearest flag
+// spelling the help and the docs use, and suggests the nearest flag
 // for an unknown one.
 func flagError(fs *flag.FlagSet, err error) string {
 	msg := err.Error()
@@ -75,7 +75,7 @@ func flagError(fs *flag.FlagSet, err error) string {
 }
 
 // printFlags writes a flag set's flags as --name VALUE  usage (default …),
-// in the spelling the README uses (flag.PrintDefaults writes -name).
+// in the spelling the docs use (flag.PrintDefaults writes -name).
 func printFlags(w io.Writer, fs *flag.FlagSet) {
 	type row struct{ left, usage string }
 	var rows []row

@@ -1,5 +1,5 @@
 // Command crmsync moves CRM data into PostgreSQL (or an embedded SQLite
-// file) from pipeline files written in YAML. See the README.
+// file) from pipeline files written in YAML. See the README and docs/.
 package main
 
 import (
@@ -14,7 +14,7 @@ import (
 // takes its module version and revision from the binary (see version.go).
 var version string
 
-// Exit codes, documented in the README.
+// Exit codes, documented in docs/guides/command-line.md.
 const (
 	exitOK      = 0
 	exitFailed  = 1 // a sync failed; lint found problems

@@ -60,8 +60,13 @@ func TestReleaseArchive(t *testing.T) {
 		t.Fatalf("tar: %v: %s", err, b)
 	}
 	bin := filepath.Join(unpack, name, exe)
-	if _, err := os.Stat(filepath.Join(unpack, name, "README.md")); err != nil {
-		t.Errorf("the archive has no README.md: %v", err)
+	for _, doc := range []string{"README.md", "docs/README.md", "docs/guides/writing-a-pipeline.md", "docs/reference/settings.md"} {
+		if _, err := os.Stat(filepath.Join(unpack, name, doc)); err != nil {
+			t.Errorf("the archive has no %s: %v", doc, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(unpack, name, "docs", "docs_test.go")); err == nil {
+		t.Errorf("the archive holds docs/docs_test.go; only the Markdown belongs in it")
 	}
 	if bi, err := buildinfo.ReadFile(bin); err != nil {
 		t.Errorf("build info: %v", err)

@@ -370,30 +370,29 @@ func TestReadmeExamples(t *testing.T) {
 		}
 		return nil
 	})
-	var data []byte
+	blocks := 0
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		data = append(data, b...)
-	}
-	blocks := 0
-	for i, part := range strings.Split(string(data), "```yaml\n")[1:] {
-		block, _, _ := strings.Cut(part, "```")
-		if !strings.Contains(block, "version: 1") {
-			continue
-		}
-		blocks++
-		name := fmt.Sprintf("README block %d", i+1)
-		env := func(string) (string, bool) { return "", false }
-		_, findings := pipeline.Load(name, []byte(block), pipeline.Options{LookupEnv: env,
-			ReadFile: func(string) ([]byte, error) { return []byte("x"), nil }})
-		if findings.HasErrors() {
-			t.Errorf("%s does not compile:\n%s\n%s", name, findings.Errors().Error(), block)
+		rel, _ := filepath.Rel(root, f)
+		for i, part := range strings.Split(string(data), "```yaml\n")[1:] {
+			block, _, _ := strings.Cut(part, "```")
+			if !strings.Contains(block, "version: 1") {
+				continue
+			}
+			blocks++
+			name := fmt.Sprintf("%s, yaml block %d", filepath.ToSlash(rel), i+1)
+			env := func(string) (string, bool) { return "", false }
+			_, findings := pipeline.Load(name, []byte(block), pipeline.Options{LookupEnv: env,
+				ReadFile: func(string) ([]byte, error) { return []byte("x"), nil }})
+			if findings.HasErrors() {
+				t.Errorf("%s does not compile:\n%s\n%s", name, findings.Errors().Error(), block)
+			}
 		}
 	}
 	if blocks < 5 {
-		t.Fatalf("only %d complete pipelines found in the README", blocks)
+		t.Fatalf("only %d complete pipelines found in README.md and docs/", blocks)
 	}
 }

@@ -12,9 +12,12 @@ var boolWords = [...]string{"true", "false", "yes", "no", "y", "n", "t", "f", "1
 
 func init() {
 	Register(Info{
-		Name: "boolean",
-		Doc:  "a boolean value, 0 or 1, or text true/false, yes/no, y/n, t/f, 1/0, on/off (any case); kept as written",
-		Arg:  "none",
+		Name:    "boolean",
+		Passes:  "boolean values, the integers 0 and 1, text `true/false`, `yes/no`, `y/n`, `t/f`, `1/0`, `on/off` in any case",
+		Keeps:   "the trimmed text",
+		Message: "`Invalid boolean`",
+		Doc:     "a boolean value, 0 or 1, or text true/false, yes/no, y/n, t/f, 1/0, on/off (any case); kept as written",
+		Arg:     "none",
 	}, func(arg any) (Validator, error) {
 		if err := noArg(arg); err != nil {
 			return nil, err

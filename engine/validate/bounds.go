@@ -13,14 +13,15 @@ import (
 
 func init() {
 	for _, b := range []struct {
-		name, doc string
-		min       bool
+		name, doc              string
+		min                    bool
+		passes, keeps, message string
 	}{
-		{"min", "a number at least the argument (integers, floats and decimals compared exactly), or a time on or after it", true},
-		{"max", "a number at most the argument, or a time on or before it (a date argument includes its whole day)", false},
+		{"min", "a number at least the argument (integers, floats and decimals compared exactly), or a time on or after it", true, "numbers ≥ the argument (integers, floats and decimals compared exactly, number text parsed); times on or after it", "the value", "`must be at least 3`, `must be on or after 2024-01-01`, `must be a number`"},
+		{"max", "a number at most the argument, or a time on or before it (a date argument includes its whole day)", false, "numbers ≤ the argument; times on or before it (a date covers its whole day: `max: 2024-12-31` accepts `2024-12-31 23:59:59`)", "the value", "`must be at most 100`, `must be on or before 2024-12-31`"},
 	} {
 		isMin := b.min
-		Register(Info{Name: b.name, Doc: b.doc, Arg: "a number, or a date (2006-01-02) or RFC 3339 time"},
+		Register(Info{Name: b.name, Doc: b.doc, Passes: b.passes, Keeps: b.keeps, Message: b.message, Arg: "a number, or a date (2006-01-02) or RFC 3339 time"},
 			func(arg any) (Validator, error) { return newBound(arg, isMin) })
 	}
 }

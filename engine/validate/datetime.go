@@ -12,14 +12,15 @@ var (
 
 func init() {
 	for _, d := range []struct {
-		name, doc string
-		err       error
+		name, doc              string
+		err                    error
+		passes, keeps, message string
 	}{
-		{"date", "a date: a time value, or text as 2006-01-02, 2006-01-02 15:04:05 or RFC 3339; impossible dates fail", errDate},
-		{"datetime", "a date and time: a time value, or text as RFC 3339, 2006-01-02T15:04:05, 2006-01-02 15:04:05 or 2006-01-02; impossible dates fail", errDatetime},
+		{"date", "a date: a time value, or text as 2006-01-02, 2006-01-02 15:04:05 or RFC 3339; impossible dates fail", errDate, "a date/time value, or text as `2006-01-02`, `2006-01-02 15:04:05`, `2006-01-02T15:04:05` or RFC 3339; impossible dates (`2023-02-29`, `2024-04-31`) fail; `01/15/2024` fails", "the trimmed text", "`Invalid date`"},
+		{"datetime", "a date and time: a time value, or text as RFC 3339, 2006-01-02T15:04:05, 2006-01-02 15:04:05 or 2006-01-02; impossible dates fail", errDatetime, "same as `date`", "the trimmed text", "`Invalid datetime`"},
 	} {
 		err := d.err
-		Register(Info{Name: d.name, Doc: d.doc, Arg: "none"}, func(arg any) (Validator, error) {
+		Register(Info{Name: d.name, Doc: d.doc, Passes: d.passes, Keeps: d.keeps, Message: d.message, Arg: "none"}, func(arg any) (Validator, error) {
 			if e := noArg(arg); e != nil {
 				return nil, e
 			}

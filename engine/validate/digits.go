@@ -6,9 +6,12 @@ var errDigits = errors.New("must contain only digits")
 
 func init() {
 	Register(Info{
-		Name: "digits",
-		Doc:  "text of ASCII digits 0-9 only (no signs, spaces or separators), or a non-negative integer",
-		Arg:  "none",
+		Name:    "digits",
+		Passes:  "text of ASCII digits `0-9` only, or a non-negative integer; `+1 (555) 123-4567`, `-5`, `12 34` fail",
+		Keeps:   "the value",
+		Message: "`must contain only digits`",
+		Doc:     "text of ASCII digits 0-9 only (no signs, spaces or separators), or a non-negative integer",
+		Arg:     "none",
 	}, func(arg any) (Validator, error) {
 		if err := noArg(arg); err != nil {
 			return nil, err

@@ -10,9 +10,12 @@ var errEmail = errors.New("Invalid email format")
 
 func init() {
 	Register(Info{
-		Name: "email",
-		Doc:  "an address local@domain.tld (plus-addressing and UTF-8 accepted; no display name, quotes, comments or IP literals)",
-		Arg:  "none",
+		Name:    "email",
+		Passes:  "`local@domain.tld`: see [Email](../guides/writing-a-pipeline.md#email)",
+		Keeps:   "the trimmed text",
+		Message: "`Invalid email format`",
+		Doc:     "an address local@domain.tld (plus-addressing and UTF-8 accepted; no display name, quotes, comments or IP literals)",
+		Arg:     "none",
 	}, func(arg any) (Validator, error) {
 		if err := noArg(arg); err != nil {
 			return nil, err

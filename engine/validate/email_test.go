@@ -14,7 +14,7 @@ type emailChoice struct {
 
 // emailPolicy decides every is_email diagnosis that is neither
 // ISEMAIL_VALID (always accepted) nor ISEMAIL_ERR_* (always refused).
-// Changing a decision here must go with the README's "Email" section.
+// Changing a decision here must go with the "Email" section of docs/guides/writing-a-pipeline.md.
 var emailPolicy = map[string]emailChoice{
 	"ISEMAIL_DNSWARN_NO_RECORD":    {true, "syntax is ordinary; the validator does no DNS look-ups"},
 	"ISEMAIL_DNSWARN_NO_MX_RECORD": {true, "syntax is ordinary; the validator does no DNS look-ups"},

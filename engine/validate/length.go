@@ -14,14 +14,15 @@ var errNoLength = errors.New("must be text or a list")
 
 func init() {
 	for _, l := range []struct {
-		name, doc, word string
-		cmp             func(n, want int) bool
+		name, doc, word        string
+		cmp                    func(n, want int) bool
+		passes, keeps, message string
 	}{
-		{"min_length", "text of at least N characters (runes), or a list of at least N items", "at least", func(n, want int) bool { return n >= want }},
-		{"max_length", "text of at most N characters (runes), or a list of at most N items", "at most", func(n, want int) bool { return n <= want }},
-		{"length", "text of exactly N characters (runes), or a list of exactly N items", "exactly", func(n, want int) bool { return n == want }},
+		{"min_length", "text of at least N characters (runes), or a list of at least N items", "at least", func(n, want int) bool { return n >= want }, "text of at least N characters (Unicode characters, not bytes), lists (and JSON arrays) of at least N items; numbers count the characters of their text", "the value", "`must be at least 3 characters`, `must have at least 2 items`"},
+		{"max_length", "text of at most N characters (runes), or a list of at most N items", "at most", func(n, want int) bool { return n <= want }, "at most N characters or items", "the value", "`must be at most 80 characters`"},
+		{"length", "text of exactly N characters (runes), or a list of exactly N items", "exactly", func(n, want int) bool { return n == want }, "exactly N characters or items", "the value", "`must be exactly 5 characters`"},
 	} {
-		Register(Info{Name: l.name, Doc: l.doc, Arg: "a non-negative whole number"}, func(arg any) (Validator, error) {
+		Register(Info{Name: l.name, Doc: l.doc, Passes: l.passes, Keeps: l.keeps, Message: l.message, Arg: "a non-negative whole number"}, func(arg any) (Validator, error) {
 			n, err := countArg(arg)
 			if err != nil {
 				return nil, err

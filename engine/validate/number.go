@@ -15,9 +15,12 @@ var (
 
 func init() {
 	Register(Info{
-		Name: "decimal",
-		Doc:  "a number: an integer, float or decimal value, or text such as -12.50, 1,234.5 or 1.5e3 (no currency signs); kept as written",
-		Arg:  "none",
+		Name:    "decimal",
+		Passes:  "integer, float (not NaN/∞) and decimal values; text `-12.50`, `+7`, `.5`, `1.5e3`, and thousands separators in groups of three (`1,234,567.89`). Currency signs (`$12.50`), `12.50 USD`, European `1.234,56`, `12%`, `N/A` fail",
+		Keeps:   "the trimmed text",
+		Message: "`Invalid decimal number`",
+		Doc:     "a number: an integer, float or decimal value, or text such as -12.50, 1,234.5 or 1.5e3 (no currency signs); kept as written",
+		Arg:     "none",
 	}, func(arg any) (Validator, error) {
 		if err := noArg(arg); err != nil {
 			return nil, err
@@ -25,9 +28,12 @@ func init() {
 		return funcValidator(validateDecimal), nil
 	})
 	Register(Info{
-		Name: "integer",
-		Doc:  "a whole number within 64 bits: an integer value, a whole float or decimal, or text such as -42, 1,234 or 42.00; kept as written",
-		Arg:  "none",
+		Name:    "integer",
+		Passes:  "whole numbers within 64 bits: integer values, whole floats and decimals (`42.0`), text `-42`, `1,234,567`, `42.00` (a fraction of zeros); `42.5`, `1e3`, `99999999999999999999` fail",
+		Keeps:   "the trimmed text",
+		Message: "`Invalid integer`",
+		Doc:     "a whole number within 64 bits: an integer value, a whole float or decimal, or text such as -42, 1,234 or 42.00; kept as written",
+		Arg:     "none",
 	}, func(arg any) (Validator, error) {
 		if err := noArg(arg); err != nil {
 			return nil, err

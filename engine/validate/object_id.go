@@ -6,9 +6,12 @@ var errObjectID = errors.New("Invalid object ID")
 
 func init() {
 	Register(Info{
-		Name: "object_id",
-		Doc:  "an object id: 24 hexadecimal digits (a MongoDB ObjectId) by default, or the whole value matching a pattern",
-		Arg:  "none, a regular expression for the whole value, or {pattern: <regular expression>}",
+		Name:    "object_id",
+		Passes:  "24 hexadecimal digits (a MongoDB ObjectId); with a pattern, the whole value must match",
+		Keeps:   "the trimmed text",
+		Message: "`Invalid object ID`",
+		Doc:     "an object id: 24 hexadecimal digits (a MongoDB ObjectId) by default, or the whole value matching a pattern",
+		Arg:     "none, a regular expression for the whole value, or {pattern: <regular expression>}",
 	}, func(arg any) (Validator, error) {
 		if arg == nil {
 			return funcValidator(validateObjectID), nil

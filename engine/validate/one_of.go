@@ -8,9 +8,12 @@ import (
 
 func init() {
 	Register(Info{
-		Name: "one_of",
-		Doc:  "a value from a list (exact, case-sensitive); with ignore_case the listed spelling is kept; every item of a list value must be listed",
-		Arg:  "a list of values, or {values: [...], ignore_case: true}",
+		Name:    "one_of",
+		Passes:  "a listed value, compared exactly (case-sensitive, no trimming); numbers and booleans compare by their text (`[1, 2]` accepts `2` and `\"2\"`). With `ignore_case`, any case",
+		Keeps:   "with `ignore_case`, the listed spelling (`WON` → `won`)",
+		Message: "`must be one of: new, open, won` (the first ten, then `(and N more)`)",
+		Doc:     "a value from a list (exact, case-sensitive); with ignore_case the listed spelling is kept; every item of a list value must be listed",
+		Arg:     "a list of values, or {values: [...], ignore_case: true}",
 	}, newOneOf)
 }
 

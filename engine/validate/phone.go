@@ -16,9 +16,12 @@ var errPhone = errors.New("Invalid phone number")
 
 func init() {
 	Register(Info{
-		Name: "phone",
-		Doc:  "a possible phone number for its region (length and country code checked by libphonenumber); kept as written",
-		Arg:  `a region code such as "US" or "GB" (default "US"), used for numbers without +country code`,
+		Name:    "phone",
+		Passes:  "a *possible* number per libphonenumber (right length for its country): `+1 (555) 123-4567`, `555.123.4567`, `+44 20 7946 0958`, `555-123-4567 ext. 89`. Numbers without `+` are read in the region. A local-only number (`123-4567`, no area code) fails, and so does a `+1` number whose area code starts with 0 or 1",
+		Keeps:   "the trimmed text, as written (use `type: phone` to store E.164)",
+		Message: "`Invalid phone number`",
+		Doc:     "a possible phone number for its region (length and country code checked by libphonenumber); kept as written",
+		Arg:     `a region code such as "US" or "GB" (default "US"), used for numbers without +country code`,
 	}, newPhone)
 }
 

@@ -15,10 +15,13 @@ var (
 
 func init() {
 	Register(Info{
-		Name:  "required",
-		Doc:   "a value is present (not null); the empty string passes, see not_empty",
-		Arg:   "none",
-		NilOK: true,
+		Name:    "required",
+		Passes:  "any value that is not null (also `\"\"`)",
+		Keeps:   "the value",
+		Message: "`value is required`",
+		Doc:     "a value is present (not null); the empty string passes, see not_empty",
+		Arg:     "none",
+		NilOK:   true,
 	}, func(arg any) (Validator, error) {
 		if err := noArg(arg); err != nil {
 			return nil, err
@@ -26,10 +29,13 @@ func init() {
 		return funcValidator(validateRequired), nil
 	})
 	Register(Info{
-		Name:  "not_empty",
-		Doc:   "a value with content: not null, not blank text, not an empty list or JSON null, [], {} or \"\"",
-		Arg:   "none",
-		NilOK: true,
+		Name:    "not_empty",
+		Passes:  "not null, not blank text (Unicode spaces only), not an empty list, not JSON `null`, `\"\"`, `[]`, `{}`",
+		Keeps:   "the value",
+		Message: "`must not be empty`",
+		Doc:     "a value with content: not null, not blank text, not an empty list or JSON null, [], {} or \"\"",
+		Arg:     "none",
+		NilOK:   true,
 	}, func(arg any) (Validator, error) {
 		if err := noArg(arg); err != nil {
 			return nil, err

@@ -7,9 +7,12 @@ import (
 
 func init() {
 	Register(Info{
-		Name: "regex",
-		Doc:  "text matching a regular expression (Go RE2 syntax, unanchored: use ^ and $ for the whole value); every item of a list must match",
-		Arg:  "a regular expression",
+		Name:    "regex",
+		Passes:  "text in which the pattern matches: it is not anchored, so write `^…$` to match the whole value; numbers are matched as text",
+		Keeps:   "the value",
+		Message: "`must match the pattern ^[A-Z]`",
+		Doc:     "text matching a regular expression (Go RE2 syntax, unanchored: use ^ and $ for the whole value); every item of a list must match",
+		Arg:     "a regular expression",
 	}, func(arg any) (Validator, error) {
 		re, src, err := patternArg(arg, false)
 		if err != nil {

@@ -6,9 +6,12 @@ import (
 
 func init() {
 	Register(Info{
-		Name: "state",
-		Doc:  "a US state, DC, territory (PR, GU, VI, AS, MP) or military code (AA, AE, AP), by code or name in any case; kept as the two-letter code",
-		Arg:  "none",
+		Name:    "state",
+		Passes:  "US states, DC, territories (PR, GU, VI, AS, MP) and military codes (AA, AE, AP), by code or name, any case, dots and extra spaces ignored (`new york`, `D.C.`, `Washington DC`, `U.S. Virgin Islands`)",
+		Keeps:   "the two-letter code (`NY`)",
+		Message: "`Invalid US state: 'XX'`",
+		Doc:     "a US state, DC, territory (PR, GU, VI, AS, MP) or military code (AA, AE, AP), by code or name in any case; kept as the two-letter code",
+		Arg:     "none",
 	}, func(arg any) (Validator, error) {
 		if err := noArg(arg); err != nil {
 			return nil, err

@@ -11,9 +11,12 @@ var errURL = errors.New("Invalid URL")
 
 func init() {
 	Register(Info{
-		Name: "url",
-		Doc:  "an absolute http or https URL with a host (IDN hosts, IPv4 and [IPv6] accepted)",
-		Arg:  "none",
+		Name:    "url",
+		Passes:  "absolute `http`/`https` URL with a host: names (also internationalised), IPv4, `[IPv6]`, optional port, path, query and fragment; `%` only as `%XX`",
+		Keeps:   "the trimmed text",
+		Message: "`Invalid URL`",
+		Doc:     "an absolute http or https URL with a host (IDN hosts, IPv4 and [IPv6] accepted)",
+		Arg:     "none",
 	}, func(arg any) (Validator, error) {
 		if err := noArg(arg); err != nil {
 			return nil, err

@@ -35,6 +35,11 @@ type Info struct {
 	Doc   string // one line: what passes
 	Arg   string // what the argument is: "none", "a number", ...
 	NilOK bool   // the validator is called with nil values too
+
+	// For the generated reference (docs/reference/validators.md), in Markdown:
+	Passes  string // what passes, with examples (Doc when empty)
+	Keeps   string // what the chain goes on with when the value passes
+	Message string // the error text when it fails, as the log and the rejects show it
 }
 
 type entry struct {

@@ -47,9 +47,12 @@ var postalFormats = map[string]postalFormat{
 func init() {
 	countries := append([]string{"US"}, sortedKeys(postalFormats)...)
 	Register(Info{
-		Name: "zip_code",
-		Doc:  "a postal code: US 12345 or 12345-6789 by default; other countries by their format, letters upper-cased and spaced (k1a0b1 → K1A 0B1)",
-		Arg:  "none (US), a country code (" + strings.Join(countries, ", ") + ") or {pattern: <regular expression for the whole value>}",
+		Name:    "zip_code",
+		Passes:  "US: `12345` or `12345-6789`. Countries: `CA` `K1A 0B1`, `GB`/`UK` `SW1A 1AA`, `DE` `10115`, `FR` `75001`, `IT` `00100`, `ES` `28013`, `MX` `06600`, `AU` `2000`, `NZ` `6011`, `NL` `1234 AB`, `BE`/`AT`/`CH`/`DK` `1000`, `NO` `0150`, `SE` `114 55`, `PL` `00-950`, `PT` `1000-001`, `IN` `110001`, `BR` `01310-100`, `JP` `100-0001`. `{pattern: '…'}`: the whole value must match",
+		Keeps:   "CA, GB and NL codes upper-cased with one space (`k1a0b1` → `K1A 0B1`); others the trimmed text",
+		Message: "`Invalid US ZIP code`, `Invalid CA postal code`, `Invalid postal code`",
+		Doc:     "a postal code: US 12345 or 12345-6789 by default; other countries by their format, letters upper-cased and spaced (k1a0b1 → K1A 0B1)",
+		Arg:     "none (US), a country code (" + strings.Join(countries, ", ") + ") or {pattern: <regular expression for the whole value>}",
 	}, newZipCode)
 }
 

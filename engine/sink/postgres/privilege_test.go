@@ -12,7 +12,7 @@ import (
 	"github.com/crmsync/crmsync/engine/sink"
 )
 
-// TestLeastPrivilegeRole: the README's least-privilege set-up — a schema
+// TestLeastPrivilegeRole: the least-privilege set-up of docs/guides/destinations.md — a schema
 // made beforehand, USAGE and CREATE on it granted to a role without
 // CREATE on the database — is enough to run: crmsync does not try to
 // create a schema that exists.

@@ -201,7 +201,7 @@ func TestColumnPaths(t *testing.T) {
 	if gjson.Get(rec, "e.mail").Exists() {
 		t.Error(`unescaped "e.mail" must not reach the column e.mail`)
 	}
-	// The README's rule: a backslash before each special character.
+	// The rule in docs/guides/sources.md ("Field paths into CSV records"): a backslash before each special character.
 	dir := t.TempDir()
 	writeFile(t, dir, "a.csv", "Amount (USD),p|q,x*y,a.b.c\n1,2,3,4\n")
 	r = read(t, spec(dir, config.FileSource{Path: "a.csv"}, config.FileEntity{}, 10), "", 0)

@@ -245,7 +245,7 @@ func validatorDef() *Obj {
 	}
 	keys.Set("expr", S("An expr expression over value (and the record's fields) that must be true."))
 	keys.Set("message", S("The error text to report instead of the validator's own."))
-	return D("A validator: its name (email), or a mapping of its name to its argument ({min_length: 3}, {zip_code: CA}, {one_of: [a, b]}); add message: to replace its error text; {expr: 'value > 0', message: '…'} checks an expression. See the README's Validators table.",
+	return D("A validator: its name (email), or a mapping of its name to its argument ({min_length: 3}, {zip_code: CA}, {one_of: [a, b]}); add message: to replace its error text; {expr: 'value > 0', message: '…'} checks an expression. Every validator is in docs/reference/validators.md.",
 		kw("anyOf", []any{
 			obj(kw("type", "string"), enum(names)),
 			obj(kw("type", "object"), kw("minProperties", 1), kw("maxProperties", 2),
