@@ -56,6 +56,15 @@ func (r *reader) fetch(ctx context.Context, v *vars, c *call, page int) (*respon
 		if res != nil {
 			r.noteLimits(res)
 		}
+		if err == nil && res != nil {
+			if xerr := r.xmlToJSON(res); xerr != nil && res.status >= 200 && res.status < 300 {
+				return nil, r.pageErr(res, page, xerr.Error(), true)
+			}
+		}
+		fault, clientFault, isFault := "", false, false
+		if err == nil && res != nil {
+			fault, clientFault, isFault = soapFault(res.body)
+		}
 		var reason string
 		retry, hasWait, wait := false, false, time.Duration(0)
 		switch {
@@ -74,6 +83,16 @@ func (r *reader) fetch(ctx context.Context, v *vars, c *call, page int) (*respon
 				"page", page, "method", req.Method, "url", r.red.url(req.URL))
 			attempt--
 			continue
+		case isFault && (clientFault || attempt >= attempts):
+			// A SOAP fault, whatever the status: a client fault is not
+			// retried (the same request fails the same way).
+			if attempt > 1 {
+				fault += fmt.Sprintf(" (after %d tries)", attempt)
+			}
+			return nil, r.pageErr(res, page, fault, false)
+		case isFault:
+			reason = fault
+			retry = true
 		case res.status >= 200 && res.status < 300:
 			rule, err := r.checkBody(res, page)
 			if err != nil {
@@ -318,6 +337,9 @@ func (r *reader) statusErr(res *response, page, tries int) error {
 	msg := "the server answered " + http.StatusText(res.status)
 	if msg == "the server answered " {
 		msg = "the server answered with an error status"
+	}
+	if m := serverMessage(res.body); m != "" {
+		msg += fmt.Sprintf(": the server says %q", m)
 	}
 	if tries > 1 {
 		msg += fmt.Sprintf(" (after %d tries)", tries)

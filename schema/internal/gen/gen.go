@@ -186,12 +186,13 @@ func paginateDef() *Obj {
 
 func requestDef() *Obj {
 	return O("The HTTP request of an entity. Strings may use {{ watermark }}, {{ window.start }}, {{ window.end }}, {{ now }} and, for child entities, {{ parent.<path> }}.", props(
+		kw("format", S("How this request's bodies are read and written, overriding the source's format: with xml, a body that is a string is sent as XML text (text/xml; charset=utf-8) with its {{ }} values XML-escaped, and the response is read as XML.", enum(httpsrc.Formats))),
 		kw("method", S("HTTP method (default GET).", enum(httpsrc.Methods))),
 		kw("path", S("Path joined to the source's base_url, for example /crm/v3/objects/contacts.")),
 		kw("params", typed("object", "Query parameters, name → value. A parameter whose value renders empty is left out.",
 			kw("additionalProperties", obj(kw("type", []string{"string", "number", "boolean"}))))),
 		kw("headers", strmap("Headers for this entity, added to the source's.")),
-		kw("body", D("JSON body (POST). Any YAML value; strings may use templates.")),
+		kw("body", D("JSON body (POST). Any YAML value; strings may use templates. With format: xml, one string: the XML text, its {{ }} values XML-escaped.")),
 	), "path")
 }
 
