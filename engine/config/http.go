@@ -75,7 +75,7 @@ type IncrementalRequest struct {
 
 // Auth is how HTTP requests authenticate.
 type Auth struct {
-	Type string `yaml:"type"` // none | api_key | bearer | basic | oauth2
+	Type string `yaml:"type"` // none | api_key | bearer | basic | oauth2 | signed
 
 	// api_key: one or more headers and/or query parameters.
 	Headers map[string]Secret `yaml:"headers"`
@@ -100,6 +100,12 @@ type Auth struct {
 	ClientSecret Secret   `yaml:"client_secret"`
 	RefreshToken Secret   `yaml:"refresh_token"`
 	Scopes       []string `yaml:"scopes"`
+
+	// signed: headers computed for every request (and every retry) by
+	// expressions over secrets.<name> and the request (method, url,
+	// host, path, query, body), with hmac_sha256, base64, unix_now …
+	Secrets map[string]Secret `yaml:"secrets"`
+	Sign    map[string]string `yaml:"sign"`
 }
 
 // RateLimit is a token bucket shared by every entity of the source, or by

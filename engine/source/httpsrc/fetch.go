@@ -189,6 +189,11 @@ func (r *reader) once(ctx context.Context, v *vars, c *call) (*response, *http.R
 		return nil, req, &authError{err}
 	}
 	r.red.remember(req.Header.Get("Authorization")) // a server may echo it back in an error
+	if s, ok := r.auth.(*signedAuth); ok && !c.foreign {
+		for _, v := range s.computed(req) {
+			r.red.rememberWhole(v)
+		}
+	}
 	span := r.startSpan(req)                        // after auth: its URL shows where the key went, redacted
 	defer span.End()
 	r.calls.Add(1)

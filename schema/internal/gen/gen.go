@@ -146,6 +146,8 @@ func authDef() *Obj {
 		kw("client_secret", secret("oauth2: the client secret.")),
 		kw("refresh_token", secret("oauth2 refresh_token grant: the long-lived refresh token.")),
 		kw("scopes", strarray("oauth2: scopes to request.")),
+		kw("secrets", secretmap("signed: secret values the sign expressions read as secrets.<name>; redacted from all output.")),
+		kw("sign", strmap("signed: header name → expr expression computed for every request, retries included, over secrets.<name>, method, url, host, path, query and body, with hmac_sha256, hmac_sha1, sha256, base64, base64_decode, hex and unix_now; it must give text. The values are redacted from all output.")),
 	), "type")
 }
 
