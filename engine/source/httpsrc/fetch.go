@@ -194,7 +194,7 @@ func (r *reader) once(ctx context.Context, v *vars, c *call) (*response, *http.R
 			r.red.rememberWhole(v)
 		}
 	}
-	span := r.startSpan(req)                        // after auth: its URL shows where the key went, redacted
+	span := r.startSpan(req) // after auth: its URL shows where the key went, redacted
 	defer span.End()
 	r.calls.Add(1)
 	hdr := time.AfterFunc(r.o.headerTimeout, func() { stop(&stallError{"no response headers", r.o.headerTimeout, "header_timeout"}) })
