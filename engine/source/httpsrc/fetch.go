@@ -29,6 +29,8 @@ type response struct {
 	status int
 	header http.Header
 	body   string
+	// fromXML: body is the JSON of an XML body.
+	fromXML bool
 }
 
 // authError marks a failure to sign a request (an oauth2 token fetch).

@@ -78,8 +78,18 @@ func (r *reader) xmlToJSON(res *response) error {
 		}
 		return fmt.Errorf("the body is %v", err)
 	}
-	res.body = string(j)
+	res.body, res.fromXML = string(j), true
 	return nil
+}
+
+// parentExists reports whether the object holding the last key of a
+// plain records path (feed.entry: feed) is in the body.
+func parentExists(body, path string) bool {
+	i := strings.LastIndexByte(path, '.')
+	if i <= 0 || strings.ContainsAny(path, "#|@*?\\") {
+		return false
+	}
+	return gjson.Get(body, path[:i]).IsObject()
 }
 
 // soapFault finds a SOAP 1.1 or 1.2 fault in a converted body. client is
