@@ -216,7 +216,7 @@ func incrementalDef() *Obj {
 		kw("in", S("http: where the watermark goes (default query).", enum(httpsrc.Places))),
 		kw("format", S("How the watermark is written in requests: rfc3339 (default), epoch_s, epoch_ms, date (2006-01-02), datetime (2006-01-02 15:04:05), http-date (If-Modified-Since), or a Go time layout such as 2006-01-02T15:04:05-07:00.")),
 		kw("lookback", dur("Re-read this much before the watermark to catch late updates (upserts make it harmless).")),
-		kw("start", S("Watermark of the very first run (RFC 3339 or a date); without it the first run reads everything.")),
+		kw("start", S("Watermark of the very first run (and of --full): RFC 3339, a date, or a time before now as a negative duration (-30d, -720h: the last 30 days at the moment of the read); without it the first run reads everything.")),
 		kw("sorted", B("The source returns records in ascending order of field (HubSpot search sorted ASCENDING, SQL keyset reads): the watermark then advances with every committed batch, so a killed backfill resumes where it stopped. Otherwise the watermark advances only when a sync completes.")),
 		kw("column", S("sql: the SQL expression of the incremental column. Default: the field's path. An expression such as COALESCE(updated_at, add_date) keeps indexes from being used: prefer fallback.")),
 		kw("joined", strlist("sql: output columns of the query holding a joined table's change time (tps.updated_at AS tps_updated_at); each is read as its own keyset stream (column, key) from its own watermark, so a change to the joined row alone re-reads the rows it belongs to.")),
