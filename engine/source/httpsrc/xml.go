@@ -82,14 +82,20 @@ func (r *reader) xmlToJSON(res *response) error {
 	return nil
 }
 
-// parentExists reports whether the object holding the last key of a
-// plain records path (feed.entry: feed) is in the body.
+// parentExists reports whether the nearest part of a plain records path
+// that is in the body is an object (feed.entry: feed): the records'
+// elements are simply absent.
 func parentExists(body, path string) bool {
-	i := strings.LastIndexByte(path, '.')
-	if i <= 0 || strings.ContainsAny(path, "#|@*?\\") {
+	if strings.ContainsAny(path, "#|@*?\\") {
 		return false
 	}
-	return gjson.Get(body, path[:i]).IsObject()
+	for i := strings.LastIndexByte(path, '.'); i > 0; i = strings.LastIndexByte(path, '.') {
+		path = path[:i]
+		if r := gjson.Get(body, path); r.Exists() {
+			return r.IsObject()
+		}
+	}
+	return false
 }
 
 // soapFault finds a SOAP 1.1 or 1.2 fault in a converted body. client is
