@@ -30,9 +30,9 @@ type exchange struct {
 	// BodyHas are texts a body that is not JSON (a SOAP envelope) must
 	// contain, after white space between tags is dropped.
 	BodyHas []string `yaml:"body_has"`
-	Status  int               `yaml:"status"`
-	File    string            `yaml:"file"`  // the answer's body
-	Times   int               `yaml:"times"` // how often it is served (default 1)
+	Status  int      `yaml:"status"`
+	File    string   `yaml:"file"`  // the answer's body
+	Times   int      `yaml:"times"` // how often it is served (default 1)
 
 	body []byte // the request body wanted, as compact JSON
 }
