@@ -1,15 +1,18 @@
 package pipelines_test
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/crmsync/crmsync/engine/pipeline"
 	"github.com/crmsync/crmsync/engine/runner"
 )
 
@@ -100,4 +103,31 @@ func TestMarketSharp(t *testing.T) {
 		"Ann|Lee-Park|2024-05-02T08:00:00Z",
 		"Dana|White|2024-05-02T08:30:00Z",
 	)
+
+	// Bad answers: a feed that is not well-formed XML and an OData error
+	// document fail their entity with a clear error; the rows committed
+	// before stay.
+	srv.setRun(3)
+	for _, tc := range []struct{ entity, want string }{
+		{"contacts", "the body is not well-formed XML at line 5"},
+		{"customers", `status 400: the server answered Bad Request: the server says "Syntax error at position 11`},
+	} {
+		e := plan.Entities[slices.IndexFunc(plan.Entities, func(e *pipeline.Entity) bool { return e.Name == tc.entity })]
+		r := runner.Sync(context.Background(), plan, e, runner.Options{Dest: d.Destination, Logger: logs.logger()})
+		if r.Err == nil {
+			t.Fatalf("run 3 %s: no error", tc.entity)
+		}
+		for _, want := range []string{fmt.Sprintf("entity %q: page 1: GET %s/WcfDataService.svc/", tc.entity, srv.URL), tc.want} {
+			if !strings.Contains(r.Err.Error(), want) {
+				t.Errorf("run 3 %s: error %q\nlacks %q", tc.entity, r.Err, want)
+			}
+		}
+		if strings.Contains(r.Err.Error(), key) {
+			t.Errorf("run 3 %s: the error shows the API key", tc.entity)
+		}
+	}
+	srv.served(t, 3)
+	if n := d.count(t, "marketsharp_contacts"); n != 4 {
+		t.Errorf("after the bad answers: %d contacts, want the 4 committed", n)
+	}
 }
