@@ -64,7 +64,7 @@ func (r *reader) fetch(ctx context.Context, v *vars, c *call, page int) (*respon
 			}
 		}
 		fault, clientFault, isFault := "", false, false
-		if err == nil && res != nil {
+		if err == nil && res != nil && res.fromXML { // SOAP is XML: JSON bodies skip the look
 			fault, clientFault, isFault = soapFault(res.body)
 		}
 		var reason string
