@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -26,9 +27,12 @@ type exchange struct {
 	Headers map[string]string `yaml:"headers"` // of the answer
 	Want    map[string]string `yaml:"want_headers"`
 	Body    any               `yaml:"body"` // the JSON body the request must carry
-	Status  int               `yaml:"status"`
-	File    string            `yaml:"file"`  // the answer's body
-	Times   int               `yaml:"times"` // how often it is served (default 1)
+	// BodyHas are texts a body that is not JSON (a SOAP envelope) must
+	// contain, after white space between tags is dropped.
+	BodyHas []string `yaml:"body_has"`
+	Status  int      `yaml:"status"`
+	File    string   `yaml:"file"`  // the answer's body
+	Times   int      `yaml:"times"` // how often it is served (default 1)
 
 	body []byte // the request body wanted, as compact JSON
 }
@@ -176,6 +180,15 @@ func (x *exchange) mismatch(req *http.Request, body []byte) string {
 			return fmt.Sprintf("header %s: %q, want %q", k, req.Header.Get(k), v)
 		}
 	}
+	if len(x.BodyHas) > 0 {
+		flat := tagSpace.ReplaceAllString(string(body), "><")
+		for _, want := range x.BodyHas {
+			if !strings.Contains(flat, want) {
+				return fmt.Sprintf("body lacks %q: %s", want, flat)
+			}
+		}
+		return ""
+	}
 	if x.body == nil {
 		if len(body) > 0 {
 			return "unexpected body " + string(body)
@@ -192,6 +205,8 @@ func (x *exchange) mismatch(req *http.Request, body []byte) string {
 	}
 	return ""
 }
+
+var tagSpace = regexp.MustCompile(`>\s+<`)
 
 func sorted(m map[string]string) string {
 	keys := make([]string, 0, len(m))

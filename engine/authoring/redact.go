@@ -47,6 +47,9 @@ func NewRedactor(plan *pipeline.Plan) *Redactor {
 		for name := range plan.Source.Auth.Headers {
 			r.headers[http.CanonicalHeaderKey(name)] = true
 		}
+		for name := range plan.Source.Auth.Sign { // signed: computed per request
+			r.headers[http.CanonicalHeaderKey(name)] = true
+		}
 		for name := range plan.Source.Auth.Query {
 			r.params[strings.ToLower(name)] = true
 		}

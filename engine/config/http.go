@@ -22,6 +22,13 @@ type HTTPSource struct {
 	Paginate     *Paginate `yaml:"paginate"`   // default for every entity
 	ErrorWhen    ErrorWhen `yaml:"error_when"` // expr over the decoded body
 	Records      string    `yaml:"records"`    // default records path for every entity
+	// The source's format key (FileSource.Format, shared) says how
+	// response bodies are read: json, or xml (converted to JSON once per
+	// page, so every path reads it the same way). Unset: JSON, or XML
+	// when the response's Content-Type says XML.
+	//
+	// XML tunes the XML-to-JSON mapping.
+	XML *XMLFormat `yaml:"xml"`
 	// Lookups are requests run once at the start of each entity's sync;
 	// expressions read their records as lookup.<name>.
 	Lookups map[string]*LookupRequest `yaml:"lookups"`
@@ -68,7 +75,7 @@ type IncrementalRequest struct {
 
 // Auth is how HTTP requests authenticate.
 type Auth struct {
-	Type string `yaml:"type"` // none | api_key | bearer | basic | oauth2
+	Type string `yaml:"type"` // none | api_key | bearer | basic | oauth2 | signed
 
 	// api_key: one or more headers and/or query parameters.
 	Headers map[string]Secret `yaml:"headers"`
@@ -93,6 +100,12 @@ type Auth struct {
 	ClientSecret Secret   `yaml:"client_secret"`
 	RefreshToken Secret   `yaml:"refresh_token"`
 	Scopes       []string `yaml:"scopes"`
+
+	// signed: headers computed for every request (and every retry) by
+	// expressions over secrets.<name> and the request (method, url,
+	// host, path, query, body), with hmac_sha256, base64, unix_now …
+	Secrets map[string]Secret `yaml:"secrets"`
+	Sign    map[string]string `yaml:"sign"`
 }
 
 // RateLimit is a token bucket shared by every entity of the source, or by
@@ -153,8 +166,23 @@ type Paginate struct {
 	RestartWatermark string `yaml:"restart_watermark"`
 }
 
+// XMLFormat tunes how an XML body maps to JSON keys.
+type XMLFormat struct {
+	// Namespaces maps a prefix of the pipeline's choosing to a namespace
+	// URI: elements and attributes in it are keyed "<prefix>:<local>".
+	// Every other element is keyed by its local name.
+	Namespaces map[string]string `yaml:"namespaces"`
+	// Lists are element names that are always an array, even when one
+	// element appears.
+	Lists []string `yaml:"lists"`
+}
+
 // Request is the HTTP request of an entity.
 type Request struct {
+	// Format overrides the source's format for this request: with xml, a
+	// body that is a string is sent as XML text (its {{ }} values
+	// XML-escaped) and the response is read as XML.
+	Format  string            `yaml:"format"`
 	Method  string            `yaml:"method"`
 	Path    string            `yaml:"path"`
 	Params  map[string]string `yaml:"params"`

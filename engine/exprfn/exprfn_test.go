@@ -1,12 +1,15 @@
 package exprfn
 
 import (
+	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/expr-lang/expr"
 	"github.com/shopspring/decimal"
 )
 
@@ -335,5 +338,63 @@ func TestNamesSortedAndUnique(t *testing.T) {
 		if strings.HasPrefix(n, "decimal_") {
 			t.Fatalf("Names() lists operator helper %q", n)
 		}
+	}
+}
+
+// TestSigningFunctions checks the HMACs against published vectors
+// (RFC 4231 for HMAC-SHA256, RFC 2202 for HMAC-SHA1) and the encoders.
+func TestSigningFunctions(t *testing.T) {
+	key20 := make([]byte, 20)
+	for i := range key20 {
+		key20[i] = 0x0b
+	}
+	hexOf := func(v any, err error) string {
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := hexFn(v)
+		return s.(string)
+	}
+	cases := []struct {
+		name, got, want string
+	}{
+		{"RFC 4231 case 1", hexOf(hmacFn("h", sha256.New)(key20, "Hi There")), "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
+		{"RFC 4231 case 2", hexOf(hmacFn("h", sha256.New)("Jefe", "what do ya want for nothing?")), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+		{"RFC 2202 case 2", hexOf(hmacFn("h", sha1.New)("Jefe", "what do ya want for nothing?")), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"},
+	}
+	for _, tc := range cases {
+		if tc.got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, tc.got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		in   string
+		want string
+	}{{"aGk=", "hi"}, {"aGk", "hi"}, {"-_8=", "\xfb\xff"}, {" aGk= ", "hi"}} {
+		got, err := base64DecodeFn(tc.in)
+		if err != nil || string(got.([]byte)) != tc.want {
+			t.Errorf("base64_decode(%q) = %q, %v", tc.in, got, err)
+		}
+	}
+	if _, err := base64DecodeFn("not base64 s3cret!"); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("bad base64: %v (must fail without quoting the text)", err)
+	}
+	if got, _ := base64Fn([]byte("hi")); got != "aGk=" {
+		t.Errorf("base64 = %v", got)
+	}
+	if got, _ := base64Fn(nil); got != nil {
+		t.Errorf("base64(nil) = %v", got)
+	}
+	if got, _ := hmacFn("h", sha256.New)(nil, "x"); got != nil {
+		t.Errorf("hmac(nil) = %v", got)
+	}
+	// Composed in an expression, as a signed header is.
+	prog, err := expr.Compile(`base64(hmac_sha256(base64_decode("SmVmZQ=="), "what do ya want for nothing?"))`, Options()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := expr.Run(prog, nil)
+	if err != nil || out != "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM=" {
+		t.Errorf("composed = %v, %v", out, err)
 	}
 }

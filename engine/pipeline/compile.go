@@ -5,6 +5,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -231,7 +232,7 @@ func (c *compiler) incremental(ec *entityCompile) {
 	}
 	if inc.Start != "" {
 		if _, err := ParseWatermarkTime(inc.Start); err != nil {
-			d.Addf(path+"/incremental/start", diag.Error, "invalid-value", "incremental start %q is not a date or RFC 3339 time", inc.Start)
+			d.Addf(path+"/incremental/start", diag.Error, "invalid-value", "incremental start %q is not a date, an RFC 3339 time or a time before now (-30d, -12h)", inc.Start)
 		}
 	}
 	if ce.FullRefresh {
@@ -465,8 +466,19 @@ func offsetPos(d *config.Document, path string, at config.Pos, offset int) confi
 	return config.Pos{Line: at.Line, Column: col}
 }
 
-// ParseWatermarkTime reads a watermark start: RFC 3339 or a date.
+// ParseWatermarkTime reads a watermark start: RFC 3339 or a date, or a
+// time before now written as a negative duration (-720h, -30d: the last
+// 30 days, from the moment of the read).
 func ParseWatermarkTime(s string) (time.Time, error) {
+	if ago, ok := strings.CutPrefix(s, "-"); ok && ago != "" {
+		days, isDays := strings.CutSuffix(ago, "d")
+		if n, err := strconv.Atoi(days); isDays && err == nil && n > 0 {
+			return time.Now().UTC().Add(-time.Duration(n) * 24 * time.Hour), nil
+		}
+		if d, err := time.ParseDuration(ago); err == nil && d > 0 {
+			return time.Now().UTC().Add(-d), nil
+		}
+	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.UTC(), nil

@@ -15,12 +15,13 @@ import (
 	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/jsontext"
 	"github.com/crmsync/crmsync/engine/source"
+	"github.com/crmsync/crmsync/engine/xmljson"
 )
 
 func init() {
 	source.Register("http", compile)
 	source.RegisterSettings("http", source.Settings{
-		Source: config.YAMLKeys(config.HTTPSource{}),
+		Source: append(config.YAMLKeys(config.HTTPSource{}), "format"), // format is shared with file sources
 		Entity: config.YAMLKeys(config.HTTPEntity{}),
 	})
 }
@@ -100,6 +101,8 @@ type opener struct {
 	auth             authMaker
 	secretParams     []string
 	format           string // incremental.format, for window, now and restarts
+	bodyFormat       string // json | xml | "" (by Content-Type)
+	xml              *xmljson.Options
 	// resumable: a full read commits the pager's position with each page
 	// (no incremental, no parent, no restart_after); resumeKey names the
 	// query a stored position belongs to.
@@ -261,7 +264,19 @@ func (o *opener) compileRequest(spec *source.Spec, p *problems, v variant) {
 	for i := range o.req.headers {
 		tpls = append(tpls, &o.req.headers[i].t)
 	}
-	if req.Body != nil {
+	o.compileFormat(spec, req, v.at, p)
+	if text, ok := req.Body.(string); ok && o.bodyFormat == formatXML {
+		// An XML body: text whose {{ }} values are XML-escaped.
+		t := p.template(v.at+"/body", text)
+		o.req.xmlBody = &t
+		tpls = append(tpls, o.req.xmlBody)
+		if o.req.method == "GET" {
+			p.errf(v.at+"/body", "invalid-value", "a request body needs method: POST")
+		}
+	} else if req.Body != nil {
+		if o.bodyFormat == formatXML {
+			p.errf(v.at+"/body", "invalid-value", "with format: xml the request body is XML text: write it as one string (a YAML block scalar, body: |)")
+		}
 		body, probs := compileBody(req.Body, v.at+"/body")
 		p.list = append(p.list, probs...)
 		o.req.body = body
@@ -271,6 +286,9 @@ func (o *opener) compileRequest(spec *source.Spec, p *problems, v variant) {
 	}
 
 	compileIncremental(spec, p, o)
+	if o.req.xmlBody != nil && o.req.incIn == "body" {
+		p.errf(spec.Path+"/incremental/in", "invalid-value", "incremental.in: body adds a JSON key; an XML body carries the watermark where it says {{ watermark }}: drop in and param")
+	}
 
 	o.records = v.records
 	if o.records != "" {

@@ -29,6 +29,8 @@ type response struct {
 	status int
 	header http.Header
 	body   string
+	// fromXML: body is the JSON of an XML body.
+	fromXML bool
 }
 
 // authError marks a failure to sign a request (an oauth2 token fetch).
@@ -56,6 +58,15 @@ func (r *reader) fetch(ctx context.Context, v *vars, c *call, page int) (*respon
 		if res != nil {
 			r.noteLimits(res)
 		}
+		if err == nil && res != nil {
+			if xerr := r.xmlToJSON(res); xerr != nil && res.status >= 200 && res.status < 300 {
+				return nil, r.pageErr(res, page, xerr.Error(), true)
+			}
+		}
+		fault, clientFault, isFault := "", false, false
+		if err == nil && res != nil && res.fromXML { // SOAP is XML: JSON bodies skip the look
+			fault, clientFault, isFault = soapFault(res.body)
+		}
 		var reason string
 		retry, hasWait, wait := false, false, time.Duration(0)
 		switch {
@@ -74,6 +85,16 @@ func (r *reader) fetch(ctx context.Context, v *vars, c *call, page int) (*respon
 				"page", page, "method", req.Method, "url", r.red.url(req.URL))
 			attempt--
 			continue
+		case isFault && (clientFault || attempt >= attempts):
+			// A SOAP fault, whatever the status: a client fault is not
+			// retried (the same request fails the same way).
+			if attempt > 1 {
+				fault += fmt.Sprintf(" (after %d tries)", attempt)
+			}
+			return nil, r.pageErr(res, page, fault, false)
+		case isFault:
+			reason = fault
+			retry = true
 		case res.status >= 200 && res.status < 300:
 			rule, err := r.checkBody(res, page)
 			if err != nil {
@@ -170,7 +191,12 @@ func (r *reader) once(ctx context.Context, v *vars, c *call) (*response, *http.R
 		return nil, req, &authError{err}
 	}
 	r.red.remember(req.Header.Get("Authorization")) // a server may echo it back in an error
-	span := r.startSpan(req)                        // after auth: its URL shows where the key went, redacted
+	if s, ok := r.auth.(*signedAuth); ok && !c.foreign {
+		for _, v := range s.computed(req) {
+			r.red.rememberWhole(v)
+		}
+	}
+	span := r.startSpan(req) // after auth: its URL shows where the key went, redacted
 	defer span.End()
 	r.calls.Add(1)
 	hdr := time.AfterFunc(r.o.headerTimeout, func() { stop(&stallError{"no response headers", r.o.headerTimeout, "header_timeout"}) })
@@ -318,6 +344,9 @@ func (r *reader) statusErr(res *response, page, tries int) error {
 	msg := "the server answered " + http.StatusText(res.status)
 	if msg == "the server answered " {
 		msg = "the server answered with an error status"
+	}
+	if m := serverMessage(res.body); m != "" {
+		msg += fmt.Sprintf(": the server says %q", m)
 	}
 	if tries > 1 {
 		msg += fmt.Sprintf(" (after %d tries)", tries)

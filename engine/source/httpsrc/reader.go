@@ -123,7 +123,7 @@ func (r *reader) read(ctx context.Context, st source.ReadState, emit func(source
 		if err != nil {
 			return err
 		}
-		recs, raw, err := r.records(res.body, hint)
+		recs, raw, err := r.records(res.body, hint, res.fromXML)
 		if err != nil {
 			return r.pageErr(res, n, err.Error(), true)
 		}
@@ -209,7 +209,7 @@ func (r *reader) vars(st source.ReadState) vars {
 
 // records picks the page's records out of the body; raw is the JSON text
 // of the whole array, for the repeat check.
-func (r *reader) records(body string, hint int) ([]source.Record, string, error) {
+func (r *reader) records(body string, hint int, fromXML bool) ([]source.Record, string, error) {
 	var arr gjson.Result
 	if r.o.records == "" {
 		arr = gjson.Parse(body)
@@ -220,6 +220,10 @@ func (r *reader) records(body string, hint int) ([]source.Record, string, error)
 		arr = gjson.Get(body, r.o.records)
 		switch {
 		case !arr.Exists() && r.nullBeforeProjection(body):
+			return nil, "", nil
+		case !arr.Exists() && fromXML && parentExists(body, r.o.records):
+			// XML cannot write an empty list: a feed without <entry>
+			// elements is an empty page.
 			return nil, "", nil
 		case !arr.Exists():
 			return nil, "", fmt.Errorf("the records path %q is not in the body (top-level keys: %s)", r.o.records, jsontext.TopKeys(gjson.Parse(body)))

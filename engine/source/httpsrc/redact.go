@@ -31,6 +31,11 @@ func (r *redactor) remember(header string) {
 	if _, after, ok := strings.Cut(header, " "); ok && after != "" {
 		cred = after
 	}
+	r.rememberWhole(cred)
+}
+
+// rememberWhole adds a computed credential (a signed header's value).
+func (r *redactor) rememberWhole(cred string) {
 	if len(cred) < 8 {
 		return
 	}

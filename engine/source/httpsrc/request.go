@@ -27,6 +27,8 @@ type requestSpec struct {
 	params  []namedTemplate
 	headers []namedTemplate // source headers, then the entity's
 	body    *bodyNode
+	xmlBody *template // an XML text body (format: xml); values XML-escaped
+	xml     bool      // format: xml: Accept asks for XML
 	// incremental: where the watermark goes ("" when it is not sent).
 	incParam, incIn string
 }
@@ -118,7 +120,13 @@ func (rs *requestSpec) build(ctx context.Context, v *vars, c *call, userAgent st
 	if rs.incIn == "body" && v.watermark != "" {
 		extra = append([]bodyKV{{rs.incParam, gjson.AppendJSONString(nil, v.watermark)}}, extra...)
 	}
-	if rs.body != nil {
+	if rs.xmlBody != nil {
+		if len(extra) > 0 {
+			return nil, fmt.Errorf("an XML request body cannot take %q: put {{ }} variables in the XML instead", extra[0].key)
+		}
+		s, _ := rs.xmlBody.render(v, xmlEscape)
+		body = []byte(s)
+	} else if rs.body != nil {
 		body = rs.body.appendTo(nil, v, extra)
 	} else if len(extra) > 0 {
 		body = (&bodyNode{}).appendTo(nil, v, extra)
@@ -131,10 +139,17 @@ func (rs *requestSpec) build(ctx context.Context, v *vars, c *call, userAgent st
 	if err != nil {
 		return nil, fmt.Errorf("request URL %q: %w", u.Redacted(), err)
 	}
-	if body != nil {
+	switch {
+	case rs.xmlBody != nil:
+		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	case body != nil:
 		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("Accept", "application/json")
+	if rs.xml {
+		req.Header.Set("Accept", "application/atom+xml, application/xml, text/xml")
+	} else {
+		req.Header.Set("Accept", "application/json")
+	}
 	req.Header.Set("User-Agent", userAgent)
 	for i := range rs.headers {
 		if s, _ := rs.headers[i].t.render(v, nil); s != "" {

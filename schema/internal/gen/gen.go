@@ -146,6 +146,8 @@ func authDef() *Obj {
 		kw("client_secret", secret("oauth2: the client secret.")),
 		kw("refresh_token", secret("oauth2 refresh_token grant: the long-lived refresh token.")),
 		kw("scopes", strarray("oauth2: scopes to request.")),
+		kw("secrets", secretmap("signed: secret values the sign expressions read as secrets.<name>; redacted from all output.")),
+		kw("sign", strmap("signed: header name → expr expression computed for every request, retries included, over secrets.<name>, method, url, host, path, query and body, with hmac_sha256, hmac_sha1, sha256, base64, base64_decode, hex and unix_now; it must give text. The values are redacted from all output.")),
 	), "type")
 }
 
@@ -186,12 +188,13 @@ func paginateDef() *Obj {
 
 func requestDef() *Obj {
 	return O("The HTTP request of an entity. Strings may use {{ watermark }}, {{ window.start }}, {{ window.end }}, {{ now }} and, for child entities, {{ parent.<path> }}.", props(
+		kw("format", S("How this request's bodies are read and written, overriding the source's format: with xml, a body that is a string is sent as XML text (text/xml; charset=utf-8) with its {{ }} values XML-escaped, and the response is read as XML.", enum(httpsrc.Formats))),
 		kw("method", S("HTTP method (default GET).", enum(httpsrc.Methods))),
 		kw("path", S("Path joined to the source's base_url, for example /crm/v3/objects/contacts.")),
 		kw("params", typed("object", "Query parameters, name → value. A parameter whose value renders empty is left out.",
 			kw("additionalProperties", obj(kw("type", []string{"string", "number", "boolean"}))))),
 		kw("headers", strmap("Headers for this entity, added to the source's.")),
-		kw("body", D("JSON body (POST). Any YAML value; strings may use templates.")),
+		kw("body", D("JSON body (POST). Any YAML value; strings may use templates. With format: xml, one string: the XML text, its {{ }} values XML-escaped.")),
 	), "path")
 }
 
@@ -213,7 +216,7 @@ func incrementalDef() *Obj {
 		kw("in", S("http: where the watermark goes (default query).", enum(httpsrc.Places))),
 		kw("format", S("How the watermark is written in requests: rfc3339 (default), epoch_s, epoch_ms, date (2006-01-02), datetime (2006-01-02 15:04:05), http-date (If-Modified-Since), or a Go time layout such as 2006-01-02T15:04:05-07:00.")),
 		kw("lookback", dur("Re-read this much before the watermark to catch late updates (upserts make it harmless).")),
-		kw("start", S("Watermark of the very first run (RFC 3339 or a date); without it the first run reads everything.")),
+		kw("start", S("Watermark of the very first run (and of --full): RFC 3339, a date, or a time before now as a negative duration (-30d, -720h: the last 30 days at the moment of the read); without it the first run reads everything.")),
 		kw("sorted", B("The source returns records in ascending order of field (HubSpot search sorted ASCENDING, SQL keyset reads): the watermark then advances with every committed batch, so a killed backfill resumes where it stopped. Otherwise the watermark advances only when a sync completes.")),
 		kw("column", S("sql: the SQL expression of the incremental column. Default: the field's path. An expression such as COALESCE(updated_at, add_date) keeps indexes from being used: prefer fallback.")),
 		kw("joined", strlist("sql: output columns of the query holding a joined table's change time (tps.updated_at AS tps_updated_at); each is read as its own keyset stream (column, key) from its own watermark, so a change to the joined row alone re-reads the rows it belongs to.")),

@@ -8,6 +8,7 @@ import (
 	"github.com/crmsync/crmsync/engine/sink"
 	"github.com/crmsync/crmsync/engine/source"
 	"github.com/crmsync/crmsync/engine/source/filesrc"
+	"github.com/crmsync/crmsync/engine/source/httpsrc"
 	"github.com/crmsync/crmsync/engine/source/sqlsrc"
 )
 
@@ -66,7 +67,11 @@ func sourceSettings() *Obj {
 		kw("dsn", secret("sql: the connection string.")),
 		kw("timezone", S("sql: IANA zone of naive database times (default UTC).")),
 		kw("path", S("file: the file or glob (relative to the pipeline file); github: the path in the repository.")),
-		kw("format", S("file, github: csv, jsonl or json (default from the file name).", enum(filesrc.Formats))),
+		kw("format", S("file, github: csv, jsonl or json (default from the file name). http: how response bodies are read, json or xml (default: json, or xml when the Content-Type says XML); an XML body is converted to JSON once per page, so records, field paths, paginate and error_when read it with gjson paths (see docs/guides/xml-soap-odata.md).", enum(union(filesrc.Formats, httpsrc.Formats)))),
+		kw("xml", O("http: how XML bodies map to JSON keys.", props(
+			kw("namespaces", strmap("prefix → namespace URI: elements and attributes in that namespace are keyed <prefix>:<local> with this prefix (never the document's own). Every other element is keyed by its local name.")),
+			kw("lists", strarray("Element names that are always an array, even when one element appears (entry, link).")),
+		))),
 		kw("csv", D("file, github: CSV settings.", ref("csv"))),
 		kw("repo", S("github: owner/name.", kw("pattern", "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"))),
 		kw("ref", S("github: branch, tag or commit (default: the default branch).")),
@@ -276,4 +281,17 @@ func sameKeys(what string, described, decoded []string) error {
 		return fmt.Errorf("%s: keys decoded but not described in schema/internal/gen: %v; described but not decoded: %v", what, missing, extra)
 	}
 	return nil
+}
+
+// union lists the values of lists, each once, in order.
+func union(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		for _, v := range l {
+			if !slices.Contains(out, v) {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
 }

@@ -1,0 +1,133 @@
+package pipelines_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/crmsync/crmsync/engine/pipeline"
+	"github.com/crmsync/crmsync/engine/runner"
+)
+
+// marketsharpAuth checks MarketSharp's header:
+// <company>:<api key>:<unix ts>:<base64(HMAC-SHA256(base64-decoded secret, company+key+ts))>.
+func marketsharpAuth(company, key string, secret []byte) func(*http.Request) error {
+	return func(r *http.Request) error {
+		parts := strings.Split(r.Header.Get("Authorization"), ":")
+		if len(parts) != 4 || parts[0] != company || parts[1] != key {
+			return fmt.Errorf("authorization is not company:key:ts:hash")
+		}
+		if _, err := strconv.ParseInt(parts[2], 10, 64); err != nil {
+			return fmt.Errorf("timestamp %q", parts[2])
+		}
+		m := hmac.New(sha256.New, secret)
+		m.Write([]byte(company + key + parts[2]))
+		if parts[3] != base64.StdEncoding.EncodeToString(m.Sum(nil)) {
+			return fmt.Errorf("the HMAC does not match")
+		}
+		return nil
+	}
+}
+
+// TestMarketSharp runs pipelines/marketsharp.yaml against recorded OData
+// Atom feeds: the signed Authorization header on every request, $top/$skip
+// pages, a 503 waited out, typed Edm values and m:null, $filter on
+// lastUpdate from the watermark less the lookback, and lookups read in
+// full each run.
+func TestMarketSharp(t *testing.T) {
+	const company, key = "4711", "a1b2c3d4-api-key"
+	secret := []byte("marketsharp-shared-secret")
+	srv := newReplay(t, "marketsharp", marketsharpAuth(company, key, secret))
+	plan := loadPlan(t, "marketsharp", map[string]string{
+		"MARKETSHARP_BASE_URL":   srv.URL + "/WcfDataService.svc",
+		"MARKETSHARP_COMPANY_ID": company,
+		"MARKETSHARP_API_KEY":    key,
+		"MARKETSHARP_SECRET_KEY": base64.StdEncoding.EncodeToString(secret),
+		"MARKETSHARP_PAGE_SIZE":  "2",
+		"MARKETSHARP_RATE_LIMIT": "1000",
+	})
+	d := openDest(t)
+	logs := &logBuffer{}
+
+	res := syncRound(t, plan, d, logs, runner.Options{})
+	srv.served(t, 1)
+	wantCounts(t, res, map[string]counts{
+		"contacts":                 {Processed: 3, Created: 3},
+		"customers":                {Processed: 1, Created: 1},
+		"jobs":                     {Processed: 1, Created: 1},
+		"appointments":             {Processed: 1, Created: 1},
+		"leads":                    {Processed: 1, Created: 1},
+		"inquiries":                {Processed: 1, Created: 1},
+		"activities":               {Processed: 1, Created: 1},
+		"employees":                {Processed: 2, Created: 2},
+		"inquiry_source_primaries": {Processed: 1, Created: 1},
+		"appointment_results":      {Processed: 2, Created: 2},
+	})
+	d.wantTypes(t, "marketsharp_contacts", map[string]string{
+		"is_active": "boolean", "balance": "numeric", "last_update": "timestamp with time zone",
+	})
+	wantRows(t, d, `SELECT id, first_name, last_name, email, phone, is_active, balance, last_update FROM marketsharp_contacts ORDER BY id`,
+		"0a1b2c3d-0000-4000-8000-000000000001|Maria|Gonzalez & Sons|maria@example.com|+13035550142|true|12345678901234.56|2024-05-01T09:30:00Z",
+		"0a1b2c3d-0000-4000-8000-000000000002|Tom|Baker|∅|+15125550177|true|0.10|2024-05-01T09:40:00Z",
+		"0a1b2c3d-0000-4000-8000-000000000003|Ann|Lee|∅|∅|false|-5|2024-05-01T09:45:00.123Z",
+	)
+	wantRows(t, d, `SELECT job_number, total_amount, sale_date FROM marketsharp_jobs`, "J-1001|18250.75|2024-04-15T00:00:00Z")
+	wantRows(t, d, `SELECT primary_source, secondary_source FROM marketsharp_inquiries`, "Web|∅")
+	if got := d.watermark(t, "marketsharp", "contacts"); !strings.HasPrefix(got, "2024-05-01T09:45:00.123") {
+		t.Errorf("contacts watermark %q", got)
+	}
+	if strings.Contains(logs.String(), key) || strings.Contains(logs.String(), base64.StdEncoding.EncodeToString(secret)) {
+		t.Error("the log shows a MarketSharp secret")
+	}
+
+	srv.setRun(2)
+	res = syncRound(t, plan, d, logs, runner.Options{})
+	srv.served(t, 2)
+	wantCounts(t, res, map[string]counts{
+		"contacts":            {Processed: 2, Created: 1, Updated: 1},
+		"customers":           {},
+		"jobs":                {},
+		"employees":           {Processed: 2, Unchanged: 2},
+		"appointment_results": {Processed: 2, Unchanged: 2},
+	})
+	wantRows(t, d, `SELECT first_name, last_name, last_update FROM marketsharp_contacts ORDER BY id`,
+		"Maria|Gonzalez & Sons|2024-05-01T09:30:00Z",
+		"Tom|Baker|2024-05-01T09:40:00Z",
+		"Ann|Lee-Park|2024-05-02T08:00:00Z",
+		"Dana|White|2024-05-02T08:30:00Z",
+	)
+
+	// Bad answers: a feed that is not well-formed XML and an OData error
+	// document fail their entity with a clear error; the rows committed
+	// before stay.
+	srv.setRun(3)
+	for _, tc := range []struct{ entity, want string }{
+		{"contacts", "the body is not well-formed XML at line 5"},
+		{"customers", `status 400: the server answered Bad Request: the server says "Syntax error at position 11`},
+	} {
+		e := plan.Entities[slices.IndexFunc(plan.Entities, func(e *pipeline.Entity) bool { return e.Name == tc.entity })]
+		r := runner.Sync(context.Background(), plan, e, runner.Options{Dest: d.Destination, Logger: logs.logger()})
+		if r.Err == nil {
+			t.Fatalf("run 3 %s: no error", tc.entity)
+		}
+		for _, want := range []string{fmt.Sprintf("entity %q: page 1: GET %s/WcfDataService.svc/", tc.entity, srv.URL), tc.want} {
+			if !strings.Contains(r.Err.Error(), want) {
+				t.Errorf("run 3 %s: error %q\nlacks %q", tc.entity, r.Err, want)
+			}
+		}
+		if strings.Contains(r.Err.Error(), key) {
+			t.Errorf("run 3 %s: the error shows the API key", tc.entity)
+		}
+	}
+	srv.served(t, 3)
+	if n := d.count(t, "marketsharp_contacts"); n != 4 {
+		t.Errorf("after the bad answers: %d contacts, want the 4 committed", n)
+	}
+}
