@@ -84,7 +84,7 @@ type Rows struct {
 
 // Auth is how HTTP requests authenticate.
 type Auth struct {
-	Type string `yaml:"type"` // none | api_key | bearer | basic | oauth2
+	Type string `yaml:"type"` // none | api_key | bearer | basic | oauth2 | jwt
 
 	// api_key: one or more headers and/or query parameters.
 	Headers map[string]Secret `yaml:"headers"`
@@ -108,7 +108,20 @@ type Auth struct {
 	ClientID     string   `yaml:"client_id"`
 	ClientSecret Secret   `yaml:"client_secret"`
 	RefreshToken Secret   `yaml:"refresh_token"`
-	Scopes       []string `yaml:"scopes"`
+	Scopes       []string `yaml:"scopes"` // oauth2 and jwt
+
+	// jwt: a signed JWT assertion (RFC 7523) exchanged at token_url for
+	// an access token, with the issuer and RS256 key from a service-account
+	// JSON key (client_email, private_key, private_key_id, token_uri):
+	// key_file is its path, key its contents. token_url overrides the
+	// key's token_uri; subject is the user to act for (domain-wide
+	// delegation).
+	KeyFile string `yaml:"key_file"`
+	Key     Secret `yaml:"key"`
+	Subject string `yaml:"subject"`
+	// oauth2 grant refresh_token: an authorized_user JSON file
+	// (client_id, client_secret, refresh_token) instead of the three settings.
+	CredentialsFile string `yaml:"credentials_file"`
 }
 
 // RateLimit is a token bucket shared by every entity of the source, or by

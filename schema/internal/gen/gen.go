@@ -146,11 +146,15 @@ func authDef() *Obj {
 		kw("username", S("basic: the user name.")),
 		kw("password", secret("basic: the password.")),
 		kw("grant", S("oauth2: the grant used to get tokens.", enum(httpsrc.OAuth2Grants))),
-		kw("token_url", S("oauth2: the token endpoint.")),
+		kw("token_url", S("oauth2: the token endpoint. jwt: overrides the key's token_uri.")),
 		kw("client_id", S("oauth2: the client id.")),
 		kw("client_secret", secret("oauth2: the client secret.")),
 		kw("refresh_token", secret("oauth2 refresh_token grant: the long-lived refresh token.")),
-		kw("scopes", strarray("oauth2: scopes to request.")),
+		kw("scopes", strarray("oauth2, jwt: scopes to request.")),
+		kw("key_file", S("jwt: path of the service-account JSON key (client_email, private_key, private_key_id, token_uri), read at the first token request: ${env:GOOGLE_APPLICATION_CREDENTIALS}.")),
+		kw("key", secret("jwt: the service-account JSON key itself, instead of key_file (${env:NAME}).")),
+		kw("subject", S("jwt: the user the service account acts for (domain-wide delegation); empty: the account itself.")),
+		kw("credentials_file", S("oauth2 refresh_token grant: an authorized_user JSON file (client_id, client_secret, refresh_token) instead of those three settings.")),
 	), "type")
 }
 
