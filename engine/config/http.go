@@ -58,6 +58,17 @@ type HTTPEntity struct {
 	// feed) when it differs from the full read's (a list endpoint): one
 	// table, one checkpoint, two readers.
 	IncrementalRequest *IncrementalRequest `yaml:"incremental_request"`
+	// ChangedWhen is a cheap request whose value must differ from the
+	// one stored with the last complete sync for the entity to be read.
+	ChangedWhen *ChangedWhen `yaml:"changed_when"`
+}
+
+// ChangedWhen is change detection by probe: request is sent before the
+// read (with the source's base_url, auth, limits and retries) and value,
+// a gjson path into its body, is compared with the stored one.
+type ChangedWhen struct {
+	Request *Request `yaml:"request"`
+	Value   string   `yaml:"value"`
 }
 
 // IncrementalRequest is a request with its own records and paging.

@@ -109,6 +109,8 @@ type opener struct {
 	// inc is the entity compiled with incremental_request: the reader of
 	// incremental runs. nil without one.
 	inc *opener
+	// change is changed_when's probe; nil without one.
+	change *changeSpec
 }
 
 // pageRules are the stop rules every style shares.
@@ -186,6 +188,10 @@ func compileEntity(spec *source.Spec, p *problems) *opener {
 	}
 	inc := ent.IncrementalRequest
 	var feed *opener
+	if ent.ChangedWhen != nil {
+		// Compiled from the entity's shared parts, before the full request's.
+		o.change = compileChangedWhen(spec, p, o, ent.ChangedWhen)
+	}
 	if inc != nil {
 		// Copied before the full request fills in its own parts.
 		c := *o

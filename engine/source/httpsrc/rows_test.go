@@ -218,3 +218,90 @@ entities:
 		})
 	}
 }
+
+// TestChangedWhenProbe: the probe is one request with the source's auth
+// that never carries the watermark; its value is a string as is, other
+// JSON as its text; a body without the value is an error naming the
+// request; bad settings are reported at their place.
+func TestChangedWhenProbe(t *testing.T) {
+	api := newFake(t, func(w http.ResponseWriter, r *http.Request, _ string, _ int) {
+		switch r.URL.Path {
+		case "/files/1":
+			writeJSON(w, 200, []byte(`{"modifiedTime":"2024-05-01T10:00:00Z","version":7}`))
+		default:
+			writeJSON(w, 200, []byte(`{"id":"x"}`))
+		}
+	})
+	const yml = `
+version: 1
+name: t
+source: {type: http, base_url: BASE, auth: {type: bearer, token: tok-1}}
+entities:
+  e:
+    changed_when: {request: {path: PATH, params: {fields: modifiedTime}}, value: VALUE}
+    request: {path: /rows}
+    incremental: {field: u, param: since}
+    fields: {id: id, u: u}
+`
+	for _, tc := range []struct{ name, path, value, want, wantErr string }{
+		{"string", "/files/1", "modifiedTime", "2024-05-01T10:00:00Z", ""},
+		{"number", "/files/1", "version", "7", ""},
+		{"missing", "/files/2", "modifiedTime", "", `changed_when: entity "e": page 1: GET BASE/files/2?fields=modifiedTime: status 200: the value path "modifiedTime" is not in the body (top-level keys: id)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := openYAML(t, strings.NewReplacer("PATH", tc.path, "VALUE", tc.value).Replace(yml), api.URL, nil)
+			v, ok, err := r.Reader.(source.ChangeProber).ProbeChange(t.Context())
+			if tc.wantErr != "" {
+				if want := strings.ReplaceAll(tc.wantErr, "BASE", api.URL); err == nil || err.Error() != want {
+					t.Fatalf("err %v\nwant %s", err, want)
+				}
+				return
+			}
+			if err != nil || !ok || v != tc.want {
+				t.Fatalf("probe %q %v %v, want %q", v, ok, err, tc.want)
+			}
+			q := api.requests()[len(api.requests())-1]
+			if q.Header.Get("Authorization") != "Bearer tok-1" || q.Query.Has("since") {
+				t.Fatalf("probe request %+v", q)
+			}
+		})
+	}
+	t.Run("none", func(t *testing.T) {
+		r := openYAML(t, `
+version: 1
+name: t
+source: {type: http, base_url: BASE}
+entities:
+  e: {request: {path: /rows}, fields: {id: id}}
+`, api.URL, nil)
+		if _, ok, err := r.Reader.(source.ChangeProber).ProbeChange(t.Context()); ok || err != nil {
+			t.Fatalf("an entity without changed_when probed: %v %v", ok, err)
+		}
+	})
+	for _, tc := range []struct {
+		name, cw string
+		want     []string
+	}{
+		{"no request", `{value: v}`, []string{"/entities/e/changed_when/request/path missing-setting"}},
+		{"no value", `{request: {path: /f}}`, []string{"/entities/e/changed_when/value missing-setting"}},
+		{"bad value", `{request: {path: /f}, value: "a..b"}`, []string{"/entities/e/changed_when/value bad-gjson"}},
+		{"bad template", `{request: {path: "/f/{{ x"}, value: v}`, []string{"/entities/e/changed_when/request/path bad-template"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, probs := compileYAML(t, `
+version: 1
+name: t
+source: {type: http, base_url: "http://h"}
+entities:
+  e: {changed_when: `+tc.cw+`, request: {path: /v}, fields: {id: id}}
+`, "")
+			var got []string
+			for _, p := range probs {
+				got = append(got, p.Path+" "+p.Code)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("problems %v, want %v", probs, tc.want)
+			}
+		})
+	}
+}
