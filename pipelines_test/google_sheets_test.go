@@ -141,7 +141,7 @@ func TestGoogleSheets(t *testing.T) {
 		"jo.lee@example.com|Jo|Lee|∅|Referral|2024-04-11|∅|4",
 		"dana.white@example.com|Dana|∅|∅|∅|∅|∅|5", // Sheets left out the empty cells after First Name
 	)
-	if rj := d.rejects(t, "google_sheets", "leads_2024"); len(rj) != 1 || !strings.Contains(rj[0], "row 6 has 8 cells but only 7 columns have a name: the cells from column 8 (H) on have no column to go to") {
+	if rj := d.rejects(t, "google_sheets", "leads_2024"); len(rj) != 1 || !strings.HasPrefix(rj[0], "row:6: ") || !strings.Contains(rj[0], "row 6 has 8 cells but only 7 columns have a name: the cells from column 8 (H) on have no column to go to") {
 		t.Errorf("rejects %q", rj)
 	}
 	wantRows(t, d, `SELECT email, created_on::text, estimated_value FROM google_sheets_leads_2025 ORDER BY email`,

@@ -167,11 +167,11 @@ func (sh *rowShaper) shape(recs []source.Record) ([]source.Record, []source.Reje
 			continue
 		}
 		if err != nil {
-			rejects = append(rejects, source.Reject{Raw: rec.JSON, Row: sh.rows, Reason: fmt.Sprintf("row %d: %v", sh.rows, err)})
+			rejects = append(rejects, source.Reject{Raw: rec.JSON, File: "row", Row: sh.rows, Reason: fmt.Sprintf("row %d: %v", sh.rows, err)})
 			continue
 		}
 		if len(cells) > len(sh.names) {
-			rejects = append(rejects, source.Reject{Raw: rec.JSON, Row: sh.rows, Reason: fmt.Sprintf(
+			rejects = append(rejects, source.Reject{Raw: rec.JSON, File: "row", Row: sh.rows, Reason: fmt.Sprintf(
 				"row %d has %d cells but only %d columns have a name: the cells from column %s on have no column to go to",
 				sh.rows, len(cells), len(sh.names), column(len(sh.names)))})
 			continue
