@@ -152,7 +152,7 @@ type syncer struct {
 	// lookupCalls and lookupRetries count their requests.
 	// version is what the change probe answered this run ("" without
 	// one): stored with the checkpoint of a complete sync.
-	version string
+	version                    string
 	lookups                    map[string]any
 	lookupCalls, lookupRetries int64
 }

@@ -93,7 +93,7 @@ type Checkpoint struct {
 	// Version is the value of the entity's change probe (changed_when)
 	// when its last complete sync began: a sync whose probe answers the
 	// same value reads nothing.
-	Version string
+	Version   string
 	UpdatedAt time.Time
 }
 
