@@ -145,14 +145,14 @@ type syncer struct {
 	hasWM     bool
 	pages     int
 	truncated bool // max_records stopped the read
+	// version is what the change probe answered this run ("" without
+	// one): stored with the checkpoint of a complete sync.
+	version string
 	// childRejects counts rejected elements of child tables (stored as
 	// rejects, not counted among the entity's records).
 	childRejects int64
 	// lookups are the source's lookups, read at the start of the sync;
 	// lookupCalls and lookupRetries count their requests.
-	// version is what the change probe answered this run ("" without
-	// one): stored with the checkpoint of a complete sync.
-	version                    string
 	lookups                    map[string]any
 	lookupCalls, lookupRetries int64
 }
