@@ -54,6 +54,7 @@ type LookupRequest struct {
 type HTTPEntity struct {
 	Request  *Request  `yaml:"request"`
 	Records  string    `yaml:"records"`
+	Rows     *Rows     `yaml:"rows"`
 	Paginate *Paginate `yaml:"paginate"`
 	// Parent makes the entity iterate over another entity's records.
 	Parent *Parent `yaml:"parent"`
@@ -64,18 +65,44 @@ type HTTPEntity struct {
 	// feed) when it differs from the full read's (a list endpoint): one
 	// table, one checkpoint, two readers.
 	IncrementalRequest *IncrementalRequest `yaml:"incremental_request"`
+	// ChangedWhen is a cheap request whose value must differ from the
+	// one stored with the last complete sync for the entity to be read.
+	ChangedWhen *ChangedWhen `yaml:"changed_when"`
+}
+
+// ChangedWhen is change detection by probe: request is sent before the
+// read (with the source's base_url, auth, limits and retries) and value,
+// a gjson path into its body, is compared with the stored one.
+type ChangedWhen struct {
+	Request *Request `yaml:"request"`
+	Value   string   `yaml:"value"`
 }
 
 // IncrementalRequest is a request with its own records and paging.
 type IncrementalRequest struct {
 	Request  `yaml:",inline"`
 	Records  string    `yaml:"records"`
+	Rows     *Rows     `yaml:"rows"`
 	Paginate *Paginate `yaml:"paginate"`
+}
+
+// Rows turns records that are arrays of cells (spreadsheet rows, query
+// results) into objects: cell i goes under the name of column i.
+type Rows struct {
+	// Header is first (the first row of the read names the columns; it
+	// is not a record) or none (names: gives them).
+	Header string `yaml:"header"`
+	// Cells is a gjson path from a row to its array of cell values; ""
+	// when the row itself is the array. A path through a # projection
+	// (Data.#.VarCharValue) keeps a cell without the value as null.
+	Cells string `yaml:"cells"`
+	// Names are the column names of header: none.
+	Names []string `yaml:"names"`
 }
 
 // Auth is how HTTP requests authenticate.
 type Auth struct {
-	Type string `yaml:"type"` // none | api_key | bearer | basic | oauth2 | signed
+	Type string `yaml:"type"` // none | api_key | bearer | basic | oauth2 | jwt | signed
 
 	// api_key: one or more headers and/or query parameters.
 	Headers map[string]Secret `yaml:"headers"`
@@ -99,13 +126,26 @@ type Auth struct {
 	ClientID     string   `yaml:"client_id"`
 	ClientSecret Secret   `yaml:"client_secret"`
 	RefreshToken Secret   `yaml:"refresh_token"`
-	Scopes       []string `yaml:"scopes"`
+	Scopes       []string `yaml:"scopes"` // oauth2 and jwt
 
 	// signed: headers computed for every request (and every retry) by
 	// expressions over secrets.<name> and the request (method, url,
 	// host, path, query, body), with hmac_sha256, base64, unix_now …
 	Secrets map[string]Secret `yaml:"secrets"`
 	Sign    map[string]string `yaml:"sign"`
+
+	// jwt: a signed JWT assertion (RFC 7523) exchanged at token_url for
+	// an access token, with the issuer and RS256 key from a service-account
+	// JSON key (client_email, private_key, private_key_id, token_uri):
+	// key_file is its path, key its contents. token_url overrides the
+	// key's token_uri; subject is the user to act for (domain-wide
+	// delegation).
+	KeyFile string `yaml:"key_file"`
+	Key     Secret `yaml:"key"`
+	Subject string `yaml:"subject"`
+	// oauth2 grant refresh_token: an authorized_user JSON file
+	// (client_id, client_secret, refresh_token) instead of the three settings.
+	CredentialsFile string `yaml:"credentials_file"`
 }
 
 // RateLimit is a token bucket shared by every entity of the source, or by

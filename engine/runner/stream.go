@@ -372,9 +372,14 @@ func (s *syncer) countReject(b *batcher, rejected bool) error {
 // flush hands the batch and its checkpoint to the writer. final marks the
 // last write of a sync that read everything it meant to.
 func (s *syncer) flush(ctx context.Context, b *batcher, final bool) error {
-	cp := &sink.Checkpoint{Resume: b.resume, Watermark: s.stored.Watermark}
+	cp := &sink.Checkpoint{Resume: b.resume, Watermark: s.stored.Watermark, Version: s.stored.Version}
 	if s.sorted() || (final && !s.truncated) {
 		cp.Watermark = s.newWatermark()
+	}
+	if final && !s.truncated && s.version != "" {
+		// Only a sync that read everything stores the probe's value:
+		// one that failed half way probes and reads again next time.
+		cp.Version = s.version
 	}
 	if (s.e.Parent != "" && !final) || s.window() {
 		// A substream commits its watermark once, at the end; a window
@@ -382,7 +387,7 @@ func (s *syncer) flush(ctx context.Context, b *batcher, final bool) error {
 		// and the window's start would never be read).
 		cp = nil
 	}
-	if len(b.rows) == 0 && len(b.rejects) == 0 && (cp == nil || (cp.Resume == s.lastCP.Resume && cp.Watermark == s.lastCP.Watermark)) {
+	if len(b.rows) == 0 && len(b.rejects) == 0 && (cp == nil || *cp == (sink.Checkpoint{Resume: s.lastCP.Resume, Watermark: s.lastCP.Watermark, Version: s.lastCP.Version})) {
 		return nil
 	}
 	if s.o.DryRun {

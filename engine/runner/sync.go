@@ -69,6 +69,10 @@ type Result struct {
 	// Elsewhere: another process holds the entity (sink.ErrLocked); this
 	// run did nothing. Status is failed, so `run` exits 1; serve skips.
 	Elsewhere bool
+	// NotChanged: the entity's change probe (changed_when) answered the
+	// value stored with its last complete sync, so nothing was read.
+	// Status is success with every count 0.
+	NotChanged bool
 	// Warnings counts the per-record log lines (validation warnings,
 	// failed conversions, rejects) by field, children as child.field;
 	// after the first few per field only the count is kept.
@@ -148,6 +152,9 @@ type syncer struct {
 	hasWM     bool
 	pages     int
 	truncated bool // max_records stopped the read
+	// version is what the change probe answered this run ("" without
+	// one): stored with the checkpoint of a complete sync.
+	version string
 	// childRejects counts rejected elements of child tables (stored as
 	// rejects, not counted among the entity's records).
 	childRejects int64
@@ -212,6 +219,9 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 			s.r.RateLimitWait = st.RateLimitWait
 		}
 	}()
+	if skip, err := s.probeChange(ctx, reader); err != nil || skip {
+		return err
+	}
 	if err := s.readLookups(ctx); err != nil {
 		return err
 	}
@@ -247,6 +257,30 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 		}
 	}
 	return err
+}
+
+// probeChange asks the source whether the entity changed since its last
+// complete sync; skip reports that it did not, and the sync ends there.
+// --full, a window and a read left half way (a stored position) read
+// anyway; every run but a window stores the new value when it completes.
+func (s *syncer) probeChange(ctx context.Context, reader source.Reader) (skip bool, err error) {
+	cp, ok := reader.(source.ChangeProber)
+	if !ok || s.window() {
+		return false, nil
+	}
+	v, ok, err := cp.ProbeChange(ctx)
+	if err != nil {
+		return false, fmt.Errorf("probing for changes: %w", err)
+	}
+	if !ok {
+		return false, nil
+	}
+	if !s.o.Full && s.stored.Version != "" && s.stored.Resume == "" && v == s.stored.Version {
+		s.r.NotChanged = true
+		return true, nil
+	}
+	s.version = v
+	return false, nil
 }
 
 // window reports whether the run reads a window (--start-date/--end-date).
@@ -462,6 +496,10 @@ func (s *syncer) finish() {
 			}
 		}
 		s.log.Warn(fmt.Sprintf("Record warnings in %s %s sync by field: %s", r.Pipeline, r.Entity, strings.Join(parts, ", ")))
+	}
+	if r.NotChanged && r.Err == nil {
+		s.log.Info(fmt.Sprintf("Skipped %s %s: unchanged since its last sync (changed_when)", r.Pipeline, r.Entity), "version", s.plan.Redact(s.stored.Version), "status", r.Status)
+		return
 	}
 	if r.Err != nil {
 		// One line, at ERROR: a failed sync is not also "Completed" at INFO.

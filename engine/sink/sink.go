@@ -90,6 +90,10 @@ type ChildRows struct {
 type Checkpoint struct {
 	Watermark string // newest value of the incremental field, RFC 3339 for times
 	Resume    string // the source's own position (see source.Page.Resume)
+	// Version is the value of the entity's change probe (changed_when)
+	// when its last complete sync began: a sync whose probe answers the
+	// same value reads nothing.
+	Version   string
 	UpdatedAt time.Time
 }
 

@@ -75,6 +75,15 @@ type Reader interface {
 	Read(ctx context.Context, st ReadState, emit func(Page) error) error
 }
 
+// ChangeProber is implemented by readers that can ask the source cheaply
+// for a value that changes whenever the entity's data does (a file's
+// modification time, a content hash): the runner skips the read when it
+// equals the value stored with the last complete sync. ok is false when
+// the entity has no such probe.
+type ChangeProber interface {
+	ProbeChange(ctx context.Context) (value string, ok bool, err error)
+}
+
 // StatsReporter is implemented by readers that count calls and retries.
 type StatsReporter interface {
 	Stats() Stats

@@ -31,3 +31,35 @@ func TestHistoryGainsDuplicates(t *testing.T) {
 		t.Fatalf("%+v %v", h, err)
 	}
 }
+
+// TestStateGainsVersion: a state table made before the version column
+// (changed_when's stored value) gets it when the destination opens; the
+// checkpoints already there read with an empty version, and a batch
+// stores and replaces it.
+func TestStateGainsVersion(t *testing.T) {
+	d, admin := openTest(t)
+	ctx := context.Background()
+	if _, err := admin.Exec(ctx, "ALTER TABLE crmsync_state DROP COLUMN version"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, "INSERT INTO crmsync_state (pipeline, entity, watermark) VALUES ('crm', 'contacts', 'w0')"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.createState(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if cp, err := d.Checkpoint(ctx, "crm", "contacts"); err != nil || cp.Watermark != "w0" || cp.Version != "" {
+		t.Fatalf("old checkpoint %+v %v", cp, err)
+	}
+	tbl := contactsTable()
+	mustPrepare(t, d, tbl)
+	for _, v := range []string{"2024-06-01T15:04:05.123Z", "2024-06-03T09:30:00Z"} {
+		if _, err := d.Write(ctx, &sink.Batch{Pipeline: "crm", Entity: "contacts", Table: tbl,
+			Rows: []sink.Row{contact(1, "a@x.io")}, Checkpoint: &sink.Checkpoint{Watermark: "w1", Version: v}}); err != nil {
+			t.Fatal(err)
+		}
+		if cp, err := d.Checkpoint(ctx, "crm", "contacts"); err != nil || cp.Watermark != "w1" || cp.Version != v {
+			t.Fatalf("checkpoint %+v %v, want version %s", cp, err, v)
+		}
+	}
+}

@@ -66,6 +66,7 @@ func (d *DB) createState(ctx context.Context) error {
 			resume text NOT NULL DEFAULT '',
 			updated_at timestamptz NOT NULL DEFAULT now(),
 			PRIMARY KEY (pipeline, entity))`,
+		`ALTER TABLE `+d.ident(tableState)+` ADD COLUMN IF NOT EXISTS version text NOT NULL DEFAULT ''`,
 		`CREATE TABLE IF NOT EXISTS `+d.ident(tableRejects)+` (
 			id bigserial PRIMARY KEY,
 			pipeline text NOT NULL,
@@ -99,8 +100,8 @@ func (d *DB) createState(ctx context.Context) error {
 // Checkpoint returns the entity's stored checkpoint (zero when none).
 func (d *DB) Checkpoint(ctx context.Context, pipeline, entity string) (sink.Checkpoint, error) {
 	var c sink.Checkpoint
-	err := d.pool.QueryRow(ctx, "SELECT watermark, resume, updated_at FROM "+d.ident(tableState)+" WHERE pipeline = $1 AND entity = $2",
-		pipeline, entity).Scan(&c.Watermark, &c.Resume, &c.UpdatedAt)
+	err := d.pool.QueryRow(ctx, "SELECT watermark, resume, version, updated_at FROM "+d.ident(tableState)+" WHERE pipeline = $1 AND entity = $2",
+		pipeline, entity).Scan(&c.Watermark, &c.Resume, &c.Version, &c.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return sink.Checkpoint{}, nil
 	}

@@ -191,15 +191,15 @@ func (d *DB) writeTx(ctx context.Context, conn *pgx.Conn, b *sink.Batch, p *plan
 		if at.IsZero() {
 			at = time.Now()
 		}
-		args := make([][]byte, 5)
-		for i, s := range []string{b.Pipeline, b.Entity, c.Watermark, c.Resume} {
+		args := make([][]byte, 6)
+		for i, s := range []string{b.Pipeline, b.Entity, c.Watermark, c.Resume, c.Version} {
 			if err := checkText(s); err != nil {
 				return res, fmt.Errorf("storing the checkpoint: %w", err)
 			}
 			args[i] = []byte(s)
 		}
 		ts, _ := encodeTimestamptz(nil, at)
-		args[4] = ts[4:]
+		args[5] = ts[4:]
 		end = append(end, stmt{sql: d.checkpointSQL(), args: args, oids: checkpointOIDs})
 	}
 	if g := b.Progress; g != nil && b.SyncID != 0 {
@@ -212,7 +212,7 @@ func (d *DB) writeTx(ctx context.Context, conn *pgx.Conn, b *sink.Batch, p *plan
 	return res, nil
 }
 
-var checkpointOIDs = []uint32{oidText, oidText, oidText, oidText, oidTimestamptz}
+var checkpointOIDs = []uint32{oidText, oidText, oidText, oidText, oidText, oidTimestamptz}
 
 // progressStmt brings a running sync's history row up to what this batch
 // commits, so the row of a sync killed later still counts it.
@@ -230,8 +230,8 @@ func (d *DB) progressStmt(syncID int64, g *sink.Progress, res sink.Result) stmt 
 }
 
 func (d *DB) checkpointSQL() string {
-	return "INSERT INTO " + d.ident(tableState) + ` (pipeline, entity, watermark, resume, updated_at) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (pipeline, entity) DO UPDATE SET watermark = excluded.watermark, resume = excluded.resume, updated_at = excluded.updated_at`
+	return "INSERT INTO " + d.ident(tableState) + ` (pipeline, entity, watermark, resume, version, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (pipeline, entity) DO UPDATE SET watermark = excluded.watermark, resume = excluded.resume, version = excluded.version, updated_at = excluded.updated_at`
 }
 
 // begin opens the transaction, takes the table's write lock (which keeps

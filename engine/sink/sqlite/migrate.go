@@ -9,6 +9,7 @@ import (
 // each is added where it is missing (SQLite has no ADD COLUMN IF NOT EXISTS).
 var addedColumns = []struct{ table, column, def string }{
 	{"crmsync_sync_history", "duplicates", "BIGINT NOT NULL DEFAULT 0"},
+	{"crmsync_state", "version", "TEXT NOT NULL DEFAULT ''"},
 }
 
 func addColumns(ctx context.Context, tx *sql.Tx) error {

@@ -32,3 +32,25 @@ func TestHistoryGainsDuplicates(t *testing.T) {
 		t.Fatalf("%+v %v", h, err)
 	}
 }
+
+// TestStateGainsVersion: a file whose state table predates the version
+// column (changed_when's stored value) gets it on open; a batch stores it.
+func TestStateGainsVersion(t *testing.T) {
+	d, path := openTemp(t)
+	if _, err := d.w.ExecContext(ctx, "ALTER TABLE crmsync_state DROP COLUMN version"); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	d, err := Open(ctx, "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	tb := contacts()
+	mustPrepare(t, d, tb)
+	mustWrite(t, d, &sink.Batch{Pipeline: "crm", Entity: "contacts", Table: tb, Rows: []sink.Row{row("1", "Ann", nil)},
+		Checkpoint: &sink.Checkpoint{Watermark: "w1", Version: "2024-06-01T15:04:05.123Z"}})
+	if cp, err := d.Checkpoint(ctx, "crm", "contacts"); err != nil || cp.Watermark != "w1" || cp.Version != "2024-06-01T15:04:05.123Z" {
+		t.Fatalf("checkpoint %+v %v", cp, err)
+	}
+}

@@ -116,9 +116,9 @@ func (d *DB) createState(ctx context.Context) error {
 		return err
 	}
 	if d.st.checkpoint, err = d.w.PrepareContext(ctx, `INSERT INTO crmsync_state
-		(pipeline, entity, watermark, resume, updated_at) VALUES (?, ?, ?, ?, ?)
+		(pipeline, entity, watermark, resume, version, updated_at) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (pipeline, entity) DO UPDATE SET
-		watermark = excluded.watermark, resume = excluded.resume, updated_at = excluded.updated_at`); err != nil {
+		watermark = excluded.watermark, resume = excluded.resume, version = excluded.version, updated_at = excluded.updated_at`); err != nil {
 		d.st.close()
 		return err
 	}
@@ -130,8 +130,8 @@ func (d *DB) createState(ctx context.Context) error {
 func (d *DB) Checkpoint(ctx context.Context, pipeline, entity string) (sink.Checkpoint, error) {
 	var cp sink.Checkpoint
 	var at string
-	err := d.r.QueryRowContext(ctx, `SELECT watermark, resume, updated_at FROM crmsync_state
-		WHERE pipeline = ? AND entity = ?`, pipeline, entity).Scan(&cp.Watermark, &cp.Resume, &at)
+	err := d.r.QueryRowContext(ctx, `SELECT watermark, resume, version, updated_at FROM crmsync_state
+		WHERE pipeline = ? AND entity = ?`, pipeline, entity).Scan(&cp.Watermark, &cp.Resume, &cp.Version, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sink.Checkpoint{}, nil
 	}

@@ -84,7 +84,7 @@ func (d *DB) Write(ctx context.Context, b *sink.Batch) (sink.Result, error) {
 		if at.IsZero() {
 			at = now
 		}
-		if _, err := tx.StmtContext(ectx, d.st.checkpoint).Exec(b.Pipeline, b.Entity, cp.Watermark, cp.Resume, formatTime(at)); err != nil {
+		if _, err := tx.StmtContext(ectx, d.st.checkpoint).Exec(b.Pipeline, b.Entity, cp.Watermark, cp.Resume, cp.Version, formatTime(at)); err != nil {
 			return sink.Result{}, fmt.Errorf("write %q: checkpoint: %w", b.Entity, err)
 		}
 	}

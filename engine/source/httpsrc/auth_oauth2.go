@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -44,16 +47,23 @@ func compileOAuth2(a *config.Auth, c *problems, at string) (authMaker, []string)
 	grant := a.Grant
 	if grant == "" {
 		grant = "client_credentials"
-		if a.RefreshToken.IsSet() {
+		if a.RefreshToken.IsSet() || a.CredentialsFile != "" {
 			grant = "refresh_token"
 		}
+	}
+	fromFile := a.CredentialsFile != ""
+	if fromFile && (a.ClientID != "" || a.ClientSecret.IsSet() || a.RefreshToken.IsSet()) {
+		c.errf(at+"/credentials_file", "conflicting-settings", "credentials_file holds client_id, client_secret and refresh_token: drop those settings or the file")
+	}
+	if fromFile && grant != "refresh_token" {
+		c.errf(at+"/credentials_file", "invalid-value", "credentials_file (an authorized_user JSON file) is for grant: refresh_token")
 	}
 	if a.TokenURL == "" {
 		c.errf(at+"/token_url", "missing-setting", "auth type oauth2 needs token_url (the token endpoint)")
 	} else if u, err := url.Parse(a.TokenURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		c.errf(at+"/token_url", "invalid-value", "token_url %q is not an http(s) URL", a.TokenURL)
 	}
-	if a.ClientID == "" {
+	if a.ClientID == "" && !fromFile {
 		c.errf(at+"/client_id", "missing-setting", "auth type oauth2 needs client_id")
 	}
 	switch grant {
@@ -62,7 +72,7 @@ func compileOAuth2(a *config.Auth, c *problems, at string) (authMaker, []string)
 			c.errf(at+"/client_secret", "missing-setting", "oauth2 grant client_credentials needs client_secret")
 		}
 	case "refresh_token":
-		if !a.RefreshToken.IsSet() {
+		if !a.RefreshToken.IsSet() && !fromFile {
 			c.errf(at+"/refresh_token", "missing-setting", "oauth2 grant refresh_token needs refresh_token")
 		}
 	default:
@@ -70,7 +80,7 @@ func compileOAuth2(a *config.Auth, c *problems, at string) (authMaker, []string)
 	}
 	// Entities of one source share the token when their credentials match.
 	h := sha256.Sum256([]byte(strings.Join([]string{grant, a.TokenURL, a.ClientID,
-		a.ClientSecret.Reveal(), a.RefreshToken.Reveal(), strings.Join(a.Scopes, " ")}, "\x00")))
+		a.ClientSecret.Reveal(), a.RefreshToken.Reveal(), a.CredentialsFile, strings.Join(a.Scopes, " ")}, "\x00")))
 	key := hex.EncodeToString(h[:])
 	cfg := *a
 	return func(st *sourceState, env *openEnv) authenticator {
@@ -87,7 +97,15 @@ func newOAuth2(grant string, a *config.Auth, client *http.Client, timeout time.D
 		conf := &oauth2.Config{ClientID: a.ClientID, ClientSecret: a.ClientSecret.Reveal(),
 			Endpoint: oauth2.Endpoint{TokenURL: a.TokenURL}, Scopes: a.Scopes}
 		refresh := a.RefreshToken.Reveal()
+		file := a.CredentialsFile // read at the first fetch; again after a failure
 		o.fetch = func(ctx context.Context) (*oauth2.Token, error) {
+			if file != "" {
+				id, secret, rt, err := readAuthorizedUser(file)
+				if err != nil {
+					return nil, err
+				}
+				conf.ClientID, conf.ClientSecret, refresh, file = id, secret, rt, ""
+			}
 			// A token with only a refresh token is expired: the source refreshes it.
 			t, err := conf.TokenSource(ctx, &oauth2.Token{RefreshToken: refresh}).Token()
 			if err == nil && t.RefreshToken != "" {
@@ -152,3 +170,34 @@ var (
 	_ authenticator = (*oauth2Auth)(nil)
 	_ renewer       = (*oauth2Auth)(nil)
 )
+
+// readAuthorizedUser reads an authorized_user JSON file (client_id,
+// client_secret, refresh_token: what an OAuth2 consent flow saved). Its
+// errors name the file, never a value of it.
+func readAuthorizedUser(path string) (id, secret, refresh string, err error) {
+	from := "auth.credentials_file " + path
+	b, err := os.ReadFile(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "", "", "", fmt.Errorf("%s: %v", from, err)
+	}
+	var f struct {
+		Type         string `json:"type"`
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	if json.Unmarshal(b, &f) != nil {
+		return "", "", "", fmt.Errorf("%s: not an authorized_user JSON file (an object with client_id, client_secret and refresh_token)", from)
+	}
+	if f.Type != "" && f.Type != "authorized_user" {
+		return "", "", "", fmt.Errorf("%s: the file's type is %q, not authorized_user", from, f.Type)
+	}
+	if f.ClientID == "" || f.RefreshToken == "" {
+		return "", "", "", fmt.Errorf("%s: the file needs client_id and refresh_token", from)
+	}
+	return f.ClientID, f.ClientSecret, f.RefreshToken, nil
+}

@@ -68,6 +68,11 @@ func Schema() ([]byte, error) {
 	defs.Set("paginate", paginateDef())
 	defs.Set("request", requestDef())
 	defs.Set("incremental_request", incrementalRequestDef())
+	defs.Set("rows", O("http: records that are arrays of cells (spreadsheet rows, query results) become objects {name: cell}, so fields name columns by their header text. A row with fewer cells than names gets null in the rest; a row with more is rejected.", props(
+		kw("header", S("first (default): the first row of the read (first page only) names the columns and is no record; none: names gives them.", enum(httpsrc.RowsHeaders))),
+		kw("cells", S("gjson path from a row to its array of cell values (Data.#.VarCharValue: an element without the value is a null cell). Empty: the row itself is the array.")),
+		kw("names", strlist("header: none: the column names, in order.")),
+	)))
 	defs.Set("lookup", O("A request run once per sync whose records expressions read as lookup.<name>.", props(
 		kw("request", D("The request; it uses the source's base_url, auth, rate limits and retries.", ref("request"))),
 		kw("records", S("gjson path of the record array in the body (default: the source's records); data.#(name==\"Lead source\").options reads one field's options.")),
@@ -141,13 +146,17 @@ func authDef() *Obj {
 		kw("username", S("basic: the user name.")),
 		kw("password", secret("basic: the password.")),
 		kw("grant", S("oauth2: the grant used to get tokens.", enum(httpsrc.OAuth2Grants))),
-		kw("token_url", S("oauth2: the token endpoint.")),
+		kw("token_url", S("oauth2: the token endpoint. jwt: overrides the key's token_uri.")),
 		kw("client_id", S("oauth2: the client id.")),
 		kw("client_secret", secret("oauth2: the client secret.")),
 		kw("refresh_token", secret("oauth2 refresh_token grant: the long-lived refresh token.")),
-		kw("scopes", strarray("oauth2: scopes to request.")),
+		kw("scopes", strarray("oauth2, jwt: scopes to request.")),
 		kw("secrets", secretmap("signed: secret values the sign expressions read as secrets.<name>; redacted from all output.")),
 		kw("sign", strmap("signed: header name → expr expression computed for every request, retries included, over secrets.<name>, method, url, host, path, query and body, with hmac_sha256, hmac_sha1, sha256, base64, base64_decode, hex and unix_now; it must give text. The values are redacted from all output.")),
+		kw("key_file", S("jwt: path of the service-account JSON key (client_email, private_key, private_key_id, token_uri), read at the first token request: ${env:GOOGLE_APPLICATION_CREDENTIALS}.")),
+		kw("key", secret("jwt: the service-account JSON key itself, instead of key_file (${env:NAME}).")),
+		kw("subject", S("jwt: the user the service account acts for (domain-wide delegation); empty: the account itself.")),
+		kw("credentials_file", S("oauth2 refresh_token grant: an authorized_user JSON file (client_id, client_secret, refresh_token) instead of those three settings.")),
 	), "type")
 }
 
@@ -206,6 +215,7 @@ func incrementalRequestDef() *Obj {
 	}
 	p.Set("records", S(`gjson path of the record array in the feed's body (default: the entity's records); data.#.data unwraps {item, id, data} entries, and "data": null is an empty page.`))
 	p.Set("paginate", D("Pagination of the feed (default: the entity's paginate).", ref("paginate")))
+	p.Set("rows", D("Rows of cells with a header (default: the entity's rows).", ref("rows")))
 	return O("http: the request of incremental runs (a change feed such as Pipedrive's /v1/recents) when it differs from the full read's (the list endpoint). A run that continues from a stored watermark reads it; a first run, --full and a --start-date window read request. Same table, fields and checkpoint; records and paginate default to the entity's. Field paths that differ between the two take fallbacks (path: [org_id.value, org_id]).", p, "path")
 }
 

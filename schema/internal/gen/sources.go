@@ -103,6 +103,11 @@ func entitySettings() *Obj {
 		kw("incremental_request", D("http: the request of incremental runs, when it differs from request (a list endpoint for full reads, a change feed for increments).", ref("incremental_request"))),
 		kw("records", S("http: gjson path of the record array in the body (HubSpot: results). Empty: the body is the array.")),
 		kw("paginate", D("http: pagination, replacing the source's paginate.", ref("paginate"))),
+		kw("rows", D("http: the records are arrays of cells; a header row (or names) turns each into an object.", ref("rows"))),
+		kw("changed_when", O("http: change detection by probe. request is sent before the read; when value (a gjson path into its body) equals the value stored with the entity's last complete sync, the sync reads nothing and says so (status success, counts 0). --full reads anyway; the new value is stored with the checkpoint of the sync that read everything, so a failed read probes and reads again.", props(
+			kw("request", D("The probe: a cheap request (Drive: GET /drive/v3/files/{id}?fields=modifiedTime) with the source's base_url or a full URL, auth, limits and retries.", ref("request"))),
+			kw("value", S("gjson path of the value in the probe's body (modifiedTime, etag, version).")),
+		), "request", "value")),
 		kw("rate_limit", D("http: an extra bucket for this entity, waited on after the source's (HubSpot search has its own per-second limit); with budget it can be shared.", ref("rate_limit"))),
 		kw("parent", O("http: read once per record of another entity (a substream); {{ parent.<path> }} reaches the request, and fields with a path _parent.<path> store parent values (task_id: {path: _parent.id}).", props(
 			kw("entity", S("The parent entity's name.", kw("pattern", ident))),
@@ -253,13 +258,17 @@ func checkDecoded(defs *Obj) error {
 	}{
 		{"auth", config.Auth{}}, {"rate_limit", config.RateLimit{}}, {"retry", config.Retry{}},
 		{"paginate", config.Paginate{}}, {"request", config.Request{}}, {"incremental", config.Incremental{}},
-		{"error_rule", config.ErrorRule{}}, {"lookup", config.LookupRequest{}}, {"incremental_request", config.IncrementalRequest{}},
+		{"error_rule", config.ErrorRule{}}, {"lookup", config.LookupRequest{}}, {"incremental_request", config.IncrementalRequest{}}, {"rows", config.Rows{}},
 		{"csv", config.CSVFormat{}}, {"field", config.Field{}}, {"child", config.Child{}}, {"defaults", config.Defaults{}},
 	} {
 		d := defs.Get(c.def).(*Obj)
 		if err := sameKeys(c.def, d.Get("properties").(*Obj).Keys(), config.YAMLKeys(c.v)); err != nil {
 			return err
 		}
+	}
+	cw := defs.Get("entity").(*Obj).Get("properties").(*Obj).Get("changed_when").(*Obj)
+	if err := sameKeys("changed_when", cw.Get("properties").(*Obj).Keys(), config.YAMLKeys(config.ChangedWhen{})); err != nil {
+		return err
 	}
 	parent := defs.Get("entity").(*Obj).Get("properties").(*Obj).Get("parent").(*Obj)
 	return sameKeys("parent", parent.Get("properties").(*Obj).Keys(), config.YAMLKeys(config.Parent{}))
