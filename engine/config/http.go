@@ -57,6 +57,28 @@ type HTTPEntity struct {
 	// feed) when it differs from the full read's (a list endpoint): one
 	// table, one checkpoint, two readers.
 	IncrementalRequest *IncrementalRequest `yaml:"incremental_request"`
+	// Job makes a read an asynchronous job: start it, poll until it is
+	// done, then page its results with request ({{ job.id }}).
+	Job *Job `yaml:"job"`
+}
+
+// Job is an API whose read is a job: a start request that returns the
+// job's id, a poll request repeated until done_when holds (or fail_when,
+// or the timeout), then the entity's request pages the results.
+type Job struct {
+	Start *Request `yaml:"start"`
+	// ID is the gjson path of the job's id in the start response.
+	ID   string   `yaml:"id"`
+	Poll *Request `yaml:"poll"`
+	// Every is the wait between polls (default 2s); Timeout bounds the
+	// whole wait for the job (default 10m).
+	Every   Duration `yaml:"every"`
+	Timeout Duration `yaml:"timeout"`
+	// DoneWhen and FailWhen are expr expressions over the poll body's
+	// top-level keys; FailMessage a gjson path of the reason in it.
+	DoneWhen    string `yaml:"done_when"`
+	FailWhen    string `yaml:"fail_when"`
+	FailMessage string `yaml:"fail_message"`
 }
 
 // IncrementalRequest is a request with its own records and paging.
@@ -68,7 +90,7 @@ type IncrementalRequest struct {
 
 // Auth is how HTTP requests authenticate.
 type Auth struct {
-	Type string `yaml:"type"` // none | api_key | bearer | basic | oauth2
+	Type string `yaml:"type"` // none | api_key | bearer | basic | oauth2 | aws_sigv4
 
 	// api_key: one or more headers and/or query parameters.
 	Headers map[string]Secret `yaml:"headers"`
@@ -93,6 +115,14 @@ type Auth struct {
 	ClientSecret Secret   `yaml:"client_secret"`
 	RefreshToken Secret   `yaml:"refresh_token"`
 	Scopes       []string `yaml:"scopes"`
+
+	// aws_sigv4: AWS Signature Version 4 over every request (its body
+	// hashed), for the service's signing name in the region.
+	Service         string `yaml:"service"`
+	Region          string `yaml:"region"`
+	AccessKeyID     Secret `yaml:"access_key_id"`
+	SecretAccessKey Secret `yaml:"secret_access_key"`
+	SessionToken    Secret `yaml:"session_token"`
 }
 
 // RateLimit is a token bucket shared by every entity of the source, or by

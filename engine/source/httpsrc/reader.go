@@ -117,7 +117,7 @@ func (r *reader) read(ctx context.Context, st source.ReadState, emit func(source
 		}
 		recs, raw, err := r.records(res.body, hint)
 		if err != nil {
-			return r.pageErr(res, n, err.Error(), true)
+			return r.pageErr(res, step{page: n}, err.Error(), true)
 		}
 		hint = len(recs)
 		if len(recs) == 0 {
@@ -134,7 +134,7 @@ func (r *reader) read(ctx context.Context, st source.ReadState, emit func(source
 		if len(recs) > 0 {
 			h := maphash.String(seed, raw)
 			if prevPage > 0 && h == prevHash {
-				return r.pageErr(res, n, fmt.Sprintf("the server returned the same records as page %d; stopping instead of looping", prevPage), false)
+				return r.pageErr(res, step{page: n}, fmt.Sprintf("the server returned the same records as page %d; stopping instead of looping", prevPage), false)
 			}
 			prevHash, prevPage = h, n
 		}
@@ -246,7 +246,7 @@ func (r *reader) nullBeforeProjection(body string) bool {
 }
 
 // pageErr is an error about a page's body, naming the request.
-func (r *reader) pageErr(res *response, page int, msg string, withBody bool) error {
+func (r *reader) pageErr(res *response, page step, msg string, withBody bool) error {
 	e := &requestError{entity: r.o.entity, page: page, method: res.method, url: r.red.url(res.url),
 		status: res.status, msg: r.red.text(msg)}
 	if withBody {
