@@ -212,4 +212,3 @@ func awsEscape(s string) string {
 	}
 	return b.String()
 }
-

@@ -97,6 +97,11 @@ func (r *reader) read(ctx context.Context, st source.ReadState, emit func(source
 	} else if ok {
 		r.log.Info("continuing a full read from the last committed page", "entity", r.o.entity)
 	}
+	if r.o.job != nil {
+		if err := r.runJob(ctx, &v); err != nil {
+			return err
+		}
+	}
 	var rs *restartState
 	if r.o.restart != nil {
 		rs = newRestartState(r.o.restart)
