@@ -47,6 +47,7 @@ type LookupRequest struct {
 type HTTPEntity struct {
 	Request  *Request  `yaml:"request"`
 	Records  string    `yaml:"records"`
+	Rows     *Rows     `yaml:"rows"`
 	Paginate *Paginate `yaml:"paginate"`
 	// Parent makes the entity iterate over another entity's records.
 	Parent *Parent `yaml:"parent"`
@@ -85,7 +86,22 @@ type Job struct {
 type IncrementalRequest struct {
 	Request  `yaml:",inline"`
 	Records  string    `yaml:"records"`
+	Rows     *Rows     `yaml:"rows"`
 	Paginate *Paginate `yaml:"paginate"`
+}
+
+// Rows turns records that are arrays of cells (spreadsheet rows, query
+// results) into objects: cell i goes under the name of column i.
+type Rows struct {
+	// Header is first (the first row of the read names the columns; it
+	// is not a record) or none (names: gives them).
+	Header string `yaml:"header"`
+	// Cells is a gjson path from a row to its array of cell values; ""
+	// when the row itself is the array. A path through a # projection
+	// (Data.#.VarCharValue) keeps a cell without the value as null.
+	Cells string `yaml:"cells"`
+	// Names are the column names of header: none.
+	Names []string `yaml:"names"`
 }
 
 // Auth is how HTTP requests authenticate.

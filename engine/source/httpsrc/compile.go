@@ -82,8 +82,9 @@ type opener struct {
 	pipeline, entity string
 	stateKey         string // pipeline and base URL: the shared client and token
 	req              requestSpec
-	records          string   // gjson path of the records; "" = the body is the array
-	recordsNull      []string // prefixes of records before each # projection: null there is an empty page
+	records          string    // gjson path of the records; "" = the body is the array
+	recordsNull      []string  // prefixes of records before each # projection: null there is an empty page
+	rows             *rowsSpec // rows: records are arrays of cells; nil when not
 	pager            pagerSpec
 	rules            pageRules
 	restart          *restartSpec
@@ -176,7 +177,8 @@ func compileEntity(spec *source.Spec, p *problems) *opener {
 
 	// The request of full reads, with the source's records and paginate
 	// as defaults.
-	full := variant{req: req, at: ep + "/request", records: ent.Records, recAt: ep + "/records", paginate: ent.Paginate, pgAt: ep + "/paginate"}
+	full := variant{req: req, at: ep + "/request", records: ent.Records, recAt: ep + "/records", paginate: ent.Paginate, pgAt: ep + "/paginate",
+		rows: ent.Rows, rowsAt: ep + "/rows"}
 	if full.records == "" {
 		full.records, full.recAt = src.Records, "/source/records"
 	}
@@ -193,7 +195,7 @@ func compileEntity(spec *source.Spec, p *problems) *opener {
 	o.compileRequest(spec, p, full)
 	if spec.Entity.Incremental == nil && ent.Parent == nil && o.restart == nil && o.pager != nil {
 		o.resumable = true
-		o.resumeKey = resumeKey(o.req.method, o.req.base, req.Path, fmt.Sprint(sortedMap(req.Params)), o.records, fmt.Sprintf("%T%+v", o.pager, o.pager))
+		o.resumeKey = resumeKey(o.req.method, o.req.base, req.Path, fmt.Sprint(sortedMap(req.Params)), o.records, fmt.Sprintf("%T%+v", o.pager, o.pager), rowsKey(o.rows))
 	}
 	if ent.Job != nil {
 		o.job = compileJob(spec, p, o, ent.Job)
@@ -210,9 +212,13 @@ func compileEntity(spec *source.Spec, p *problems) *opener {
 		if ent.Parent != nil {
 			p.errf(at, "invalid-value", "incremental_request does not apply to an entity read per parent record")
 		}
-		v := variant{req: &inc.Request, at: at, records: inc.Records, recAt: at + "/records", paginate: inc.Paginate, pgAt: at + "/paginate"}
+		v := variant{req: &inc.Request, at: at, records: inc.Records, recAt: at + "/records", paginate: inc.Paginate, pgAt: at + "/paginate",
+			rows: inc.Rows, rowsAt: at + "/rows"}
 		if v.records == "" {
 			v.records, v.recAt = full.records, full.recAt
+		}
+		if v.rows == nil {
+			v.rows, v.rowsAt = full.rows, full.rowsAt
 		}
 		if v.paginate == nil {
 			v.paginate, v.pgAt = full.paginate, full.pgAt
@@ -235,6 +241,8 @@ type variant struct {
 	records, recAt string
 	paginate       *config.Paginate
 	pgAt           string
+	rows           *config.Rows
+	rowsAt         string
 }
 
 // compileRequest compiles a request with its records path and paging.
@@ -283,6 +291,7 @@ func (o *opener) compileRequest(spec *source.Spec, p *problems, v variant) {
 		p.path(v.recAt, "records", o.records)
 		o.recordsNull = projectionPrefixes(o.records)
 	}
+	o.rows = compileRows(v.rows, v.rowsAt, p)
 	o.compilePaginate(v.paginate, v.pgAt, req, p)
 
 	usesParent := slices.ContainsFunc(tpls, func(t *template) bool { return t.uses(varParent) }) || o.req.body.uses(varParent)

@@ -92,7 +92,11 @@ func (r *reader) Read(ctx context.Context, st source.ReadState, emit func(source
 func (r *reader) read(ctx context.Context, st source.ReadState, emit func(source.Page) error) error {
 	v := r.vars(st)
 	pg := r.o.pager.newPager()
-	if ok, err := r.restore(pg, st.Resume); err != nil {
+	var sh *rowShaper
+	if r.o.rows != nil {
+		sh = newRowShaper(r.o.rows)
+	}
+	if ok, err := r.restore(pg, sh, st.Resume); err != nil {
 		return err
 	} else if ok {
 		r.log.Info("continuing a full read from the last committed page", "entity", r.o.entity)
@@ -125,7 +129,16 @@ func (r *reader) read(ctx context.Context, st source.ReadState, emit func(source
 			return r.pageErr(res, step{page: n}, err.Error(), true)
 		}
 		hint = len(recs)
-		if len(recs) == 0 {
+		// The pager and the empty-page rule count the rows the server
+		// sent, the header row and rejected rows included.
+		count := len(recs)
+		var rejects []source.Reject
+		if sh != nil {
+			if recs, rejects, err = sh.shape(recs); err != nil {
+				return r.pageErr(res, step{page: n}, err.Error(), false)
+			}
+		}
+		if count == 0 {
 			empty++
 		} else {
 			empty = 0
@@ -136,7 +149,7 @@ func (r *reader) read(ctx context.Context, st source.ReadState, emit func(source
 				total = int(t.Int())
 			}
 		}
-		if len(recs) > 0 {
+		if count > 0 {
 			h := maphash.String(seed, raw)
 			if prevPage > 0 && h == prevHash {
 				return r.pageErr(res, step{page: n}, fmt.Sprintf("the server returned the same records as page %d; stopping instead of looping", prevPage), false)
@@ -144,7 +157,7 @@ func (r *reader) read(ctx context.Context, st source.ReadState, emit func(source
 			prevHash, prevPage = h, n
 		}
 		more, err := pg.advance(&pageResult{number: n, body: res.body, header: res.header, url: res.url,
-			count: len(recs), total: total, redact: r.red, allowed: r.o.allowed})
+			count: count, total: total, redact: r.red, allowed: r.o.allowed})
 		if err != nil {
 			return fmt.Errorf("entity %q: page %d: %s", r.o.entity, n, r.red.text(err.Error()))
 		}
@@ -156,9 +169,9 @@ func (r *reader) read(ctx context.Context, st source.ReadState, emit func(source
 		if rs != nil {
 			recs = rs.filter(recs)
 		}
-		page := source.Page{Number: n, Records: recs, Total: total}
+		page := source.Page{Number: n, Records: recs, Total: total, Rejects: rejects}
 		if more && !r.stopsAfter(n, empty) {
-			page.Resume = r.resumeText(pg)
+			page.Resume = r.resumeText(pg, sh)
 		}
 		if err := emit(page); err != nil {
 			return err

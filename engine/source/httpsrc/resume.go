@@ -41,9 +41,17 @@ func resumeKey(parts ...string) string {
 	return strconv.FormatUint(h.Sum64(), 16)
 }
 
+// rowsKey is the part of the resume key that rows settings make.
+func rowsKey(s *rowsSpec) string {
+	if s == nil {
+		return ""
+	}
+	return s.key
+}
+
 // resumeText is the Resume of the page just read: where the next page
 // starts. "" when there is no next page or it cannot be stored.
-func (r *reader) resumeText(pg pager) string {
+func (r *reader) resumeText(pg pager, sh *rowShaper) string {
 	rp, ok := pg.(resumer)
 	if !ok || !r.o.resumable {
 		return ""
@@ -56,12 +64,15 @@ func (r *reader) resumeText(pg pager) string {
 	if !ok {
 		return ""
 	}
+	if sh != nil {
+		b = sh.position(b)
+	}
 	return string(append(b, '}'))
 }
 
 // restore puts a new pager at a stored position; false when there is
 // none to use (the read starts over).
-func (r *reader) restore(pg pager, resume string) (bool, error) {
+func (r *reader) restore(pg pager, sh *rowShaper, resume string) (bool, error) {
 	rp, ok := pg.(resumer)
 	if resume == "" || !ok || !r.o.resumable {
 		return false, nil
@@ -72,6 +83,10 @@ func (r *reader) restore(pg pager, resume string) (bool, error) {
 	st := gjson.Parse(resume)
 	if st.Get("key").String() != r.o.resumeKey {
 		r.log.Warn("the stored position is for another query (request, page size or paging changed); reading from the start", "entity", r.o.entity)
+		return false, nil
+	}
+	if sh != nil && !sh.resume(st) {
+		r.log.Warn("the stored position has no header row names; reading from the start", "entity", r.o.entity)
 		return false, nil
 	}
 	if err := rp.resume(st); err != nil {

@@ -69,6 +69,11 @@ func Schema() ([]byte, error) {
 	defs.Set("request", requestDef())
 	defs.Set("incremental_request", incrementalRequestDef())
 	defs.Set("job", jobDef())
+	defs.Set("rows", O("http: records that are arrays of cells (spreadsheet rows, query results) become objects {name: cell}, so fields name columns by their header text. A row with fewer cells than names gets null in the rest; a row with more is rejected.", props(
+		kw("header", S("first (default): the first row of the read (first page only) names the columns and is no record; none: names gives them.", enum(httpsrc.RowsHeaders))),
+		kw("cells", S("gjson path from a row to its array of cell values (Data.#.VarCharValue: an element without the value is a null cell). Empty: the row itself is the array.")),
+		kw("names", strlist("header: none: the column names, in order.")),
+	)))
 	defs.Set("lookup", O("A request run once per sync whose records expressions read as lookup.<name>.", props(
 		kw("request", D("The request; it uses the source's base_url, auth, rate limits and retries.", ref("request"))),
 		kw("records", S("gjson path of the record array in the body (default: the source's records); data.#(name==\"Lead source\").options reads one field's options.")),
@@ -222,6 +227,7 @@ func incrementalRequestDef() *Obj {
 	}
 	p.Set("records", S(`gjson path of the record array in the feed's body (default: the entity's records); data.#.data unwraps {item, id, data} entries, and "data": null is an empty page.`))
 	p.Set("paginate", D("Pagination of the feed (default: the entity's paginate).", ref("paginate")))
+	p.Set("rows", D("Rows of cells with a header (default: the entity's rows).", ref("rows")))
 	return O("http: the request of incremental runs (a change feed such as Pipedrive's /v1/recents) when it differs from the full read's (the list endpoint). A run that continues from a stored watermark reads it; a first run, --full and a --start-date window read request. Same table, fields and checkpoint; records and paginate default to the entity's. Field paths that differ between the two take fallbacks (path: [org_id.value, org_id]).", p, "path")
 }
 

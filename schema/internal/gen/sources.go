@@ -99,6 +99,7 @@ func entitySettings() *Obj {
 		kw("job", D("http: the read is an asynchronous job: start, poll until done, then page its results with request ({{ job.id }}).", ref("job"))),
 		kw("records", S("http: gjson path of the record array in the body (HubSpot: results). Empty: the body is the array.")),
 		kw("paginate", D("http: pagination, replacing the source's paginate.", ref("paginate"))),
+		kw("rows", D("http: the records are arrays of cells; a header row (or names) turns each into an object.", ref("rows"))),
 		kw("rate_limit", D("http: an extra bucket for this entity, waited on after the source's (HubSpot search has its own per-second limit); with budget it can be shared.", ref("rate_limit"))),
 		kw("parent", O("http: read once per record of another entity (a substream); {{ parent.<path> }} reaches the request, and fields with a path _parent.<path> store parent values (task_id: {path: _parent.id}).", props(
 			kw("entity", S("The parent entity's name.", kw("pattern", ident))),
@@ -249,7 +250,7 @@ func checkDecoded(defs *Obj) error {
 	}{
 		{"auth", config.Auth{}}, {"rate_limit", config.RateLimit{}}, {"retry", config.Retry{}},
 		{"paginate", config.Paginate{}}, {"request", config.Request{}}, {"incremental", config.Incremental{}},
-		{"error_rule", config.ErrorRule{}}, {"lookup", config.LookupRequest{}}, {"incremental_request", config.IncrementalRequest{}}, {"job", config.Job{}},
+		{"error_rule", config.ErrorRule{}}, {"lookup", config.LookupRequest{}}, {"incremental_request", config.IncrementalRequest{}}, {"job", config.Job{}}, {"rows", config.Rows{}},
 		{"csv", config.CSVFormat{}}, {"field", config.Field{}}, {"child", config.Child{}}, {"defaults", config.Defaults{}},
 	} {
 		d := defs.Get(c.def).(*Obj)
