@@ -427,4 +427,3 @@ func TestSalesProAthenaJobFails(t *testing.T) {
 		})
 	}
 }
-
