@@ -212,3 +212,40 @@ func awsEscape(s string) string {
 	}
 	return b.String()
 }
+
+// TestSigV4Compile: what lint says about incomplete aws_sigv4 settings.
+func TestSigV4Compile(t *testing.T) {
+	full := config.Auth{Type: "aws_sigv4", Service: "athena", Region: "us-east-1",
+		AccessKeyID: config.NewSecret("AKID"), SecretAccessKey: config.NewSecret("s")}
+	cases := []struct {
+		name   string
+		change func(a *config.Auth)
+		path   string
+		want   string
+	}{
+		{"complete", func(*config.Auth) {}, "", ""},
+		{"no service", func(a *config.Auth) { a.Service = "" }, "/source/auth/service", "needs service"},
+		{"bad service", func(a *config.Auth) { a.Service = "Athena Service" }, "/source/auth/service", "not an AWS signing name"},
+		{"no region", func(a *config.Auth) { a.Region = "" }, "/source/auth/region", "needs region"},
+		{"bad region", func(a *config.Auth) { a.Region = "US East" }, "/source/auth/region", "not an AWS region name"},
+		{"no key id", func(a *config.Auth) { a.AccessKeyID = config.Secret{} }, "/source/auth/access_key_id", "needs access_key_id"},
+		{"no secret", func(a *config.Auth) { a.SecretAccessKey = config.Secret{} }, "/source/auth/secret_access_key", "needs secret_access_key"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := full
+			c.change(&a)
+			p := &problems{}
+			compileSigV4(&a, p, "/source/auth")
+			if c.path == "" {
+				if len(p.list) > 0 {
+					t.Fatalf("problems: %v", p.list)
+				}
+				return
+			}
+			if len(p.list) != 1 || p.list[0].Path != c.path || !strings.Contains(p.list[0].Message, c.want) {
+				t.Errorf("problems = %v, want one at %s saying %q", p.list, c.path, c.want)
+			}
+		})
+	}
+}
