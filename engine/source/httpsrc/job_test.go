@@ -204,16 +204,33 @@ func TestJobFails(t *testing.T) {
 	}
 }
 
-// TestJobStartWithoutID: a start response without the id path fails at
-// the start, quoting the body.
-func TestJobStartWithoutID(t *testing.T) {
-	srv := newFake(t, func(w http.ResponseWriter, r *http.Request, body string, n int) {
-		writeJSON(w, 200, []byte(`{"Id":"x"}`))
-	})
-	r := openYAML(t, jobPipeline("1ms", "1s"), srv.URL, map[string]string{"AWS_SECRET": jobSecret})
-	_, err := readAllPages(t, r, source.ReadState{})
-	if err == nil || !strings.Contains(err.Error(), `entity "rows": job start: POST`) || !strings.Contains(err.Error(), `no job id at "QueryExecutionId" (job.id)`) {
-		t.Fatalf("err = %v", err)
+// TestJobStartFails: a start response without the id path, or a start
+// the server refuses (Athena: 400 InvalidRequestException for bad SQL),
+// fails at the start, quoting the body; no poll is sent.
+func TestJobStartFails(t *testing.T) {
+	cases := []struct {
+		name   string
+		status int
+		body   string
+		want   string
+	}{
+		{"no id", 200, `{"Id":"x"}`, `no job id at "QueryExecutionId" (job.id)`},
+		{"refused", 400, `{"__type":"InvalidRequestException","Message":"line 1:8: mismatched input 'FORM'"}`, `status 400: the server answered Bad Request; body starts "{\"__type\":\"InvalidRequestException\",\"Message\":\"line 1:8: mismatched input 'FORM'\"}"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv := newFake(t, func(w http.ResponseWriter, r *http.Request, body string, n int) {
+				writeJSON(w, c.status, []byte(c.body))
+			})
+			r := openYAML(t, jobPipeline("1ms", "1s"), srv.URL, map[string]string{"AWS_SECRET": jobSecret})
+			_, err := readAllPages(t, r, source.ReadState{})
+			if err == nil || !strings.Contains(err.Error(), `entity "rows": job start: POST`) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v\nwant %s", err, c.want)
+			}
+			if n := len(srv.requests()); n != 1 {
+				t.Errorf("%d requests, want the start only", n)
+			}
+		})
 	}
 }
 
