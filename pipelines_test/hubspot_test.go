@@ -17,6 +17,8 @@ func TestHubSpot(t *testing.T) {
 		"HUBSPOT_BASE_URL":         srv.URL,
 		"HUBSPOT_TOKEN":            token,
 		"HUBSPOT_DIVISIONS_OBJECT": "2-4242",
+		// the genius users object's id comes from the environment too
+		"HUBSPOT_GENIUS_USERS_OBJECT": "2-9999",
 	})
 	d := openDest(t)
 	logs := &logBuffer{}
@@ -28,6 +30,8 @@ func TestHubSpot(t *testing.T) {
 		"companies":            {Processed: 2, Created: 2},
 		"deals":                {Processed: 5, Created: 4, Rejected: 1},
 		"divisions":            {Processed: 2, Created: 2},
+		"appointments":         {Processed: 2, Created: 2},
+		"genius_users":         {Processed: 2, Created: 2},
 		"contact_associations": {Processed: 4, Created: 4},
 		"contact_deals":        {Processed: 3, Created: 3},
 	})
@@ -76,6 +80,7 @@ func TestHubSpot(t *testing.T) {
 	wantRows(t, d, `SELECT id, name, genius_division_id, abbreviation FROM hubspot_divisions ORDER BY id`,
 		"9001|Denver|12|DEN", "9002|Austin|15|AUS")
 	wantRows(t, d, `SELECT contact_id, to_object, to_id, association_type FROM hubspot_contact_associations_links ORDER BY 1, 2, 3, 4`,
+		"101|appointment|880001|contact_to_appointment",
 		"101|company|5001|contact_to_company",
 		"101|company|5001|contact_to_company_unlabeled",
 		"101|deal|7001|contact_to_deal",
@@ -84,11 +89,19 @@ func TestHubSpot(t *testing.T) {
 		"102|company|5001|contact_to_company_unlabeled",
 		"102|deal|7002|contact_to_deal",
 		"102|divisions|9001|contact_to_divisions",
+		"104|appointment|880002|contact_to_appointment",
 		"104|company|5002|contact_to_company",
 		"104|company|5002|contact_to_company_unlabeled",
 		"104|deal|7003|contact_to_deal",
 		"104|divisions|9002|contact_to_divisions",
 	)
+	d.wantTypes(t, "hubspot_appointments", map[string]string{"id": "bigint", "starts_at": "timestamp with time zone", "owner_id": "bigint"})
+	wantRows(t, d, `SELECT id, name, starts_at, ends_at, status, owner_id FROM hubspot_appointments ORDER BY id`,
+		"880001|Gonzalez - roof inspection|2024-01-10T15:00:00Z|2024-01-10T16:30:00Z|SCHEDULED|51234567",
+		"880002|Baker - siding estimate|2024-01-12T18:00:00Z|2024-01-12T19:00:00Z|COMPLETED|62345678")
+	wantRows(t, d, `SELECT id, genius_user_id, first_name, last_name, email, genius_division_id, title, is_inactive FROM hubspot_genius_users ORDER BY id`,
+		"77001|311|Sam|Lee|sam.lee@homegenius.example|12|Sales Rep|false",
+		"77002|312|Ana|Ruiz|ana.ruiz@homegenius.example|15|Sales Manager|false")
 	if wm := d.watermark(t, "hubspot", "deals"); wm != "2024-01-06T10:00:00Z" {
 		t.Errorf("deals watermark %q: want the newest committed deal's (7004), not the rejected 7005's", wm)
 	}
@@ -103,7 +116,9 @@ func TestHubSpot(t *testing.T) {
 		"companies":            {},
 		"deals":                {Processed: 2, Created: 1, Unchanged: 1},
 		"divisions":            {},
-		"contact_associations": {Processed: 4, Updated: 1, Unchanged: 3},
+		"appointments":         {Processed: 2, Created: 1, Unchanged: 1},
+		"genius_users":         {Processed: 1, Updated: 1},
+		"contact_associations": {Processed: 4, Updated: 1, Unchanged: 3}, // 104's new appointment link is a child row
 		"contact_deals":        {Processed: 2, Unchanged: 2},
 	})
 	// 102 lost its only deal: v4 leaves it out, and delete_missing: hard
@@ -117,6 +132,11 @@ func TestHubSpot(t *testing.T) {
 	// 102 lost its deal: a re-synced parent's links are replaced.
 	wantRows(t, d, `SELECT to_object, to_id FROM hubspot_contact_associations_links WHERE contact_id = 102 ORDER BY 1, 2`,
 		"company|5001", "company|5001", "divisions|9001")
+	// 104 got a second appointment.
+	wantRows(t, d, `SELECT to_id FROM hubspot_contact_associations_links WHERE contact_id = 104 AND to_object = 'appointment' ORDER BY 1`,
+		"880002", "880003")
+	wantRows(t, d, `SELECT id, ends_at, owner_id FROM hubspot_appointments WHERE id = 880003`, "880003|∅|∅")
+	wantRows(t, d, `SELECT is_inactive FROM hubspot_genius_users WHERE id = 77002`, "true")
 	if n := d.count(t, "hubspot_contacts"); n != 9 {
 		t.Errorf("hubspot_contacts has %d rows, want 9", n)
 	}

@@ -27,10 +27,12 @@ var (
 	// many APIs; their values are replaced even when auth does not name them.
 	secretParams = []string{"access_token", "api_key", "apikey", "hapikey", "key", "token", "client_secret",
 		"refresh_token", "password", "signature", "sig", "code", "id_token"}
-	secretHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key", "X-Auth-Token", "X-Auth-Key"}
+	secretHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key", "X-Auth-Token", "X-Auth-Key", "X-Amz-Security-Token"}
 	// noiseHeaders change from run to run or are the transport's business.
 	noiseHeaders = map[string]bool{"User-Agent": true, "Accept-Encoding": true, "Content-Length": true, "Date": true,
-		"Connection": true, "Keep-Alive": true, "Transfer-Encoding": true, "Retry-After": true, "Age": true, "Expires": true}
+		"Connection": true, "Keep-Alive": true, "Transfer-Encoding": true, "Retry-After": true, "Age": true, "Expires": true,
+		// An AWS SigV4 request's signing time (its signature is in Authorization).
+		"X-Amz-Date": true}
 	tokenKeys = []string{"access_token", "refresh_token", "id_token", "client_secret", "password"}
 )
 

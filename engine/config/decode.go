@@ -95,6 +95,9 @@ func (p *Pipeline) secrets() []string {
 		add(a.Password)
 		add(a.ClientSecret)
 		add(a.RefreshToken)
+		add(a.AccessKeyID)
+		add(a.SecretAccessKey)
+		add(a.SessionToken)
 	}
 	return out
 }

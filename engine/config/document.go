@@ -287,7 +287,8 @@ func (d *Document) Paths() []string {
 func IsSecretPath(p string) bool {
 	switch p {
 	case "/source/dsn", "/source/token", "/source/auth/token", "/source/auth/password",
-		"/source/auth/client_secret", "/source/auth/refresh_token":
+		"/source/auth/client_secret", "/source/auth/refresh_token",
+		"/source/auth/access_key_id", "/source/auth/secret_access_key", "/source/auth/session_token":
 		return true
 	}
 	for _, m := range []string{"/source/auth/headers/", "/source/auth/query/"} {

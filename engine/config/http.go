@@ -68,6 +68,9 @@ type HTTPEntity struct {
 	// ChangedWhen is a cheap request whose value must differ from the
 	// one stored with the last complete sync for the entity to be read.
 	ChangedWhen *ChangedWhen `yaml:"changed_when"`
+	// Job makes a read an asynchronous job: start it, poll until it is
+	// done, then page its results with request ({{ job.id }}).
+	Job *Job `yaml:"job"`
 }
 
 // ChangedWhen is change detection by probe: request is sent before the
@@ -76,6 +79,25 @@ type HTTPEntity struct {
 type ChangedWhen struct {
 	Request *Request `yaml:"request"`
 	Value   string   `yaml:"value"`
+}
+
+// Job is an API whose read is a job: a start request that returns the
+// job's id, a poll request repeated until done_when holds (or fail_when,
+// or the timeout), then the entity's request pages the results.
+type Job struct {
+	Start *Request `yaml:"start"`
+	// ID is the gjson path of the job's id in the start response.
+	ID   string   `yaml:"id"`
+	Poll *Request `yaml:"poll"`
+	// Every is the wait between polls (default 2s); Timeout bounds the
+	// whole wait for the job (default 10m).
+	Every   Duration `yaml:"every"`
+	Timeout Duration `yaml:"timeout"`
+	// DoneWhen and FailWhen are expr expressions over the poll body's
+	// top-level keys; FailMessage a gjson path of the reason in it.
+	DoneWhen    string `yaml:"done_when"`
+	FailWhen    string `yaml:"fail_when"`
+	FailMessage string `yaml:"fail_message"`
 }
 
 // IncrementalRequest is a request with its own records and paging.
@@ -102,7 +124,7 @@ type Rows struct {
 
 // Auth is how HTTP requests authenticate.
 type Auth struct {
-	Type string `yaml:"type"` // none | api_key | bearer | basic | oauth2 | jwt | signed
+	Type string `yaml:"type"` // none | api_key | bearer | basic | oauth2 | jwt | signed | aws_sigv4
 
 	// api_key: one or more headers and/or query parameters.
 	Headers map[string]Secret `yaml:"headers"`
@@ -146,6 +168,14 @@ type Auth struct {
 	// oauth2 grant refresh_token: an authorized_user JSON file
 	// (client_id, client_secret, refresh_token) instead of the three settings.
 	CredentialsFile string `yaml:"credentials_file"`
+
+	// aws_sigv4: AWS Signature Version 4 over every request (its body
+	// hashed), for the service's signing name in the region.
+	Service         string `yaml:"service"`
+	Region          string `yaml:"region"`
+	AccessKeyID     Secret `yaml:"access_key_id"`
+	SecretAccessKey Secret `yaml:"secret_access_key"`
+	SessionToken    Secret `yaml:"session_token"`
 }
 
 // RateLimit is a token bucket shared by every entity of the source, or by

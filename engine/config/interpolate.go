@@ -13,7 +13,53 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-var interpRE = regexp.MustCompile(`\$\$|\$\{(env|file):([^}]*)\}`)
+// expandRefs replaces $$ by $ and each ${env:…} or ${file:…} by what
+// sub gives for its kind and argument. The argument ends at the brace
+// that balances the opening one, so a default may hold another
+// reference: ${env:ATHENA_BASE_URL:-https://athena.${env:AWS_REGION}.amazonaws.com}.
+// Values sub returns are not expanded again. A ${ without its closing
+// brace is left as it is.
+func expandRefs(s string, sub func(kind, arg string) string) string {
+	if !strings.Contains(s, "$") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if strings.HasPrefix(s[i:], "$$") {
+			b.WriteByte('$')
+			i += 2
+			continue
+		}
+		kind := ""
+		switch {
+		case strings.HasPrefix(s[i:], "${env:"):
+			kind = "env"
+		case strings.HasPrefix(s[i:], "${file:"):
+			kind = "file"
+		}
+		if kind != "" {
+			start := i + len(kind) + 3
+			depth, j := 1, start
+			for ; j < len(s) && depth > 0; j++ {
+				switch {
+				case s[j] == '$' && j+1 < len(s) && s[j+1] == '{':
+					depth++
+					j++
+				case s[j] == '}':
+					depth--
+				}
+			}
+			if depth == 0 {
+				b.WriteString(sub(kind, s[start:j-1]))
+				i = j
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+		i++
+	}
+	return b.String()
+}
 
 // interpolate replaces ${env:NAME}, ${env:NAME:-default} and ${file:PATH}
 // in every scalar value ($$ is a literal $). It leaves the profiles it did
@@ -37,13 +83,8 @@ func (d *Document) interpolate(n *yaml.Node, path, dir string, opts Options) {
 			return
 		}
 		changed := false
-		out := interpRE.ReplaceAllStringFunc(n.Value, func(m string) string {
-			if m == "$$" {
-				changed = true
-				return "$"
-			}
-			sub := interpRE.FindStringSubmatch(m)
-			kind, arg := sub[1], sub[2]
+		var sub func(kind, arg string) string
+		sub = func(kind, arg string) string {
 			changed = true
 			switch kind {
 			case "env":
@@ -58,7 +99,7 @@ func (d *Document) interpolate(n *yaml.Node, path, dir string, opts Options) {
 					return v
 				}
 				if hasDef {
-					return def
+					return expandRefs(def, sub) // a default may name another variable
 				}
 				d.findings = append(d.findings, diag.Finding{File: d.File, Line: n.Line, Column: n.Column,
 					Severity: envSeverity(opts), Code: "env-unset",
@@ -89,7 +130,11 @@ func (d *Document) interpolate(n *yaml.Node, path, dir string, opts Options) {
 				d.Secrets = append(d.Secrets, v)
 				return v
 			}
-		})
+		}
+		if strings.Contains(n.Value, "$$") {
+			changed = true
+		}
+		out := expandRefs(n.Value, sub)
 		if changed {
 			if d.Interpolated == nil {
 				d.Interpolated = map[string]bool{}

@@ -65,7 +65,7 @@ func (r *reader) ProbeChange(ctx context.Context) (string, bool, error) {
 	}
 	val := gjson.Get(res.body, cs.value)
 	if !val.Exists() || val.Type == gjson.Null {
-		return "", true, fmt.Errorf("changed_when: %w", pr.pageErr(res, 1, fmt.Sprintf("the value path %q is not in the body (top-level keys: %s)", cs.value, jsontext.TopKeys(gjson.Parse(res.body))), false))
+		return "", true, fmt.Errorf("changed_when: %w", pr.pageErr(res, step{job: "probe"}, fmt.Sprintf("the value path %q is not in the body (top-level keys: %s)", cs.value, jsontext.TopKeys(gjson.Parse(res.body))), false))
 	}
 	if val.Type == gjson.String {
 		return val.String(), true, nil

@@ -100,6 +100,7 @@ type opener struct {
 	srcRate          rateSpec
 	entRate          *rateSpec
 	auth             authMaker
+	job              *jobSpec // an asynchronous job run before the first page; nil without one
 	secretParams     []string
 	format           string // incremental.format, for window, now and restarts
 	bodyFormat       string // json | xml | "" (by Content-Type)
@@ -205,6 +206,10 @@ func compileEntity(spec *source.Spec, p *problems) *opener {
 		o.resumable = true
 		o.resumeKey = resumeKey(o.req.method, o.req.base, req.Path, fmt.Sprint(sortedMap(req.Params)), o.records, fmt.Sprintf("%T%+v", o.pager, o.pager), rowsKey(o.rows))
 	}
+	if ent.Job != nil {
+		o.job = compileJob(spec, p, o, ent.Job)
+		o.resumable = false // a job id expires: a read that starts again starts a new job
+	}
 	if ent.Parent != nil && ent.Parent.Entity == "" {
 		p.errf(ep+"/parent/entity", "missing-setting", "parent needs entity: the name of the entity whose records this one is read for")
 	}
@@ -231,6 +236,7 @@ func compileEntity(spec *source.Spec, p *problems) *opener {
 			p.errf(at+"/path", "missing-setting", "incremental_request needs path: the endpoint of incremental runs (a change feed such as /v1/recents)")
 		}
 		feed.compileRequest(spec, p, v)
+		feed.job = o.job
 		o.inc = feed
 	}
 	return o
@@ -315,6 +321,10 @@ func (o *opener) compileRequest(spec *source.Spec, p *problems, v variant) {
 	usesParent := slices.ContainsFunc(tpls, func(t *template) bool { return t.uses(varParent) }) || o.req.body.uses(varParent)
 	if usesParent && ent.Parent == nil {
 		p.errf(v.at, "bad-template", "{{ parent.… }} is only set for an entity read per parent record: add parent: {entity: <name>}")
+	}
+	usesJob := slices.ContainsFunc(tpls, func(t *template) bool { return t.uses(varJob) }) || o.req.body.uses(varJob)
+	if usesJob && ent.Job == nil {
+		p.errf(v.at, "bad-template", "{{ job.… }} is only set for an entity with job: (start a job, poll it, then page its results)")
 	}
 	if o.restart != nil && o.req.incIn == "" && !o.req.body.uses(varWatermark) &&
 		!slices.ContainsFunc(tpls, func(t *template) bool { return t.uses(varWatermark) }) {

@@ -169,7 +169,7 @@ func TestCompileMessages(t *testing.T) {
 	for _, want := range []string{
 		"pagination style cursor needs cursor: the gjson path of the next cursor in the body (HubSpot: paging.next.after)",
 		"pagination style cursor needs param",
-		"unknown variable {{ watermrk }}: want watermark, window.start, window.end, now or parent.<path>",
+		"unknown variable {{ watermrk }}: want watermark, window.start, window.end, now, parent.<path>, job.id or job.<path>",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("no message %q in\n%s", want, all)

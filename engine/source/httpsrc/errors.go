@@ -2,6 +2,7 @@ package httpsrc
 
 import (
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -14,7 +15,7 @@ const snippetLen = 200
 // request (with secrets redacted), the status and the start of the body.
 type requestError struct {
 	entity  string
-	page    int
+	page    step
 	method  string
 	url     string // redacted
 	status  int    // 0: no response
@@ -25,7 +26,7 @@ type requestError struct {
 
 func (e *requestError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "entity %q: page %d: %s %s", e.entity, e.page, e.method, e.url)
+	fmt.Fprintf(&b, "entity %q: %s: %s %s", e.entity, e.page, e.method, e.url)
 	if e.status != 0 {
 		b.WriteString(": status " + strconv.Itoa(e.status))
 	}
@@ -49,4 +50,26 @@ func snippet(body string) string {
 		i--
 	}
 	return body[:i] + "…"
+}
+
+// step names the request of an error or a log line: a page of records,
+// or a step of an asynchronous job ("job start", "job poll 3").
+type step struct {
+	page int
+	job  string
+}
+
+func (s step) String() string {
+	if s.job != "" {
+		return s.job
+	}
+	return "page " + strconv.Itoa(s.page)
+}
+
+// attr is the step as a log attribute: page=N, or step=<job step>.
+func (s step) attr() slog.Attr {
+	if s.job != "" {
+		return slog.String("step", s.job)
+	}
+	return slog.Int("page", s.page)
 }

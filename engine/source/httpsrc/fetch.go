@@ -42,18 +42,24 @@ func (e *authError) Unwrap() error { return e.err }
 // fetch gets one page with a 2xx status: it waits for the rate limits,
 // retries what is worth retrying, and renews an oauth2 token on a 401.
 func (r *reader) fetch(ctx context.Context, v *vars, c *call, page int) (*response, error) {
+	return r.fetchStep(ctx, &r.o.req, v, c, step{page: page})
+}
+
+// fetchStep is fetch for any request of the entity: a page, or a step
+// of an asynchronous job (its start or a poll).
+func (r *reader) fetchStep(ctx context.Context, rs *requestSpec, v *vars, c *call, page step) (*response, error) {
 	attempts := max(r.o.retry.attempts, 1)
 	renewed := false
 	for attempt := 1; ; attempt++ {
 		if err := r.waitTurn(ctx); err != nil {
-			return nil, fmt.Errorf("entity %q: page %d: waiting for the rate limit: %w", r.o.entity, page, err)
+			return nil, fmt.Errorf("entity %q: %s: waiting for the rate limit: %w", r.o.entity, page, err)
 		}
-		res, req, err := r.once(ctx, v, c)
+		res, req, err := r.once(ctx, rs, v, c)
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("entity %q: page %d: %w", r.o.entity, page, ctx.Err())
+			return nil, fmt.Errorf("entity %q: %s: %w", r.o.entity, page, ctx.Err())
 		}
 		if req == nil {
-			return nil, fmt.Errorf("entity %q: page %d: building the request: %s", r.o.entity, page, r.red.text(err.Error()))
+			return nil, fmt.Errorf("entity %q: %s: building the request: %s", r.o.entity, page, r.red.text(err.Error()))
 		}
 		if res != nil {
 			r.noteLimits(res)
@@ -82,7 +88,7 @@ func (r *reader) fetch(ctx context.Context, v *vars, c *call, page int) (*respon
 			r.auth.(renewer).renewToken(req)
 			r.retries.Add(1)
 			r.log.Warn("http request unauthorized; renewing the token and trying again",
-				"page", page, "method", req.Method, "url", r.red.url(req.URL))
+				page.attr(), "method", req.Method, "url", r.red.url(req.URL))
 			attempt--
 			continue
 		case isFault && (clientFault || attempt >= attempts):
@@ -136,7 +142,7 @@ func (r *reader) fetch(ctx context.Context, v *vars, c *call, page int) (*respon
 			}
 		}
 		r.retries.Add(1)
-		r.log.Warn("http request failed; retrying", "page", page, "reason", reason,
+		r.log.Warn("http request failed; retrying", page.attr(), "reason", reason,
 			"attempt", attempt, "attempts", attempts, "wait", wait.String(), "method", req.Method, "url", r.red.url(req.URL))
 		if res != nil && res.status == http.StatusTooManyRequests {
 			// The whole source is over its limit: hold every reader back,
@@ -145,14 +151,14 @@ func (r *reader) fetch(ctx context.Context, v *vars, c *call, page int) (*respon
 			continue
 		}
 		if err := sleep(ctx, wait); err != nil {
-			return nil, fmt.Errorf("entity %q: page %d: %w", r.o.entity, page, err)
+			return nil, fmt.Errorf("entity %q: %s: %w", r.o.entity, page, err)
 		}
 	}
 }
 
 // checkBody checks a 2xx body: its depth, that it is JSON, and
 // error_when. rule is the error_when expression that matched, if any.
-func (r *reader) checkBody(res *response, page int) (*errorRule, error) {
+func (r *reader) checkBody(res *response, page step) (*errorRule, error) {
 	if deep, at := jsontext.TooDeep(res.body, r.o.maxDepth); deep {
 		return nil, r.pageErr(res, page, fmt.Sprintf("the body nests arrays and objects more than %d levels deep (max_depth; at byte %d); not parsed", r.o.maxDepth, at), false)
 	}
@@ -174,13 +180,13 @@ func (r *reader) checkBody(res *response, page int) (*errorRule, error) {
 // the header timeout (until the status line and headers arrive) and the
 // idle timeout (between two reads of the body). req is nil when the
 // request could not be built.
-func (r *reader) once(ctx context.Context, v *vars, c *call) (*response, *http.Request, error) {
+func (r *reader) once(ctx context.Context, rs *requestSpec, v *vars, c *call) (*response, *http.Request, error) {
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	ctx, cancel := context.WithTimeout(ctx, r.o.timeout)
 	defer cancel()
 	ctx = context.WithValue(ctx, redirectKey{}, &redirectPolicy{o: r.o, red: r.red, foreign: c.foreign})
-	req, err := r.o.req.build(ctx, v, c, r.ua)
+	req, err := rs.build(ctx, v, c, r.ua)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -340,7 +346,7 @@ func (r *reader) noteLimits(res *response) {
 }
 
 // statusErr is the error of a response whose status is a failure.
-func (r *reader) statusErr(res *response, page, tries int) error {
+func (r *reader) statusErr(res *response, page step, tries int) error {
 	msg := "the server answered " + http.StatusText(res.status)
 	if msg == "the server answered " {
 		msg = "the server answered with an error status"

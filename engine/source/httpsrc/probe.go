@@ -23,6 +23,17 @@ func (o *opener) OpenProbe(ctx context.Context, env *source.Env, p source.Probe)
 			oc.inc = &ic
 		}
 	}
+	if p.Unlimited && oc.job != nil {
+		// A replay answers every poll at once: no wait between them.
+		j := *oc.job
+		j.every = 0
+		oc.job = &j
+		if oc.inc != nil {
+			ic := *oc.inc
+			ic.job = &j
+			oc.inc = &ic
+		}
+	}
 	rd, err := oc.Open(ctx, env)
 	if err != nil {
 		return nil, err

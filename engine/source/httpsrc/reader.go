@@ -109,6 +109,11 @@ func (r *reader) read(ctx context.Context, st source.ReadState, emit func(source
 	} else if ok {
 		r.log.Info("continuing a full read from the last committed page", "entity", r.o.entity)
 	}
+	if r.o.job != nil {
+		if err := r.runJob(ctx, &v); err != nil {
+			return err
+		}
+	}
 	var rs *restartState
 	if r.o.restart != nil {
 		rs = newRestartState(r.o.restart)
@@ -129,7 +134,7 @@ func (r *reader) read(ctx context.Context, st source.ReadState, emit func(source
 		}
 		recs, raw, err := r.records(res.body, hint, res.fromXML)
 		if err != nil {
-			return r.pageErr(res, n, err.Error(), true)
+			return r.pageErr(res, step{page: n}, err.Error(), true)
 		}
 		hint = len(recs)
 		// The pager and the empty-page rule count the rows the server
@@ -138,7 +143,7 @@ func (r *reader) read(ctx context.Context, st source.ReadState, emit func(source
 		var rejects []source.Reject
 		if sh != nil {
 			if recs, rejects, err = sh.shape(recs); err != nil {
-				return r.pageErr(res, n, err.Error(), false)
+				return r.pageErr(res, step{page: n}, err.Error(), false)
 			}
 		}
 		if count == 0 {
@@ -155,7 +160,7 @@ func (r *reader) read(ctx context.Context, st source.ReadState, emit func(source
 		if count > 0 {
 			h := maphash.String(seed, raw)
 			if prevPage > 0 && h == prevHash {
-				return r.pageErr(res, n, fmt.Sprintf("the server returned the same records as page %d; stopping instead of looping", prevPage), false)
+				return r.pageErr(res, step{page: n}, fmt.Sprintf("the server returned the same records as page %d; stopping instead of looping", prevPage), false)
 			}
 			prevHash, prevPage = h, n
 		}
@@ -271,7 +276,7 @@ func (r *reader) nullBeforeProjection(body string) bool {
 }
 
 // pageErr is an error about a page's body, naming the request.
-func (r *reader) pageErr(res *response, page int, msg string, withBody bool) error {
+func (r *reader) pageErr(res *response, page step, msg string, withBody bool) error {
 	e := &requestError{entity: r.o.entity, page: page, method: res.method, url: r.red.url(res.url),
 		status: res.status, msg: r.red.text(msg)}
 	if withBody {

@@ -247,7 +247,7 @@ entities:
 	for _, tc := range []struct{ name, path, value, want, wantErr string }{
 		{"string", "/files/1", "modifiedTime", "2024-05-01T10:00:00Z", ""},
 		{"number", "/files/1", "version", "7", ""},
-		{"missing", "/files/2", "modifiedTime", "", `changed_when: entity "e": page 1: GET BASE/files/2?fields=modifiedTime: status 200: the value path "modifiedTime" is not in the body (top-level keys: id)`},
+		{"missing", "/files/2", "modifiedTime", "", `changed_when: entity "e": probe: GET BASE/files/2?fields=modifiedTime: status 200: the value path "modifiedTime" is not in the body (top-level keys: id)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := openYAML(t, strings.NewReplacer("PATH", tc.path, "VALUE", tc.value).Replace(yml), api.URL, nil)

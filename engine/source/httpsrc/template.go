@@ -17,6 +17,7 @@ const (
 	varWindowEnd
 	varParent
 	varNow
+	varJob // job.id, or job.<path> of the last poll body
 )
 
 // tpart is one piece of a template: literal text or a variable.
@@ -38,6 +39,9 @@ type vars struct {
 	start, end string
 	parent     string // JSON of the parent record
 	now        string
+	// jobID and jobBody are the asynchronous job's id and last poll
+	// response, once the job is done.
+	jobID, jobBody string
 }
 
 // parseTemplate splits s into literal and variable parts. A variable is
@@ -81,9 +85,16 @@ func parseVar(name string) (tpart, error) {
 	case "now":
 		p.kind = varNow
 	default:
+		if path, ok := strings.CutPrefix(name, "job."); ok {
+			if err := checkPath(path); err != nil {
+				return p, fmt.Errorf("variable {{ %s }}: invalid gjson path: %w", name, err)
+			}
+			p.kind, p.path = varJob, path
+			return p, nil
+		}
 		path, ok := strings.CutPrefix(name, "parent.")
 		if !ok {
-			return p, fmt.Errorf("unknown variable {{ %s }}: want watermark, window.start, window.end, now or parent.<path>", name)
+			return p, fmt.Errorf("unknown variable {{ %s }}: want watermark, window.start, window.end, now, parent.<path>, job.id or job.<path>", name)
 		}
 		if err := checkPath(path); err != nil {
 			return p, fmt.Errorf("variable {{ %s }}: invalid gjson path: %w", name, err)
@@ -129,6 +140,11 @@ func (p *tpart) value(v *vars) string {
 		return v.now
 	case varParent:
 		return gjson.Get(v.parent, p.path).String()
+	case varJob:
+		if p.path == "id" {
+			return v.jobID
+		}
+		return gjson.Get(v.jobBody, p.path).String()
 	}
 	return p.text
 }

@@ -68,6 +68,7 @@ func Schema() ([]byte, error) {
 	defs.Set("paginate", paginateDef())
 	defs.Set("request", requestDef())
 	defs.Set("incremental_request", incrementalRequestDef())
+	defs.Set("job", jobDef())
 	defs.Set("rows", O("http: records that are arrays of cells (spreadsheet rows, query results) become objects {name: cell}, so fields name columns by their header text. A row with fewer cells than names gets null in the rest; a row with more is rejected.", props(
 		kw("header", S("first (default): the first row of the read (first page only) names the columns and is no record; none: names gives them.", enum(httpsrc.RowsHeaders))),
 		kw("cells", S("gjson path from a row to its array of cell values (Data.#.VarCharValue: an element without the value is a null cell). Empty: the row itself is the array.")),
@@ -157,6 +158,11 @@ func authDef() *Obj {
 		kw("key", secret("jwt: the service-account JSON key itself, instead of key_file (${env:NAME}).")),
 		kw("subject", S("jwt: the user the service account acts for (domain-wide delegation); empty: the account itself.")),
 		kw("credentials_file", S("oauth2 refresh_token grant: an authorized_user JSON file (client_id, client_secret, refresh_token) instead of those three settings.")),
+		kw("service", S("aws_sigv4: the signing name of the AWS service (athena, execute-api, es).")),
+		kw("region", S("aws_sigv4: the AWS region the requests go to (us-east-1).")),
+		kw("access_key_id", secret("aws_sigv4: the access key id (AKIA…, or ASIA… with a session_token).")),
+		kw("secret_access_key", secret("aws_sigv4: the secret access key. Never printed.")),
+		kw("session_token", secret("aws_sigv4: the session token of temporary credentials (sent as X-Amz-Security-Token).")),
 	), "type")
 }
 
@@ -196,7 +202,7 @@ func paginateDef() *Obj {
 }
 
 func requestDef() *Obj {
-	return O("The HTTP request of an entity. Strings may use {{ watermark }}, {{ window.start }}, {{ window.end }}, {{ now }} and, for child entities, {{ parent.<path> }}.", props(
+	return O("The HTTP request of an entity. Strings may use {{ watermark }}, {{ window.start }}, {{ window.end }}, {{ now }}, for child entities {{ parent.<path> }}, and with job: {{ job.id }} and {{ job.<path> }}.", props(
 		kw("format", S("How this request's bodies are read and written, overriding the source's format: with xml, a body that is a string is sent as XML text (text/xml; charset=utf-8) with its {{ }} values XML-escaped, and the response is read as XML.", enum(httpsrc.Formats))),
 		kw("method", S("HTTP method (default GET).", enum(httpsrc.Methods))),
 		kw("path", S("Path joined to the source's base_url, for example /crm/v3/objects/contacts.")),
@@ -205,6 +211,19 @@ func requestDef() *Obj {
 		kw("headers", strmap("Headers for this entity, added to the source's.")),
 		kw("body", D("JSON body (POST). Any YAML value; strings may use templates. With format: xml, one string: the XML text, its {{ }} values XML-escaped.")),
 	), "path")
+}
+
+func jobDef() *Obj {
+	return O("http: the read is an asynchronous job (Athena queries, bulk exports): start it, poll it every `every` until done_when holds, fail_when holds or timeout passes, then page its results with the entity's request, where {{ job.id }} is the job's id and {{ job.<path> }} a value of the last poll response. The start request may use {{ watermark }} and {{ window.* }}. A read that starts again (a crash, the next run) starts a new job: job ids expire.", props(
+		kw("start", D("The request that starts the job; its response holds the job's id.", ref("request"))),
+		kw("id", S("gjson path of the job's id in the start response (Athena: QueryExecutionId).")),
+		kw("poll", D("The request that asks for the job's state; {{ job.id }} is set.", ref("request"))),
+		kw("every", dur("Wait between two polls (default 2s).")),
+		kw("timeout", dur("How long the job may take from its start, polls included, before the read fails (default 10m).")),
+		kw("done_when", S(`expr boolean over the poll response's top-level keys: the job's results are ready (QueryExecution.Status.State == "SUCCEEDED").`)),
+		kw("fail_when", S(`expr boolean over the poll response's top-level keys: the job ended without results (QueryExecution.Status.State in ["FAILED", "CANCELLED"]); the read fails, naming the job.`)),
+		kw("fail_message", S("gjson path of the reason in the poll response, quoted in the error when fail_when holds (QueryExecution.Status.StateChangeReason).")),
+	), "start", "id", "poll", "done_when")
 }
 
 func incrementalRequestDef() *Obj {

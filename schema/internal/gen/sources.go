@@ -101,6 +101,7 @@ func entitySettings() *Obj {
 		// http
 		kw("request", D("http: the request.", ref("request"))),
 		kw("incremental_request", D("http: the request of incremental runs, when it differs from request (a list endpoint for full reads, a change feed for increments).", ref("incremental_request"))),
+		kw("job", D("http: the read is an asynchronous job: start, poll until done, then page its results with request ({{ job.id }}).", ref("job"))),
 		kw("records", S("http: gjson path of the record array in the body (HubSpot: results). Empty: the body is the array.")),
 		kw("paginate", D("http: pagination, replacing the source's paginate.", ref("paginate"))),
 		kw("rows", D("http: the records are arrays of cells; a header row (or names) turns each into an object.", ref("rows"))),
@@ -258,7 +259,7 @@ func checkDecoded(defs *Obj) error {
 	}{
 		{"auth", config.Auth{}}, {"rate_limit", config.RateLimit{}}, {"retry", config.Retry{}},
 		{"paginate", config.Paginate{}}, {"request", config.Request{}}, {"incremental", config.Incremental{}},
-		{"error_rule", config.ErrorRule{}}, {"lookup", config.LookupRequest{}}, {"incremental_request", config.IncrementalRequest{}}, {"rows", config.Rows{}},
+		{"error_rule", config.ErrorRule{}}, {"lookup", config.LookupRequest{}}, {"incremental_request", config.IncrementalRequest{}}, {"job", config.Job{}}, {"rows", config.Rows{}},
 		{"csv", config.CSVFormat{}}, {"field", config.Field{}}, {"child", config.Child{}}, {"defaults", config.Defaults{}},
 	} {
 		d := defs.Get(c.def).(*Obj)
