@@ -56,6 +56,7 @@ func (s *Scheduler) Handler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{Registry: s.metrics.Registry}))
 	mux.HandleFunc("GET /status", s.serveStatus)
 	s.adminRoutes(mux)
+	s.readRoutes(mux)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/status", http.StatusFound)
 	})

@@ -274,8 +274,9 @@ func (s *Scheduler) removeFile(path string) {
 func (s *Scheduler) recall(jobs []*job) {
 	for _, j := range jobs {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		hist, herr := s.o.Dest.History(ctx, sink.Filter{Pipeline: j.key.pipeline, Entity: j.key.entity, Limit: 1})
-		cp, cerr := s.o.Dest.Checkpoint(ctx, j.key.pipeline, j.key.entity)
+		dest := s.destFor(j.key.pipeline)
+		hist, herr := dest.History(ctx, sink.Filter{Pipeline: j.key.pipeline, Entity: j.key.entity, Limit: 1})
+		cp, cerr := dest.Checkpoint(ctx, j.key.pipeline, j.key.entity)
 		cancel()
 		s.mu.Lock()
 		if herr == nil && len(hist) > 0 && j.last == nil {

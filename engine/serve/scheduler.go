@@ -90,6 +90,9 @@ type Scheduler struct {
 	queueStatus QueueStatus
 	stopping    bool   // Run's context ended: no sync job starts a sync any more
 	pausedSet   pauses // the operator's pauses, as last read
+	// dests are the destinations of tenants' pipelines that have one of
+	// their own (by pipeline name); the others write to Options.Dest.
+	dests map[string]sink.Destination
 
 	kick       chan struct{}
 	wg         sync.WaitGroup
@@ -252,7 +255,8 @@ func (s *Scheduler) begin(j *job, now time.Time) {
 // execute runs one sync on the plan the job had when it started.
 func (s *Scheduler) execute(ctx context.Context, j *job, plan *pipeline.Plan, ent *pipeline.Entity) {
 	defer s.wg.Done()
-	res := runner.Sync(ctx, plan, ent, runner.Options{Dest: s.o.Dest, Logger: s.log, Version: s.o.Version,
+	dest := s.destFor(plan.Name)
+	res := runner.Sync(ctx, plan, ent, runner.Options{Dest: dest, Logger: s.log, Version: s.o.Version,
 		Progress: func(p runner.Progress) {
 			s.mu.Lock()
 			j.progress = p
@@ -265,7 +269,7 @@ func (s *Scheduler) execute(ctx context.Context, j *job, plan *pipeline.Plan, en
 		// The stored watermark, not the run's own: it is what the next
 		// run (here or on another replica) starts from.
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if cp, err := s.o.Dest.Checkpoint(ctx, plan.Name, ent.Name); err == nil {
+		if cp, err := dest.Checkpoint(ctx, plan.Name, ent.Name); err == nil {
 			wm, wmOK = cp.Watermark, true
 		}
 		cancel()
