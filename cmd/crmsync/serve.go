@@ -17,6 +17,7 @@ import (
 	"github.com/crmsync/crmsync/engine/pipeline"
 	"github.com/crmsync/crmsync/engine/serve"
 	"github.com/crmsync/crmsync/engine/sink"
+	"github.com/crmsync/crmsync/engine/tenant"
 )
 
 func init() {
@@ -25,7 +26,7 @@ func init() {
 
 type serveFlags struct {
 	dir, dest, addr, profile, logFormat, logLevel, defaultSchedule string
-	adminToken                                                     string
+	adminToken, tenants                                            string
 	once                                                           bool
 	grace, stuckAfter                                              time.Duration
 	maxConcurrent, parallel                                        int
@@ -43,6 +44,7 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&f.grace, "grace", 30*time.Second, "on SIGINT or SIGTERM, how long running syncs may take to finish before they are interrupted")
 	fs.DurationVar(&f.stuckAfter, "stuck-after", 30*time.Second, "a queued sync whose process stopped beating this long (it died) is freed for the next tick; a live sync beats every quarter of it")
 	fs.StringVar(&f.adminToken, "admin-token", "", "where the operator API's bearer token is: env:NAME or file:PATH (default: $CRMSYNC_ADMIN_TOKEN if set; none: the API is read-only)")
+	fs.StringVar(&f.tenants, "tenants", "", tenantsUsage)
 	fs.IntVar(&f.maxConcurrent, "max-concurrent", 8, "syncs this process runs at once, over all pipelines")
 	fs.IntVar(&f.parallel, "parallel", 4, "syncs of one pipeline this process runs at once")
 	fs.StringVar(&f.defaultSchedule, "default-schedule", "every 1h", `schedule of a pipeline file without schedule: ("" or "none": run such files only with --once)`)
@@ -107,9 +109,23 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer dest.Close()
+	var tenants []serve.Tenant
+	if f.tenants != "" {
+		set, err := tenant.Load(f.tenants)
+		if err != nil {
+			fmt.Fprintln(stderr, "crmsync serve: --tenants:", err)
+			return exitUsage
+		}
+		var closeTenants func()
+		if tenants, closeTenants, err = openTenants(ctx, set, destDSN(f.dest)); err != nil {
+			fmt.Fprintln(stderr, "crmsync serve: --tenants:", err)
+			return exitUsage
+		}
+		defer closeTenants()
+	}
 	s, err := serve.New(serve.Options{Dir: f.dir, Dest: dest, Profile: f.profile, Logger: log, Version: version,
 		MaxConcurrent: f.maxConcurrent, Parallel: f.parallel, DefaultSchedule: f.defaultSchedule, StuckAfter: f.stuckAfter,
-		AdminToken: token})
+		AdminToken: token, Tenants: tenants})
 	if err != nil {
 		fmt.Fprintln(stderr, "crmsync serve:", err)
 		return exitUsage

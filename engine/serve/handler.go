@@ -84,6 +84,13 @@ func (s *Scheduler) Ready(ctx context.Context) error {
 	if err := s.o.Dest.Ping(ctx); err != nil {
 		return fmt.Errorf("the destination does not answer: %w", err)
 	}
+	for _, t := range s.o.Tenants {
+		if t.Dest != nil {
+			if err := t.Dest.Ping(ctx); err != nil {
+				return fmt.Errorf("the destination of tenant %s does not answer: %w", t.Name, err)
+			}
+		}
+	}
 	return nil
 }
 

@@ -34,6 +34,7 @@ import (
 	"github.com/crmsync/crmsync/engine/runner"
 	"github.com/crmsync/crmsync/engine/schedule"
 	"github.com/crmsync/crmsync/engine/sink"
+	"github.com/crmsync/crmsync/engine/tenant"
 )
 
 // Options configure a Scheduler.
@@ -63,6 +64,16 @@ type Options struct {
 	// AdminToken enables the operator API (POST /api/run, /api/pause,
 	// /api/resume with "Authorization: Bearer <token>"); empty: refused.
 	AdminToken string
+	// Tenants, when set, run every file once per tenant, as the pipeline
+	// <name>@<tenant> with the tenant's environment and tables; a tenant
+	// with a Dest of its own (a schema) writes there, else into Dest.
+	Tenants []Tenant
+}
+
+// Tenant is one tenant of Options.Tenants.
+type Tenant struct {
+	*tenant.Tenant
+	Dest sink.Destination // nil: Options.Dest
 }
 
 // Scheduler runs the entities of a folder of pipeline files.
@@ -124,7 +135,7 @@ func New(o Options) (*Scheduler, error) {
 		o.StuckAfter = 30 * time.Second
 	}
 	s := &Scheduler{o: o, log: o.Logger, metrics: newMetrics(), started: time.Now(),
-		files: map[string]*fileState{}, jobs: map[jobKey]*job{}, perPipe: map[string]int{}, kick: make(chan struct{}, 1)}
+		files: map[string]*fileState{}, jobs: map[jobKey]*job{}, dests: map[string]sink.Destination{}, perPipe: map[string]int{}, kick: make(chan struct{}, 1)}
 	if o.DefaultSchedule != "" {
 		sch, err := schedule.Parse(o.DefaultSchedule)
 		if err != nil {
