@@ -66,6 +66,8 @@ func (s *Scheduler) readRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/entities", s.serveEntities)
 	mux.HandleFunc("GET /api/history", s.serveHistory)
 	mux.HandleFunc("GET /api/rejects", s.serveRejects)
+	mux.HandleFunc("GET /history", func(w http.ResponseWriter, r *http.Request) { s.serveList(w, r, "history") })
+	mux.HandleFunc("GET /rejects", func(w http.ResponseWriter, r *http.Request) { s.serveList(w, r, "rejects") })
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -16,7 +16,11 @@ import (
 //go:embed status.html
 var statusHTML string
 
-var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
+var statusPage = template.Must(template.New("status").Funcs(pageFuncs).Parse(statusHTML))
+
+var pageFuncs = template.FuncMap{
+	"ago":        ago,
+	"throughput": throughput,
 	"when": func(t any) string {
 		switch v := t.(type) {
 		case time.Time:
@@ -44,7 +48,7 @@ var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
 		}
 		return "ok"
 	},
-}).Parse(statusHTML))
+}
 
 // Handler serves /healthz, /readyz, /metrics and /status on one mux.
 func (s *Scheduler) Handler() http.Handler {
@@ -104,6 +108,7 @@ func (s *Scheduler) serveReady(w http.ResponseWriter, r *http.Request) {
 
 func (s *Scheduler) serveStatus(w http.ResponseWriter, r *http.Request) {
 	st := s.Status()
+	s.fillRecent(r.Context(), &st)
 	w.Header().Set("Cache-Control", "no-store")
 	if wantsJSON(r) {
 		w.Header().Set("Content-Type", "application/json")

@@ -160,6 +160,20 @@ func TestReadAPI(t *testing.T) {
 				t.Errorf("entity a: %+v", a)
 			}
 
+			// The HTML views of the same pages.
+			resp, body := get(t, srv.URL+"/history?pipeline=api&entity=a&limit=2", "")
+			if resp.StatusCode != 200 || strings.Count(body, `<tr class="sync"`) != 2 || !strings.Contains(body, `id="older" href="/history?before=`) {
+				t.Errorf("/history page: %d\n%s", resp.StatusCode, body)
+			}
+			resp, body = get(t, srv.URL+"/rejects?pipeline=api&entity=a", "")
+			if resp.StatusCode != 200 || strings.Count(body, `<tr class="reject"`) != 6 || strings.Contains(body, `id="older"`) ||
+				!strings.Contains(body, "must be at most 4") {
+				t.Errorf("/rejects page: %d\n%s", resp.StatusCode, body)
+			}
+			if resp, body = get(t, srv.URL+"/history?limit=x", ""); resp.StatusCode != 400 || !strings.Contains(body, `limit=&#34;x&#34;`) {
+				t.Errorf("/history?limit=x: %d\n%s", resp.StatusCode, body)
+			}
+
 			for _, bad := range []string{"limit=0", "limit=501", "limit=x", "before=-1", "entity=a"} {
 				var e apiError
 				if code := getJSON(t, srv.URL+"/api/history?"+bad, &e); code != 400 || e.Error == "" {
@@ -167,5 +181,24 @@ func TestReadAPI(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestRelativeTimes(t *testing.T) {
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		d    time.Duration
+		want string
+	}{{0, "now"}, {-20 * time.Second, "20 s ago"}, {-3*time.Minute - 10*time.Second, "3 min ago"}, {90 * time.Second, "in 1 min"},
+		{-26 * time.Hour, "26 h 0 min ago"}, {-72 * time.Hour, "3 days ago"}} {
+		if got := relative(now.Add(c.d), now); got != c.want {
+			t.Errorf("%v: %q, want %q", c.d, got, c.want)
+		}
+	}
+	if got := string(ago(now.Add(-3*time.Minute), now)); got != `<time datetime="2026-12-04T11:57:00Z" title="2026-12-04 11:57:00Z">3 min ago</time>` {
+		t.Errorf("ago: %s", got)
+	}
+	if got := throughput([]RecentRun{{Processed: 1000, DurationSeconds: 2}, {Processed: 0}, {Processed: 3000, DurationSeconds: 2}}); got != "1,000 rec/s (mean of 2: 500 · 1500)" {
+		t.Errorf("throughput: %s", got)
 	}
 }
