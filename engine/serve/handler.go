@@ -61,6 +61,7 @@ func (s *Scheduler) Handler() http.Handler {
 	mux.HandleFunc("GET /status", s.serveStatus)
 	s.adminRoutes(mux)
 	s.readRoutes(mux)
+	mux.Handle(riverUIPrefix+"/", &riverUI{s: s})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/status", http.StatusFound)
 	})
