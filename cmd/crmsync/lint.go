@@ -9,6 +9,7 @@ import (
 
 	"github.com/crmsync/crmsync/engine/diag"
 	"github.com/crmsync/crmsync/engine/pipeline"
+	"github.com/crmsync/crmsync/engine/tenant"
 	"github.com/crmsync/crmsync/schema"
 )
 
@@ -63,6 +64,7 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 	strict := fs.Bool("strict", false, "treat warnings (such as unset environment variables) as errors")
 	format := fs.String("format", "text", "output format: text or json")
 	profile := fs.String("env", "", "environment profile to apply before checking")
+	tenantsFile := fs.String("tenants", "", "a tenants file: check it, and every file with each tenant's environment and tables")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: crmsync lint [--strict] [--format text|json] [--env PROFILE] FILE|DIR...")
 		fmt.Fprintln(fs.Output(), "Checks every file (a folder: its pipeline files, sub-folders too) and prints every problem")
@@ -83,6 +85,13 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "crmsync lint:", err)
 		return exitUsage
 	}
+	var set *tenant.Set
+	if *tenantsFile != "" {
+		if set, err = tenant.Load(*tenantsFile); err != nil {
+			fmt.Fprintln(stderr, "crmsync lint: --tenants:", err)
+			return exitFailed
+		}
+	}
 	var all diag.List
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -90,8 +99,19 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "crmsync lint:", err)
 			return exitUsage
 		}
-		_, findings := pipeline.Lint(f, data, pipeline.Options{Profile: *profile, StrictLint: *strict})
-		all = append(all, findings...)
+		o := pipeline.Options{Profile: *profile, StrictLint: *strict}
+		if set == nil {
+			_, findings := pipeline.Lint(f, data, o)
+			all = append(all, findings...)
+			continue
+		}
+		for _, t := range set.Tenants {
+			_, findings := pipeline.Lint(f, data, t.Options(o))
+			for _, fd := range findings {
+				fd.Message = "tenant " + t.Name + ": " + fd.Message
+				all = append(all, fd)
+			}
+		}
 	}
 	if *format == "json" {
 		all.WriteJSON(stdout)

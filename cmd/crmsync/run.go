@@ -19,6 +19,7 @@ import (
 	"github.com/crmsync/crmsync/engine/pipeline"
 	"github.com/crmsync/crmsync/engine/runner"
 	"github.com/crmsync/crmsync/engine/sink"
+	"github.com/crmsync/crmsync/engine/tenant"
 )
 
 func init() {
@@ -27,6 +28,7 @@ func init() {
 
 type runFlags struct {
 	dest, profile, start, end, logFormat, logLevel string
+	tenants                                        string
 	entities                                       stringsFlag
 	full, dryRun, debug, skipValidation            bool
 	quiet, noProgress, json                        bool
@@ -38,6 +40,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.dest, "dest", "", "destination: sqlite:PATH or postgres://… (default $CRMSYNC_DEST, else sqlite:crmsync.db)")
+	fs.StringVar(&f.tenants, "tenants", "", tenantsUsage)
 	fs.Var(&f.entities, "entity", "sync only this entity (repeatable)")
 	fs.BoolVar(&f.full, "full", false, "ignore the checkpoint and read everything (rows are still upserted)")
 	fs.StringVar(&f.start, "start-date", "", "sync only records from this date or time on (does not move the checkpoint backwards)")
@@ -108,18 +111,40 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if f.maxRecords >= 0 {
 		opts.MaxRecords = &f.maxRecords
 	}
-	var plans []*pipeline.Plan
-	for _, file := range files {
-		plan, findings := pipeline.LoadFile(file, opts)
-		if findings.HasErrors() {
-			findings.WriteText(stderr)
-			fmt.Fprintf(stderr, "crmsync run: %s has problems; nothing was synced (run crmsync lint %s)\n", file, file)
+	var set *tenant.Set
+	if f.tenants != "" {
+		if set, err = tenant.Load(f.tenants); err != nil {
+			fmt.Fprintln(stderr, "crmsync run: --tenants:", err)
 			return exitUsage
 		}
-		for _, w := range findings {
-			log.Warn(w.String())
+	}
+	var plans []*pipeline.Plan
+	planTenant := map[*pipeline.Plan]*tenant.Tenant{}
+	for _, file := range files {
+		variants := []*tenant.Tenant{nil}
+		if set != nil {
+			variants = set.Tenants
 		}
-		plans = append(plans, plan)
+		for _, t := range variants {
+			o, who := opts, ""
+			if t != nil {
+				o, who = t.Options(opts), " (tenant "+t.Name+")"
+			}
+			plan, findings := pipeline.LoadFile(file, o)
+			if findings.HasErrors() {
+				findings.WriteText(stderr)
+				fmt.Fprintf(stderr, "crmsync run: %s has problems%s; nothing was synced (run crmsync lint %s)\n", file, who, file)
+				return exitUsage
+			}
+			for _, w := range findings {
+				log.Warn(w.String() + who)
+			}
+			if t != nil {
+				t.Apply(plan)
+				planTenant[plan] = t
+			}
+			plans = append(plans, plan)
+		}
 	}
 	for _, name := range f.entities {
 		found := false
@@ -142,11 +167,30 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		defer dest.Close()
 	}
+	// Tenants with a schema write into a destination of their own.
+	tenantDest := map[*tenant.Tenant]sink.Destination{}
+	if set != nil && !f.dryRun {
+		ts, closeTenants, err := openTenants(ctx, set, dsn)
+		if err != nil {
+			fmt.Fprintln(stderr, "crmsync run: --tenants:", err)
+			return exitUsage
+		}
+		defer closeTenants()
+		for _, t := range ts {
+			if t.Dest != nil {
+				tenantDest[t.Tenant] = t.Dest
+			}
+		}
+	}
 	ro := runner.Options{Dest: dest, Logger: log, Full: f.full, Start: start, End: end, DryRun: f.dryRun,
 		SkipValidation: f.skipValidation, Version: version, Progress: prog.update}
 	var results []*runner.Result
 	for _, p := range plans {
-		results = append(results, syncPlan(ctx, p, f.entities, f.parallel, ro)...)
+		o := ro
+		if d := tenantDest[planTenant[p]]; d != nil {
+			o.Dest = d
+		}
+		results = append(results, syncPlan(ctx, p, f.entities, f.parallel, o)...)
 	}
 	prog.done()
 	code = exitCode(results)

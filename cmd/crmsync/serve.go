@@ -17,6 +17,7 @@ import (
 	"github.com/crmsync/crmsync/engine/pipeline"
 	"github.com/crmsync/crmsync/engine/serve"
 	"github.com/crmsync/crmsync/engine/sink"
+	"github.com/crmsync/crmsync/engine/tenant"
 )
 
 func init() {
@@ -25,7 +26,7 @@ func init() {
 
 type serveFlags struct {
 	dir, dest, addr, profile, logFormat, logLevel, defaultSchedule string
-	adminToken                                                     string
+	adminToken, tenants                                            string
 	once                                                           bool
 	grace, stuckAfter                                              time.Duration
 	maxConcurrent, parallel                                        int
@@ -33,28 +34,7 @@ type serveFlags struct {
 
 func serveCmd(args []string, stdout, stderr io.Writer) int {
 	var f serveFlags
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&f.dir, "dir", "", "the folder of pipeline files (*.yaml, *.yml; watched for changes)")
-	fs.StringVar(&f.dest, "dest", "", "destination: sqlite:PATH or postgres://… (default $CRMSYNC_DEST, else sqlite:crmsync.db)")
-	fs.StringVar(&f.addr, "addr", "127.0.0.1:9090", "listen address of /healthz, /readyz, /metrics and /status (another host than loopback exposes them)")
-	fs.StringVar(&f.profile, "env", "", "environment profile to apply (environments: in the files)")
-	fs.BoolVar(&f.once, "once", false, "run every entity once and exit with run's exit status (no HTTP, no watching)")
-	fs.DurationVar(&f.grace, "grace", 30*time.Second, "on SIGINT or SIGTERM, how long running syncs may take to finish before they are interrupted")
-	fs.DurationVar(&f.stuckAfter, "stuck-after", 30*time.Second, "a queued sync whose process stopped beating this long (it died) is freed for the next tick; a live sync beats every quarter of it")
-	fs.StringVar(&f.adminToken, "admin-token", "", "where the operator API's bearer token is: env:NAME or file:PATH (default: $CRMSYNC_ADMIN_TOKEN if set; none: the API is read-only)")
-	fs.IntVar(&f.maxConcurrent, "max-concurrent", 8, "syncs this process runs at once, over all pipelines")
-	fs.IntVar(&f.parallel, "parallel", 4, "syncs of one pipeline this process runs at once")
-	fs.StringVar(&f.defaultSchedule, "default-schedule", "every 1h", `schedule of a pipeline file without schedule: ("" or "none": run such files only with --once)`)
-	fs.StringVar(&f.logFormat, "log-format", "", "log format: text or json (default: text on a terminal, else json)")
-	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: crmsync serve --dir DIR [flags]")
-		fmt.Fprintln(fs.Output(), "Runs every entity of the pipeline files in DIR on its schedule and reloads files when they change (SIGHUP reloads all).")
-		fmt.Fprintln(fs.Output(), "SIGINT/SIGTERM stop scheduling and let running syncs finish within --grace; exit status 0.")
-		fmt.Fprintln(fs.Output(), "With --once: exit status 0 all succeeded, 1 any failed, 2 usage error or a file with problems, 3 any partial.")
-		printFlags(fs.Output(), fs)
-	}
+	fs := serveFlagSet(&f, stderr)
 	pos, code, ok := parseArgs(fs, args, stdout)
 	if !ok {
 		return code
@@ -107,9 +87,23 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer dest.Close()
+	var tenants []serve.Tenant
+	if f.tenants != "" {
+		set, err := tenant.Load(f.tenants)
+		if err != nil {
+			fmt.Fprintln(stderr, "crmsync serve: --tenants:", err)
+			return exitUsage
+		}
+		var closeTenants func()
+		if tenants, closeTenants, err = openTenants(ctx, set, destDSN(f.dest)); err != nil {
+			fmt.Fprintln(stderr, "crmsync serve: --tenants:", err)
+			return exitUsage
+		}
+		defer closeTenants()
+	}
 	s, err := serve.New(serve.Options{Dir: f.dir, Dest: dest, Profile: f.profile, Logger: log, Version: version,
 		MaxConcurrent: f.maxConcurrent, Parallel: f.parallel, DefaultSchedule: f.defaultSchedule, StuckAfter: f.stuckAfter,
-		AdminToken: token})
+		AdminToken: token, Tenants: tenants})
 	if err != nil {
 		fmt.Fprintln(stderr, "crmsync serve:", err)
 		return exitUsage
@@ -181,6 +175,35 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 	srv.Shutdown(shutCtx)
 	log.Info("Stopped")
 	return exitOK
+}
+
+// serveFlagSet defines serve's flags (the Kubernetes example's test
+// checks its manifests against them).
+func serveFlagSet(f *serveFlags, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.dir, "dir", "", "the folder of pipeline files (*.yaml, *.yml; watched for changes)")
+	fs.StringVar(&f.dest, "dest", "", "destination: sqlite:PATH or postgres://… (default $CRMSYNC_DEST, else sqlite:crmsync.db)")
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:9090", "listen address of /healthz, /readyz, /metrics and /status (another host than loopback exposes them)")
+	fs.StringVar(&f.profile, "env", "", "environment profile to apply (environments: in the files)")
+	fs.BoolVar(&f.once, "once", false, "run every entity once and exit with run's exit status (no HTTP, no watching)")
+	fs.DurationVar(&f.grace, "grace", 30*time.Second, "on SIGINT or SIGTERM, how long running syncs may take to finish before they are interrupted")
+	fs.DurationVar(&f.stuckAfter, "stuck-after", 30*time.Second, "a queued sync whose process stopped beating this long (it died) is freed for the next tick; a live sync beats every quarter of it")
+	fs.StringVar(&f.adminToken, "admin-token", "", "where the operator API's bearer token is: env:NAME or file:PATH (default: $CRMSYNC_ADMIN_TOKEN if set; none: the API is read-only)")
+	fs.StringVar(&f.tenants, "tenants", "", tenantsUsage)
+	fs.IntVar(&f.maxConcurrent, "max-concurrent", 8, "syncs this process runs at once, over all pipelines")
+	fs.IntVar(&f.parallel, "parallel", 4, "syncs of one pipeline this process runs at once")
+	fs.StringVar(&f.defaultSchedule, "default-schedule", "every 1h", `schedule of a pipeline file without schedule: ("" or "none": run such files only with --once)`)
+	fs.StringVar(&f.logFormat, "log-format", "", "log format: text or json (default: text on a terminal, else json)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: crmsync serve --dir DIR [flags]")
+		fmt.Fprintln(fs.Output(), "Runs every entity of the pipeline files in DIR on its schedule and reloads files when they change (SIGHUP reloads all).")
+		fmt.Fprintln(fs.Output(), "SIGINT/SIGTERM stop scheduling and let running syncs finish within --grace; exit status 0.")
+		fmt.Fprintln(fs.Output(), "With --once: exit status 0 all succeeded, 1 any failed, 2 usage error or a file with problems, 3 any partial.")
+		printFlags(fs.Output(), fs)
+	}
+	return fs
 }
 
 // adminToken reads the operator API's token from where --admin-token

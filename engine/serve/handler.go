@@ -16,7 +16,11 @@ import (
 //go:embed status.html
 var statusHTML string
 
-var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
+var statusPage = template.Must(template.New("status").Funcs(pageFuncs).Parse(statusHTML))
+
+var pageFuncs = template.FuncMap{
+	"ago":        ago,
+	"throughput": throughput,
 	"when": func(t any) string {
 		switch v := t.(type) {
 		case time.Time:
@@ -44,7 +48,7 @@ var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
 		}
 		return "ok"
 	},
-}).Parse(statusHTML))
+}
 
 // Handler serves /healthz, /readyz, /metrics, /status, the admin API and
 // the pipeline schema on one mux.
@@ -58,6 +62,8 @@ func (s *Scheduler) Handler() http.Handler {
 	mux.HandleFunc("GET /status", s.serveStatus)
 	s.adminRoutes(mux)
 	schemaRoutes(mux)
+	s.readRoutes(mux)
+	mux.Handle(riverUIPrefix+"/", &riverUI{s: s})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/status", http.StatusFound)
 	})
@@ -85,6 +91,13 @@ func (s *Scheduler) Ready(ctx context.Context) error {
 	if err := s.o.Dest.Ping(ctx); err != nil {
 		return fmt.Errorf("the destination does not answer: %w", err)
 	}
+	for _, t := range s.o.Tenants {
+		if t.Dest != nil {
+			if err := t.Dest.Ping(ctx); err != nil {
+				return fmt.Errorf("the destination of tenant %s does not answer: %w", t.Name, err)
+			}
+		}
+	}
 	return nil
 }
 
@@ -98,6 +111,7 @@ func (s *Scheduler) serveReady(w http.ResponseWriter, r *http.Request) {
 
 func (s *Scheduler) serveStatus(w http.ResponseWriter, r *http.Request) {
 	st := s.Status()
+	s.fillRecent(r.Context(), &st)
 	w.Header().Set("Cache-Control", "no-store")
 	if wantsJSON(r) {
 		w.Header().Set("Content-Type", "application/json")

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"regexp"
 	"strings"
@@ -77,6 +78,8 @@ type queue interface {
 	// resuming a pipeline resumes its entities too) for every replica.
 	setPaused(ctx context.Context, pipeline, entity string, paused bool) error
 	paused(ctx context.Context) (pauses, error)
+	// ui is riverui's handler and its start.
+	ui(log *slog.Logger) (http.Handler, func(context.Context) error, error)
 }
 
 type riverQueue[TTx any] struct {

@@ -47,9 +47,11 @@ func (s *Scheduler) Reload(force bool) diag.List {
 	// Read everything first and drop what is gone, so that a file taking
 	// over the name of a removed one loads in the same rescan.
 	type read struct {
-		path string
-		data []byte
-		err  error
+		path   string // the file, or with tenants file#tenant
+		file   string
+		data   []byte
+		err    error
+		tenant *Tenant
 	}
 	var files []read
 	seen := map[string]bool{}
@@ -58,14 +60,23 @@ func (s *Scheduler) Reload(force bool) diag.List {
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // gone since the listing (or a dangling symlink)
 		}
-		if err == nil && !pipeline.IsPipeline(data) && pipeline.IsYAML(data) && !s.known(path) {
+		if err == nil && !pipeline.IsPipeline(data) && pipeline.IsYAML(data) && !s.known(path) && !s.known(path+"#"+s.firstTenant()) {
 			continue // YAML that is not a pipeline file: not ours
 		}
 		// A known file that stops parsing (an editor's half-saved file)
 		// is still ours: it fails to load, and its running plan stays.
 		// So is a new file that is not YAML at all, so its error shows.
-		seen[path] = true
-		files = append(files, read{path, data, err})
+		if len(s.o.Tenants) == 0 {
+			seen[path] = true
+			files = append(files, read{path: path, file: path, data: data, err: err})
+			continue
+		}
+		for i := range s.o.Tenants {
+			t := &s.o.Tenants[i]
+			key := path + "#" + t.Name
+			seen[key] = true
+			files = append(files, read{path: key, file: path, data: data, err: err, tenant: t})
+		}
 	}
 	s.mu.Lock()
 	for path := range s.files {
@@ -91,7 +102,24 @@ func (s *Scheduler) Reload(force bool) diag.List {
 				Message: "cannot read the file: " + f.err.Error()}})...)
 			continue
 		}
-		plan, findings := pipeline.Load(f.path, f.data, pipeline.Options{Profile: s.o.Profile, StrictEnv: true})
+		po := pipeline.Options{Profile: s.o.Profile, StrictEnv: true}
+		if f.tenant != nil {
+			po = f.tenant.Options(po)
+		}
+		plan, findings := pipeline.Load(f.file, f.data, po)
+		if plan != nil && f.tenant != nil {
+			f.tenant.Apply(plan)
+			s.mu.Lock()
+			if f.tenant.Dest != nil {
+				s.dests[plan.Name] = f.tenant.Dest
+			}
+			s.mu.Unlock()
+		}
+		if f.tenant != nil {
+			for i := range findings {
+				findings[i].Message = "tenant " + f.tenant.Name + ": " + findings[i].Message
+			}
+		}
 		for _, w := range findings {
 			if w.Severity != diag.Error {
 				s.log.Warn(position(w), "file", w.File, "code", w.Code)
@@ -112,6 +140,13 @@ func (s *Scheduler) Reload(force bool) diag.List {
 	s.syncPeriodic()
 	s.poke()
 	return problems
+}
+
+func (s *Scheduler) firstTenant() string {
+	if len(s.o.Tenants) == 0 {
+		return ""
+	}
+	return s.o.Tenants[0].Name
 }
 
 // known reports whether path was loaded or tried before.
@@ -274,8 +309,9 @@ func (s *Scheduler) removeFile(path string) {
 func (s *Scheduler) recall(jobs []*job) {
 	for _, j := range jobs {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		hist, herr := s.o.Dest.History(ctx, sink.Filter{Pipeline: j.key.pipeline, Entity: j.key.entity, Limit: 1})
-		cp, cerr := s.o.Dest.Checkpoint(ctx, j.key.pipeline, j.key.entity)
+		dest := s.destFor(j.key.pipeline)
+		hist, herr := dest.History(ctx, sink.Filter{Pipeline: j.key.pipeline, Entity: j.key.entity, Limit: 1})
+		cp, cerr := dest.Checkpoint(ctx, j.key.pipeline, j.key.entity)
 		cancel()
 		s.mu.Lock()
 		if herr == nil && len(hist) > 0 && j.last == nil {

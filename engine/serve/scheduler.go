@@ -34,6 +34,7 @@ import (
 	"github.com/crmsync/crmsync/engine/runner"
 	"github.com/crmsync/crmsync/engine/schedule"
 	"github.com/crmsync/crmsync/engine/sink"
+	"github.com/crmsync/crmsync/engine/tenant"
 )
 
 // Options configure a Scheduler.
@@ -63,6 +64,16 @@ type Options struct {
 	// AdminToken enables the operator API (POST /api/run, /api/pause,
 	// /api/resume with "Authorization: Bearer <token>"); empty: refused.
 	AdminToken string
+	// Tenants, when set, run every file once per tenant, as the pipeline
+	// <name>@<tenant> with the tenant's environment and tables; a tenant
+	// with a Dest of its own (a schema) writes there, else into Dest.
+	Tenants []Tenant
+}
+
+// Tenant is one tenant of Options.Tenants.
+type Tenant struct {
+	*tenant.Tenant
+	Dest sink.Destination // nil: Options.Dest
 }
 
 // Scheduler runs the entities of a folder of pipeline files.
@@ -90,6 +101,9 @@ type Scheduler struct {
 	queueStatus QueueStatus
 	stopping    bool   // Run's context ended: no sync job starts a sync any more
 	pausedSet   pauses // the operator's pauses, as last read
+	// dests are the destinations of tenants' pipelines that have one of
+	// their own (by pipeline name); the others write to Options.Dest.
+	dests map[string]sink.Destination
 
 	kick       chan struct{}
 	wg         sync.WaitGroup
@@ -121,7 +135,7 @@ func New(o Options) (*Scheduler, error) {
 		o.StuckAfter = 30 * time.Second
 	}
 	s := &Scheduler{o: o, log: o.Logger, metrics: newMetrics(), started: time.Now(),
-		files: map[string]*fileState{}, jobs: map[jobKey]*job{}, perPipe: map[string]int{}, kick: make(chan struct{}, 1)}
+		files: map[string]*fileState{}, jobs: map[jobKey]*job{}, dests: map[string]sink.Destination{}, perPipe: map[string]int{}, kick: make(chan struct{}, 1)}
 	if o.DefaultSchedule != "" {
 		sch, err := schedule.Parse(o.DefaultSchedule)
 		if err != nil {
@@ -252,7 +266,8 @@ func (s *Scheduler) begin(j *job, now time.Time) {
 // execute runs one sync on the plan the job had when it started.
 func (s *Scheduler) execute(ctx context.Context, j *job, plan *pipeline.Plan, ent *pipeline.Entity) {
 	defer s.wg.Done()
-	res := runner.Sync(ctx, plan, ent, runner.Options{Dest: s.o.Dest, Logger: s.log, Version: s.o.Version,
+	dest := s.destFor(plan.Name)
+	res := runner.Sync(ctx, plan, ent, runner.Options{Dest: dest, Logger: s.log, Version: s.o.Version,
 		WrapTransport: s.metrics.http.wrap,
 		Progress: func(p runner.Progress) {
 			s.mu.Lock()
@@ -266,7 +281,7 @@ func (s *Scheduler) execute(ctx context.Context, j *job, plan *pipeline.Plan, en
 		// The stored watermark, not the run's own: it is what the next
 		// run (here or on another replica) starts from.
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if cp, err := s.o.Dest.Checkpoint(ctx, plan.Name, ent.Name); err == nil {
+		if cp, err := dest.Checkpoint(ctx, plan.Name, ent.Name); err == nil {
 			wm, wmOK = cp.Watermark, true
 		}
 		cancel()

@@ -65,6 +65,19 @@ type EntityStatus struct {
 	LastErrorAt         *time.Time `json:"last_error_at,omitempty"`
 	ConsecutiveFailures int        `json:"consecutive_failures"`
 	Watermark           string     `json:"watermark,omitempty"`
+	// Recent are the entity's last finished syncs on any replica, newest
+	// first (/status only).
+	Recent []RecentRun `json:"recent,omitempty"`
+}
+
+// RecentRun is one of an entity's last syncs, for its throughput.
+type RecentRun struct {
+	SyncID           int64     `json:"sync_id"`
+	Status           string    `json:"status"`
+	StartedAt        time.Time `json:"started_at"`
+	Processed        int64     `json:"processed"`
+	DurationSeconds  float64   `json:"duration_seconds"`
+	RecordsPerSecond float64   `json:"records_per_second"`
 }
 
 // Progress is a sync running in this process.

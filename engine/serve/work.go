@@ -170,7 +170,7 @@ func (s *Scheduler) work(ctx context.Context, k jobKey) {
 func (s *Scheduler) failuresOf(ctx context.Context, k jobKey) (n int, start, end time.Time, ok bool) {
 	c, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	hist, err := s.o.Dest.History(c, sink.Filter{Pipeline: k.pipeline, Entity: k.entity, Limit: 30})
+	hist, err := s.destFor(k.pipeline).History(c, sink.Filter{Pipeline: k.pipeline, Entity: k.entity, Limit: 30})
 	if err != nil {
 		return 0, time.Time{}, time.Time{}, false
 	}

@@ -205,6 +205,7 @@ func (s Sync) DurationSeconds() float64 { return s.Duration.Seconds() }
 
 // StoredReject is one row of crmsync_rejects.
 type StoredReject struct {
+	ID        int64     `json:"id"`
 	Pipeline  string    `json:"pipeline"`
 	Entity    string    `json:"entity"`
 	RecordID  string    `json:"record_id"`
@@ -218,6 +219,9 @@ type StoredReject struct {
 type Filter struct {
 	Pipeline, Entity string
 	Limit            int
+	// Before, when not 0, keeps rows whose id is below it: the cursor of
+	// the next page of a newest-first listing (the last row's id).
+	Before int64
 }
 
 // State stores checkpoints, history and rejects.

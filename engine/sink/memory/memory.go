@@ -81,7 +81,7 @@ func (d *DB) Write(_ context.Context, b *sink.Batch) (sink.Result, error) {
 	}
 	now := time.Now().UTC()
 	for _, rj := range b.Rejects {
-		d.rejects = append(d.rejects, sink.StoredReject{Pipeline: b.Pipeline, Entity: b.Entity, RecordID: rj.RecordID,
+		d.rejects = append(d.rejects, sink.StoredReject{ID: int64(len(d.rejects) + 1), Pipeline: b.Pipeline, Entity: b.Entity, RecordID: rj.RecordID,
 			Reasons: rj.Reasons, Raw: rj.Raw, SyncID: b.SyncID, CreatedAt: now})
 	}
 	if b.Checkpoint != nil {
@@ -222,7 +222,7 @@ func (d *DB) History(_ context.Context, f sink.Filter) ([]sink.Sync, error) {
 	var out []sink.Sync
 	for i := len(d.history) - 1; i >= 0; i-- {
 		s := d.history[i]
-		if (f.Pipeline == "" || s.Pipeline == f.Pipeline) && (f.Entity == "" || s.Entity == f.Entity) {
+		if (f.Pipeline == "" || s.Pipeline == f.Pipeline) && (f.Entity == "" || s.Entity == f.Entity) && (f.Before == 0 || s.ID < f.Before) {
 			out = append(out, s)
 			if f.Limit > 0 && len(out) == f.Limit {
 				break
@@ -238,7 +238,7 @@ func (d *DB) Rejects(_ context.Context, f sink.Filter) ([]sink.StoredReject, err
 	defer d.mu.Unlock()
 	var out []sink.StoredReject
 	for _, r := range d.rejects {
-		if (f.Pipeline == "" || r.Pipeline == f.Pipeline) && (f.Entity == "" || r.Entity == f.Entity) {
+		if (f.Pipeline == "" || r.Pipeline == f.Pipeline) && (f.Entity == "" || r.Entity == f.Entity) && (f.Before == 0 || r.ID < f.Before) {
 			out = append(out, r)
 			if f.Limit > 0 && len(out) == f.Limit {
 				break

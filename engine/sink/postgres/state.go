@@ -180,8 +180,8 @@ const historyCols = `id, pipeline, entity, plan_hash, started_at, finished_at, s
 // History lists syncs, newest first.
 func (d *DB) History(ctx context.Context, f sink.Filter) ([]sink.Sync, error) {
 	rows, err := d.pool.Query(ctx, "SELECT "+historyCols+" FROM "+d.ident(tableHistory)+
-		" WHERE ($1 = '' OR pipeline = $1) AND ($2 = '' OR entity = $2) ORDER BY id DESC LIMIT $3",
-		f.Pipeline, f.Entity, limit(f))
+		" WHERE ($1 = '' OR pipeline = $1) AND ($2 = '' OR entity = $2) AND ($4 = 0 OR id < $4) ORDER BY id DESC LIMIT $3",
+		f.Pipeline, f.Entity, limit(f), f.Before)
 	if err != nil {
 		return nil, fmt.Errorf("reading sync history: %w", err)
 	}
@@ -211,15 +211,15 @@ func (d *DB) History(ctx context.Context, f sink.Filter) ([]sink.Sync, error) {
 
 // Rejects lists rejected records, newest first.
 func (d *DB) Rejects(ctx context.Context, f sink.Filter) ([]sink.StoredReject, error) {
-	rows, err := d.pool.Query(ctx, "SELECT pipeline, entity, record_id, reasons, coalesce(raw, ''), coalesce(sync_id, 0), created_at FROM "+
-		d.ident(tableRejects)+" WHERE ($1 = '' OR pipeline = $1) AND ($2 = '' OR entity = $2) ORDER BY id DESC LIMIT $3",
-		f.Pipeline, f.Entity, limit(f))
+	rows, err := d.pool.Query(ctx, "SELECT id, pipeline, entity, record_id, reasons, coalesce(raw, ''), coalesce(sync_id, 0), created_at FROM "+
+		d.ident(tableRejects)+" WHERE ($1 = '' OR pipeline = $1) AND ($2 = '' OR entity = $2) AND ($4 = 0 OR id < $4) ORDER BY id DESC LIMIT $3",
+		f.Pipeline, f.Entity, limit(f), f.Before)
 	if err != nil {
 		return nil, fmt.Errorf("reading rejects: %w", err)
 	}
 	var out []sink.StoredReject
 	var r sink.StoredReject
-	_, err = pgx.ForEachRow(rows, []any{&r.Pipeline, &r.Entity, &r.RecordID, &r.Reasons, &r.Raw, &r.SyncID, &r.CreatedAt}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.Pipeline, &r.Entity, &r.RecordID, &r.Reasons, &r.Raw, &r.SyncID, &r.CreatedAt}, func() error {
 		out = append(out, r)
 		r.Reasons = nil
 		return nil

@@ -290,7 +290,7 @@ func (d *DB) History(ctx context.Context, f sink.Filter) ([]sink.Sync, error) {
 // Rejects lists rejected records, newest first.
 func (d *DB) Rejects(ctx context.Context, f sink.Filter) ([]sink.StoredReject, error) {
 	where, args := filterSQL(f, "")
-	rows, err := d.r.QueryContext(ctx, `SELECT pipeline, entity, COALESCE(record_id, ''), reasons,
+	rows, err := d.r.QueryContext(ctx, `SELECT id, pipeline, entity, COALESCE(record_id, ''), reasons,
 		COALESCE(raw, ''), COALESCE(sync_id, 0), created_at FROM crmsync_rejects`+where+` ORDER BY id DESC`+limitSQL(f), args...)
 	if err != nil {
 		return nil, fmt.Errorf("read rejects: %w", err)
@@ -300,7 +300,7 @@ func (d *DB) Rejects(ctx context.Context, f sink.Filter) ([]sink.StoredReject, e
 	for rows.Next() {
 		var r sink.StoredReject
 		var reasons, created string
-		if err := rows.Scan(&r.Pipeline, &r.Entity, &r.RecordID, &reasons, &r.Raw, &r.SyncID, &created); err != nil {
+		if err := rows.Scan(&r.ID, &r.Pipeline, &r.Entity, &r.RecordID, &reasons, &r.Raw, &r.SyncID, &created); err != nil {
 			return nil, fmt.Errorf("read rejects: %w", err)
 		}
 		if err := json.Unmarshal([]byte(reasons), &r.Reasons); err != nil {
@@ -327,6 +327,10 @@ func filterSQL(f sink.Filter, prefix string) (string, []any) {
 	if f.Entity != "" {
 		conds = append(conds, prefix+"entity = ?")
 		args = append(args, f.Entity)
+	}
+	if f.Before != 0 {
+		conds = append(conds, prefix+"id < ?")
+		args = append(args, f.Before)
 	}
 	if len(conds) == 0 {
 		return "", nil
