@@ -2,8 +2,8 @@ package httpsrc
 
 import (
 	"fmt"
-	"slices"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
