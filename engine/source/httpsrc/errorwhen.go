@@ -120,6 +120,8 @@ func oneLine(err error) string {
 type pathNode struct {
 	use      bool
 	children map[string]*pathNode
+	order    []string // the children's names; a child's index is its place here
+	index    int
 }
 
 func (n *pathNode) child(name string) *pathNode {
@@ -128,8 +130,9 @@ func (n *pathNode) child(name string) *pathNode {
 	}
 	c := n.children[name]
 	if c == nil {
-		c = &pathNode{}
+		c = &pathNode{index: len(n.order)}
 		n.children[name] = c
+		n.order = append(n.order, name)
 	}
 	return c
 }
@@ -245,33 +248,34 @@ func decodeWhole(raw string) (any, error) {
 	return v, nil
 }
 
-// pick builds the map of obj's members that n reads.
+// pick builds the map of obj's members that n reads, in one pass over
+// obj: the last member of each name (encoding/json keeps the last of
+// duplicate keys), names compared unescaped.
 func pick(obj gjson.Result, n *pathNode) (map[string]any, error) {
-	out := make(map[string]any, len(n.children))
-	for name, c := range n.children {
-		found, ok := member(obj, name)
-		if !ok {
+	var buf [4]gjson.Result
+	found := buf[:0]
+	if len(n.order) > len(buf) {
+		found = make([]gjson.Result, 0, len(n.order))
+	}
+	found = found[:len(n.order)]
+	obj.ForEach(func(k, v gjson.Result) bool {
+		if c := n.children[k.Str]; c != nil {
+			found[c.index] = v
+		}
+		return true
+	})
+	out := make(map[string]any, len(n.order))
+	for i, name := range n.order {
+		if !found[i].Exists() {
 			continue
 		}
-		v, err := value(found, c)
+		v, err := value(found[i], n.children[name])
 		if err != nil {
 			return nil, err
 		}
 		out[name] = v
 	}
 	return out, nil
-}
-
-// member is the last member of obj named name (encoding/json keeps the
-// last of duplicate keys), names compared unescaped.
-func member(obj gjson.Result, name string) (found gjson.Result, ok bool) {
-	obj.ForEach(func(k, v gjson.Result) bool {
-		if k.Str == name {
-			found, ok = v, true
-		}
-		return true
-	})
-	return found, ok
 }
 
 // value is v as encoding/json decodes it into an any: whole when a rule
