@@ -144,8 +144,10 @@ func refLimit(args []string) error {
 	}
 	n := 0
 	if *workers <= 1 {
+		one := make([][]byte, 1)
 		err := lines(fs.Arg(0), func(l []byte) error {
-			_, err := work([][]byte{l})
+			one[0] = l
+			_, err := work(one)
 			n++
 			return err
 		})
