@@ -4,7 +4,7 @@
 // It builds bin/crmsync and itself (bin/crmsync-bench, whose subcommands
 // limit, copy and staged are the references; see ref.go), writes
 // CRMSYNC_BENCH_ROWS (default 1,000,000) HubSpot-style contacts as JSON
-// lines, and times each step as a child process: wall time, CPU (user +
+// lines (batches of CRMSYNC_BENCH_BATCH, default 5,000, on both sides), and times each step as a child process: wall time, CPU (user +
 // sys from rusage) and peak RSS (rusage maxrss) of that process alone.
 // PostgreSQL's own CPU (the server backends) is not in these figures.
 //
@@ -130,7 +130,7 @@ func generate(path string, n int, changed bool) error {
 
 type bench struct {
 	dir, crmsync, ref, baseDSN string
-	n                          int
+	n, batch                   int
 }
 
 // db creates a database of its own and returns its DSN and a drop.
@@ -171,7 +171,7 @@ func (b *bench) use(file string) error {
 // run is crmsync run of the bench pipeline; want checks the summary's
 // counts (created, updated, unchanged).
 func (b *bench) run(dest string, want map[string]int, extra ...string) (usage, error) {
-	args := append([]string{"run", "--json", "--no-progress", "--log-level", "error", "--dest", dest}, extra...)
+	args := append([]string{"run", "--json", "--no-progress", "--log-level", "error", "--dest", dest, "--batch-size", strconv.Itoa(b.batch)}, extra...)
 	u, err := measure(b.crmsync, append(args, filepath.Join(b.dir, "bench.yaml"))...)
 	if err != nil {
 		return u, err
@@ -215,6 +215,14 @@ func drive() error {
 		}
 		n = v
 	}
+	batch := 5000
+	if s := os.Getenv("CRMSYNC_BENCH_BATCH"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v <= 0 {
+			return fmt.Errorf("CRMSYNC_BENCH_BATCH=%q: want a positive number", s)
+		}
+		batch = v
+	}
 	dsn := os.Getenv("CRMSYNC_PG_DSN")
 	if dsn == "" {
 		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
@@ -224,7 +232,7 @@ func drive() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	b := &bench{dir: dir, n: n, baseDSN: dsn}
+	b := &bench{dir: dir, n: n, batch: batch, baseDSN: dsn}
 	if b.crmsync, err = filepath.Abs("bin/crmsync"); err != nil {
 		return err
 	}
@@ -308,7 +316,7 @@ func drive() error {
 			dropR()
 			return err
 		}
-		r, err := measure(b.ref, "staged", "-dsn", rd, "-mode", step.mode, filepath.Join(dir, step.file))
+		r, err := measure(b.ref, "staged", "-dsn", rd, "-mode", step.mode, "-batch", strconv.Itoa(batch), filepath.Join(dir, step.file))
 		dropR()
 		if err != nil {
 			return err
@@ -317,7 +325,7 @@ func drive() error {
 		if step.mode == "changed" {
 			what = "staged INSERT … ON CONFLICT DO UPDATE"
 		}
-		ref := add(step.name, what+", batch 5,000", r, nil)
+		ref := add(step.name, what, r, nil)
 
 		cd, dropC, err := b.db(step.mode)
 		if err != nil {
@@ -342,7 +350,7 @@ func drive() error {
 		add(step.name, "crmsync run --full", u, ref)
 	}
 
-	fmt.Printf("%d HubSpot-style contacts (JSON lines, 10 fields, 3 expressions), batch 5,000; client process only (PostgreSQL's CPU not counted)\n\n", n)
+	fmt.Printf("%d HubSpot-style contacts (JSON lines, 10 fields, 3 expressions), batch %d; client process only (PostgreSQL's CPU not counted)\n\n", n, batch)
 	fmt.Println("| step | program | rec/s | rec per CPU-s | peak RSS MiB | ratio (wall) | ratio (CPU) |")
 	fmt.Println("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
 	for _, l := range lines {
