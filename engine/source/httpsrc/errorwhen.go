@@ -252,6 +252,9 @@ func decodeWhole(raw string) (any, error) {
 // obj: the last member of each name (encoding/json keeps the last of
 // duplicate keys), names compared unescaped.
 func pick(obj gjson.Result, n *pathNode) (map[string]any, error) {
+	if len(n.order) == 0 {
+		return map[string]any{}, nil // no rule reads a member here (status == 200 only)
+	}
 	var buf [4]gjson.Result
 	found := buf[:0]
 	if len(n.order) > len(buf) {
