@@ -4,7 +4,7 @@ BIN     := bin/crmsync
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build test unit services lint-pipelines generated bench fuzz demo vet clean release
+.PHONY: all build test unit services lint-pipelines generated bench bench-go fuzz demo vet clean release
 
 all: build
 
@@ -47,8 +47,13 @@ vet:
 lint-pipelines: build
 	./$(BIN) lint pipelines/ examples/quickstart/ engine/pipeline/testdata/valid/
 
-## bench: the record-path and load-path benchmarks (not part of test)
+## bench: whole processes beside their references in one run, one table of ratios
+##  (scripts/bench; CRMSYNC_BENCH_ROWS=200000 for fewer than 1M contacts; see docs/guides/performance.md)
 bench: services
+	$(GO) run ./scripts/bench
+
+## bench-go: the record-path and load-path Go benchmarks (not part of test)
+bench-go: services
 	GOMAXPROCS=1 $(GO) test -run '^$$' -bench . -benchmem ./engine/transform/
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./engine/sink/... ./engine/runner/
 ## (BenchmarkSQLFirstSync: 1M-row 42-column MariaDB job table into PostgreSQL vs a plain SELECT *;

@@ -12,7 +12,7 @@ import (
 // loop, as the record path does before converting.
 func BenchmarkFromJSON(b *testing.B) {
 	doc := `{"s":"Jane Smith","i":1234567,"is":"1,234","d":1250.75,"ds":"$1,250.75","f":3.25,"b":true,"bs":"yes",
-	"dt":"2024-01-02T03:04:05.123Z","ms":1704164645123,"date":"2024-01-02","p":"+1 (415) 555-2671","pi":"+44 20 7946 0958",
+	"dt":"2024-01-02T03:04:05.123Z","ms":1704164645123,"date":"2024-01-02","p":"+1 (415) 555-2671","pn":"(415) 555-2671","pd":"415-555-2671","px":"415-555-2671 ext. 9","pi":"+44 20 7946 0958",
 	"e":"Jane.Smith@Example.com","u":"https://example.com/a","j":{"a":1,"b":[1,2]},
 	"js":"[{\"title\":\"Result\",\"value\":\"Sold\"}]","a":["Roofing","Siding"],"as":"Roofing;Siding"}`
 	cases := []struct {
@@ -32,6 +32,9 @@ func BenchmarkFromJSON(b *testing.B) {
 		{"datetime_epoch_ms", value.Datetime, "ms"},
 		{"date", value.Date, "date"},
 		{"phone", value.Phone, "p"},
+		{"phone_national", value.Phone, "pn"},
+		{"phone_dashes", value.Phone, "pd"},
+		{"phone_extension", value.Phone, "px"},
 		{"phone_international", value.Phone, "pi"}, // the phonenumbers path
 		{"email", value.Email, "e"},
 		{"url", value.URL, "u"},

@@ -47,7 +47,7 @@ type Converter struct {
 	loc      *time.Location
 	region   string
 	errPhone error // names the region, built once
-	nanp     bool  // the region dials +1: nanpFast applies
+	nanp     bool  // the region dials +1: NANPFast reads national forms
 }
 
 // New checks the spec and prepares a converter.

@@ -35,13 +35,14 @@ func newPhone(arg any) (Validator, error) {
 		region = strings.ToUpper(s)
 	}
 	phoneLengths() // build the table now, not on the first record
-	p := phoneValidator{region: region}
+	p := phoneValidator{region: region, nanp: phonenumbers.GetCountryCodeForRegion(region) == 1}
 	p.check = trimmed(p.checkString)
 	return p, nil
 }
 
 type phoneValidator struct {
 	region string
+	nanp   bool // the region dials +1: convert.NANPPossible decides national forms
 	check  checkFunc
 }
 
@@ -63,6 +64,9 @@ func (p phoneValidator) Validate(v any) (any, error) {
 func (p phoneValidator) checkString(s string) (string, error) {
 	if possibleInternational(s) {
 		return s, nil
+	}
+	if convert.NANPPossible(s, p.nanp) {
+		return s, nil // (555) 123-4567 in 100 ns, not 30 µs
 	}
 	num, err := phonenumbers.Parse(s, p.region)
 	if err != nil || phonenumbers.IsPossibleNumberWithReason(num) != phonenumbers.IS_POSSIBLE || !convert.NANPPlausible(num) {

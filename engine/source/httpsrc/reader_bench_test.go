@@ -13,8 +13,16 @@ import (
 )
 
 // BenchmarkReadHubSpot reads 20 cursor pages of 500 HubSpot contacts over
-// loopback: HTTP, JSON validation, record splitting and pagination.
+// loopback: HTTP, JSON validation, record splitting and pagination; with
+// error_when, also the shipped pipeline's body?.status == "error" on
+// every body.
 func BenchmarkReadHubSpot(b *testing.B) {
+	b.Run("plain", func(b *testing.B) { benchReadHubSpot(b, hubspotList) })
+	withErrorWhen := strings.Replace(hubspotList, "  records: results\n", "  records: results\n  error_when: 'body?.status == \"error\"'\n", 1)
+	b.Run("error_when", func(b *testing.B) { benchReadHubSpot(b, withErrorWhen) })
+}
+
+func benchReadHubSpot(b *testing.B, yml string) {
 	const pages, per = 20, 500
 	bodies := make([][]byte, pages)
 	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -40,7 +48,7 @@ func BenchmarkReadHubSpot(b *testing.B) {
 		writeJSON(w, 200, bodies[after/per])
 	})
 	defer api.Close()
-	p, _ := pipeline(t, hubspotList, api.URL, map[string]string{"HUBSPOT_TOKEN": "tok"})
+	p, _ := pipeline(t, yml, api.URL, map[string]string{"HUBSPOT_TOKEN": "tok"})
 	o, probs := compileEntityOf(t, p)
 	if o == nil {
 		b.Fatal(probs)
@@ -64,4 +72,5 @@ func BenchmarkReadHubSpot(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(records), "ns/record")
 }
