@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/crmsync/crmsync/engine/pipeline"
 	"github.com/crmsync/crmsync/engine/runner"
@@ -312,5 +313,78 @@ func compareSame(t *testing.T, want, got sameRun) {
 				break
 			}
 		}
+	}
+}
+
+// contactsJSONL writes n HubSpot-style contacts, one JSON object a line.
+func contactsJSONL(tb testing.TB, n int) string {
+	tb.Helper()
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, `{"id":"%d","properties":{"email":"user%d@example.com","firstname":"Ann","lastname":"Lee%d","company":"Acme %d","state":"MA","lifecyclestage":"lead","amount":"%d.%02d","createdate":"2024-01-01T00:00:00Z","lastmodifieddate":"2024-03-%02dT10:00:00Z"},"archived":false}`+"\n",
+			i+1, i, i, i%100, i%100000, i%100, 1+i%28)
+	}
+	path := filepath.Join(tb.TempDir(), "contacts.jsonl")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+// BenchmarkDryRunWorkers is the record path of a dry run (file read,
+// 10 fields, 3 expressions, folding) with one worker and with two. It
+// reports records/s and allocations per record, which must not grow with
+// the workers. CRMSYNC_BENCH_ROWS sets the number of contacts (default
+// 50,000).
+func BenchmarkDryRunWorkers(b *testing.B) {
+	n := 50_000
+	if s := os.Getenv("CRMSYNC_BENCH_ROWS"); s != "" {
+		fmt.Sscan(s, &n)
+	}
+	path := contactsJSONL(b, n)
+	src := fmt.Sprintf(`version: 1
+name: bench
+source: {type: file, path: %q}
+entities:
+  contacts:
+    primary_key: id
+    batch_size: 5000
+    fields:
+      id: {path: id, type: integer}
+      email: {path: properties.email, type: email}
+      first_name: properties.firstname
+      last_name: properties.lastname
+      company: properties.company
+      state: properties.state
+      stage: properties.lifecyclestage
+      amount: {path: properties.amount, type: decimal}
+      created_at: {path: properties.createdate, type: datetime}
+      updated_at: {path: properties.lastmodifieddate, type: datetime}
+      full_name: {expr: 'trim(first_name + " " + last_name)'}
+      domain: {expr: 'email_domain(email)'}
+      is_lead: {expr: 'stage == "lead"'}
+`, path)
+	plan, f := pipeline.Load(filepath.Join(filepath.Dir(path), "bench.yaml"), []byte(src), pipeline.Options{})
+	if plan == nil {
+		b.Fatal(f)
+	}
+	for _, w := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{DryRun: true, Logger: quiet(), Workers: w})
+				if r.Err != nil || r.Processed != int64(n) {
+					b.Fatalf("%+v %v", r.Sync, r.Err)
+				}
+			}
+			el := time.Since(start)
+			runtime.ReadMemStats(&m1)
+			recs := float64(n) * float64(b.N)
+			b.ReportMetric(recs/el.Seconds(), "records/s")
+			b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/recs, "allocs/record")
+			b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/recs, "B/record")
+		})
 	}
 }
