@@ -117,10 +117,14 @@ func (s *syncer) stream(parent context.Context, reader source.Reader, st source.
 	tctx := transform.Context{SyncStarted: s.r.StartedAt, Logger: s.log, SkipValidation: s.o.SkipValidation, Redact: s.plan.Redact, Lookups: s.lookups}
 	proc := s.e.Program.NewProcessor(tctx)
 	s.procs = append(s.procs, namedProc{proc: proc})
-	if workers > 1 && s.parallel() {
+	if workers > 1 {
 		wctx := tctx
 		wctx.DeferLines = true
-		s.pool = newPool(workers, ncol, func() *transform.Processor { return s.e.Program.NewProcessor(wctx) })
+		var kids []*transform.Child
+		for _, ch := range s.e.Children {
+			kids = append(kids, ch.Transform)
+		}
+		s.pool = newPool(workers, ncol, kids, func() *transform.Processor { return s.e.Program.NewProcessor(wctx) })
 		defer func() { s.pool.close(); s.pool = nil }()
 	}
 	for _, ch := range s.e.Children {
@@ -177,18 +181,6 @@ func (s *syncer) stream(parent context.Context, reader source.Reader, st source.
 		return finish(err)
 	}
 	return finish(s.flush(ctx, b, true))
-}
-
-// parallel: the entity's records can be transformed by several workers.
-// A child table made by a from expression reads the environment the
-// parent record left in its processor, so such an entity keeps one.
-func (s *syncer) parallel() bool {
-	for _, ch := range s.e.Children {
-		if ch.Transform.UsesExpression() {
-			return false
-		}
-	}
-	return true
 }
 
 // logStart writes the blueprint's start line once the first page says
@@ -311,7 +303,7 @@ func (s *syncer) page(ctx context.Context, proc *transform.Processor, page sourc
 			i := len(b.rows)
 			out.Values = b.slab[i*ncol : (i+1)*ncol : (i+1)*ncol]
 			proc.Process(rec, out)
-			if err := s.record(ctx, proc, page, rec, out, b); err != nil {
+			if err := s.record(ctx, proc, page, rec, out, b, nil); err != nil {
 				return err
 			}
 		}
@@ -331,7 +323,10 @@ func (s *syncer) page(ctx context.Context, proc *transform.Processor, page sourc
 // the order of records: the window, the watermark, duplicate folding,
 // children, rejects and their rate, the hooks and the batch's flush. out
 // holds the record's values in the batch's next slab slot.
-func (s *syncer) record(ctx context.Context, proc *transform.Processor, page source.Page, rec source.Record, out *transform.Output, b *batcher) error {
+//
+// kids, when not nil, are the record's child elements as a worker read
+// them (see workers.go); nil reads them here.
+func (s *syncer) record(ctx context.Context, proc *transform.Processor, page source.Page, rec source.Record, out *transform.Output, b *batcher, kids *elements) error {
 	e := s.e
 	ncol := len(e.Table.Columns)
 	i := len(b.rows)
@@ -361,7 +356,7 @@ func (s *syncer) record(ctx context.Context, proc *transform.Processor, page sou
 		}
 		b.bytes += len(rec.JSON) + len(raw)
 		if len(e.Children) > 0 {
-			if err := s.children(proc, rec, vals, b); err != nil {
+			if err := s.children(proc, rec, vals, b, kids); err != nil {
 				return fmt.Errorf("page %d: record %s: %w", page.Number, out.ID, err)
 			}
 		}
@@ -460,7 +455,11 @@ func (s *syncer) flush(ctx context.Context, b *batcher, final bool) error {
 // children makes the child rows of one kept parent record. Every parent
 // is listed, even with no children, so children gone from the source are
 // deleted.
-func (s *syncer) children(proc *transform.Processor, rec source.Record, parentVals []any, b *batcher) error {
+//
+// kids, when not nil, holds the child elements a worker read after
+// processing the record (a from expression reads the environment the
+// record left in its processor).
+func (s *syncer) children(proc *transform.Processor, rec source.Record, parentVals []any, b *batcher, kids *elements) error {
 	for i, ch := range s.e.Children {
 		cs := &b.kids[i]
 		key := make([]any, len(ch.ParentIdx))
@@ -470,14 +469,21 @@ func (s *syncer) children(proc *transform.Processor, rec source.Record, parentVa
 		cr := &b.children[i]
 		cr.Parents = append(cr.Parents, key)
 		var err error
-		if cs.elems, err = proc.Elements(ch.Transform, rec, cs.elems); err != nil {
+		elems := cs.elems
+		if kids != nil {
+			elems, err = kids.recs[i], kids.errs[i]
+		} else {
+			elems, err = proc.Elements(ch.Transform, rec, cs.elems)
+			cs.elems = elems
+		}
+		if err != nil {
 			return err
 		}
-		if len(cs.elems) == 0 {
+		if len(elems) == 0 {
 			continue
 		}
 		cs.proc.SetVar("parent", proc.ParentVars(s.e.Program.Fields(), parentVals))
-		for n, el := range cs.elems {
+		for n, el := range elems {
 			cs.proc.Process(el, &cs.out)
 			s.r.ValidationErrors += int64(cs.out.ValidationErrors)
 			s.r.ProcessingErrors += int64(cs.out.ProcessingErrors)

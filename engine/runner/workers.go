@@ -55,7 +55,16 @@ type chunk struct {
 	recs   []source.Record
 	parent string
 	outs   []transform.Output // maxChunk slots, Values pre-allocated
+	kids   []elements         // per slot, with child tables
 	done   chan struct{}      // one value when the chunk is transformed
+}
+
+// elements are a kept record's child elements, per child table, read by
+// the worker that processed the record: a child's from expression reads
+// the environment the record left in that worker's processor.
+type elements struct {
+	recs [][]source.Record
+	errs []error
 }
 
 type pool struct {
@@ -64,14 +73,21 @@ type pool struct {
 	ring []*chunk // chunks in flight at most: 2 per worker
 }
 
-// newPool starts n workers, each with a processor from newProc.
-func newPool(n, ncol int, newProc func() *transform.Processor) *pool {
+// newPool starts n workers, each with a processor from newProc; kids are
+// the entity's child tables.
+func newPool(n, ncol int, kids []*transform.Child, newProc func() *transform.Processor) *pool {
 	p := &pool{n: n, work: make(chan *chunk, 2*n), ring: make([]*chunk, 2*n)}
 	for i := range p.ring {
 		c := &chunk{outs: make([]transform.Output, maxChunk), done: make(chan struct{}, 1)}
 		slab := make([]any, maxChunk*ncol)
 		for k := range c.outs {
 			c.outs[k].Values = slab[k*ncol : (k+1)*ncol : (k+1)*ncol]
+		}
+		if len(kids) > 0 {
+			c.kids = make([]elements, maxChunk)
+			for k := range c.kids {
+				c.kids[k] = elements{recs: make([][]source.Record, len(kids)), errs: make([]error, len(kids))}
+			}
 		}
 		p.ring[i] = c
 	}
@@ -81,7 +97,15 @@ func newPool(n, ncol int, newProc func() *transform.Processor) *pool {
 			for c := range p.work {
 				proc.SetParent(c.parent)
 				for k, rec := range c.recs {
-					proc.Process(rec, &c.outs[k])
+					out := &c.outs[k]
+					proc.Process(rec, out)
+					if c.kids == nil || out.Outcome != transform.Keep {
+						continue
+					}
+					el := &c.kids[k]
+					for j, ch := range kids {
+						el.recs[j], el.errs[j] = proc.Elements(ch, rec, el.recs[j])
+					}
 				}
 				c.done <- struct{}{}
 			}
@@ -138,7 +162,11 @@ func (p *pool) records(ctx context.Context, s *syncer, proc *transform.Processor
 			out.Values = b.slab[i*ncol : (i+1)*ncol : (i+1)*ncol]
 			copy(out.Values, c.outs[k].Values)
 			proc.Replay(out)
-			if err := s.record(ctx, proc, page, c.recs[k], out, b); err != nil {
+			var kids *elements
+			if c.kids != nil {
+				kids = &c.kids[k]
+			}
+			if err := s.record(ctx, proc, page, c.recs[k], out, b, kids); err != nil {
 				for j := ci + 1; j < next; j++ {
 					<-p.ring[j%len(p.ring)].done
 				}

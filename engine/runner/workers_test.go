@@ -114,6 +114,11 @@ entities:
         fields:
           sku: sku
           qty: {path: qty, type: integer, on_invalid: reject}
+      made:
+        from: '= map(1..(len(email) %% 3), ({"k": #, "who": email + "/" + label}))'
+        fields:
+          k: {path: k, type: integer}
+          who: who
 `, path, extra)
 	plan, f := pipeline.Load(filepath.Join(filepath.Dir(path), "p.yaml"), []byte(src), pipeline.Options{})
 	if plan == nil {
@@ -196,6 +201,7 @@ func runSame(t *testing.T, plan *pipeline.Plan, workers int, full bool) sameRun 
 	out.checkpoint = fmt.Sprintf("%q %q", cp.Watermark, cp.Resume)
 	out.rows = queryJSON(t, db, `SELECT (to_jsonb(t) - '_synced_at')::text FROM same_people t ORDER BY id`)
 	out.children = queryJSON(t, db, `SELECT (to_jsonb(t) - '_synced_at')::text FROM same_people_items t ORDER BY 1`)
+	out.children = append(out.children, queryJSON(t, db, `SELECT (to_jsonb(t) - '_synced_at')::text FROM same_people_made t ORDER BY 1`)...)
 	rejects, err := d.Rejects(context.Background(), sink.Filter{Pipeline: "same"})
 	if err != nil {
 		t.Fatal(err)
@@ -266,7 +272,7 @@ func TestWorkersChangeNothing(t *testing.T) {
 			if c.failAt > 0 && !strings.Contains(want.err, "record") {
 				t.Fatalf("the sync should fail on record %d: %q", c.failAt, want.err)
 			}
-			if want.notPrinted["score"] == 0 || len(want.rejects) == 0 || len(want.children) == 0 {
+			if want.notPrinted["score"] == 0 || len(want.rejects) == 0 || !strings.Contains(fmt.Sprint(want.children), `"who": "u`) {
 				t.Fatalf("the input should make unprinted warnings, rejects and child rows: %v %d %d", want.notPrinted, len(want.rejects), len(want.children))
 			}
 			for _, v := range variants {

@@ -61,10 +61,6 @@ func (p *Program) compileFrom(path, src string) (*vm.Program, []diag.Problem) {
 	return c.compileWith(path, src, env), c.problems
 }
 
-// UsesExpression: the child's elements come from a from expression,
-// which reads the environment the parent record left in its processor.
-func (c *Child) UsesExpression() bool { return c.from != nil }
-
 // Elements returns the child records of the record the processor has just
 // processed: each element of the child's array, as JSON.
 func (pr *Processor) Elements(ch *Child, rec source.Record, dst []source.Record) ([]source.Record, error) {
