@@ -149,7 +149,7 @@ type sameRun struct {
 	events                  []string
 }
 
-func runSame(t *testing.T, plan *pipeline.Plan, workers int, full bool) sameRun {
+func runSame(t *testing.T, plan *pipeline.Plan, workers int, full, window bool) sameRun {
 	t.Helper()
 	d, db := openPostgres(t)
 	var logs lockedBuffer
@@ -175,7 +175,11 @@ func runSame(t *testing.T, plan *pipeline.Plan, workers int, full bool) sameRun 
 	}
 	out.warnings, out.notPrinted = map[string]int64{}, map[string]int64{}
 	for run := 0; run < 2; run++ { // a second, full run updates and leaves rows unchanged
-		r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: d, Logger: log, Hooks: hooks, Workers: workers, Full: full || run > 0})
+		o := runner.Options{Dest: d, Logger: log, Hooks: hooks, Workers: workers, Full: full || run > 0}
+		if window {
+			o.Start, o.End = time.Date(2024, 1, 5, 0, 0, 0, 0, time.UTC), time.Date(2024, 1, 20, 0, 0, 0, 0, time.UTC)
+		}
+		r := runner.Sync(context.Background(), plan, plan.Entities[0], o)
 		for f, n := range r.Warnings {
 			out.warnings[f] += n
 		}
@@ -249,11 +253,14 @@ func TestWorkersChangeNothing(t *testing.T) {
 		failAt int
 		extra  string
 		full   bool
+		window bool
 	}{
 		{name: "whole read", n: 1500},
 		{name: "max_records mid-page", n: 1500, extra: "    max_records: 1234\n"},
 		{name: "failed record mid-page", n: 1500, failAt: 1111},
 		{name: "full", n: 700, full: true},
+		{name: "start and end date", n: 900, window: true},
+		{name: "max_reject_rate stops it", n: 900, extra: "    max_reject_rate: 0.15\n"},
 	}
 	variants := []struct {
 		name       string
@@ -268,11 +275,18 @@ func TestWorkersChangeNothing(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			plan := samePlan(t, sameJSONL(t, c.n, c.failAt), c.extra)
-			want := runSame(t, plan, 1, c.full)
+			want := runSame(t, plan, 1, c.full, c.window)
 			if c.failAt > 0 && !strings.Contains(want.err, "record") {
 				t.Fatalf("the sync should fail on record %d: %q", c.failAt, want.err)
 			}
-			if want.notPrinted["score"] == 0 || len(want.rejects) == 0 || !strings.Contains(fmt.Sprint(want.children), `"who": "u`) {
+			if c.window && strings.Contains(want.counts, " f0 ") {
+				t.Fatalf("the window should filter records in every run: %s", want.counts)
+			}
+			if strings.Contains(c.extra, "max_reject_rate") {
+				if !strings.Contains(want.err, "max_reject_rate") || len(want.events) == 0 {
+					t.Fatalf("the sync should stop at max_reject_rate: %q", want.err)
+				}
+			} else if want.notPrinted["score"] == 0 || len(want.rejects) == 0 || !strings.Contains(fmt.Sprint(want.children), `"who": "u`) {
 				t.Fatalf("the input should make unprinted warnings, rejects and child rows: %v %d %d", want.notPrinted, len(want.rejects), len(want.children))
 			}
 			for _, v := range variants {
@@ -284,7 +298,7 @@ func TestWorkersChangeNothing(t *testing.T) {
 					if workers == 0 {
 						t.Setenv("CRMSYNC_WORKERS", "")
 					}
-					got := runSame(t, plan, workers, c.full)
+					got := runSame(t, plan, workers, c.full, c.window)
 					compareSame(t, want, got)
 				})
 			}
