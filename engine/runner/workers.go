@@ -34,8 +34,13 @@ const (
 // workersEnv overrides the number of workers (default GOMAXPROCS).
 const workersEnv = "CRMSYNC_WORKERS"
 
+// maxDefaultWorkers bounds the default: past a few workers the reader
+// and the ordered pass, one goroutine each, set the pace, and every
+// worker adds chunks of slots to the sync's memory.
+const maxDefaultWorkers = 8
+
 // workerCount is the number of record workers of a sync: Options.Workers,
-// else CRMSYNC_WORKERS, else GOMAXPROCS.
+// else CRMSYNC_WORKERS, else GOMAXPROCS (at most maxDefaultWorkers).
 func workerCount(o Options) (int, error) {
 	if o.Workers > 0 {
 		return o.Workers, nil
@@ -47,7 +52,7 @@ func workerCount(o Options) (int, error) {
 		}
 		return n, nil
 	}
-	return runtime.GOMAXPROCS(0), nil
+	return min(runtime.GOMAXPROCS(0), maxDefaultWorkers), nil
 }
 
 // chunk is a run of records of one page and their outputs.
@@ -161,6 +166,7 @@ func (p *pool) records(ctx context.Context, s *syncer, proc *transform.Processor
 			*out = c.outs[k]
 			out.Values = b.slab[i*ncol : (i+1)*ncol : (i+1)*ncol]
 			copy(out.Values, c.outs[k].Values)
+			clear(c.outs[k].Values) // the batch holds them now; the slot must not pin the page
 			proc.Replay(out)
 			var kids *elements
 			if c.kids != nil {
