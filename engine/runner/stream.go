@@ -127,6 +127,7 @@ func (s *syncer) stream(parent context.Context, reader source.Reader, st source.
 		s.pool = newPool(workers, ncol, kids, func() *transform.Processor { return s.e.Program.NewProcessor(wctx) })
 		defer func() { s.pool.close(); s.pool = nil }()
 	}
+	s.log.Debug(fmt.Sprintf("%s %s: %d record workers", s.plan.Name, s.e.Name, workers), "workers", workers)
 	for _, ch := range s.e.Children {
 		b.children = append(b.children, sink.ChildRows{Table: ch.Table})
 		cs := childState{proc: ch.Transform.Program.NewProcessor(tctx)}

@@ -408,3 +408,28 @@ entities:
 		})
 	}
 }
+
+// TestWorkersSetting: CRMSYNC_WORKERS sets the number of workers; a value
+// that is not a whole number of 1 or more fails the sync, naming it.
+func TestWorkersSetting(t *testing.T) {
+	plan := samePlan(t, sameJSONL(t, 50, 0), "")
+	for _, c := range []struct{ env, err string }{
+		{"1", ""},
+		{"3", ""},
+		{" 2 ", ""},
+		{"x", `CRMSYNC_WORKERS="x": want a whole number of workers, 1 or more`},
+		{"0", `CRMSYNC_WORKERS="0": want a whole number of workers, 1 or more`},
+		{"-2", `CRMSYNC_WORKERS="-2": want a whole number of workers, 1 or more`},
+	} {
+		t.Run(c.env, func(t *testing.T) {
+			t.Setenv("CRMSYNC_WORKERS", c.env)
+			r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{DryRun: true, Logger: quiet()})
+			switch {
+			case c.err == "" && (r.Err != nil || r.Processed != 50):
+				t.Fatalf("%+v %v", r.Sync, r.Err)
+			case c.err != "" && (r.Err == nil || !strings.Contains(r.Err.Error(), c.err)):
+				t.Fatalf("error %v, want %q", r.Err, c.err)
+			}
+		})
+	}
+}
