@@ -61,6 +61,10 @@ type childState struct {
 // stream reads pages on a goroutine (bounded read-ahead: the next pages
 // are fetched while this one is processed and written) and processes them.
 func (s *syncer) stream(parent context.Context, reader source.Reader, st source.ReadState) error {
+	workers, err := workerCount(s.o)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	ahead := s.o.ReadAhead
@@ -113,6 +117,17 @@ func (s *syncer) stream(parent context.Context, reader source.Reader, st source.
 	tctx := transform.Context{SyncStarted: s.r.StartedAt, Logger: s.log, SkipValidation: s.o.SkipValidation, Redact: s.plan.Redact, Lookups: s.lookups}
 	proc := s.e.Program.NewProcessor(tctx)
 	s.procs = append(s.procs, namedProc{proc: proc})
+	if workers > 1 {
+		wctx := tctx
+		wctx.DeferLines = true
+		var kids []*transform.Child
+		for _, ch := range s.e.Children {
+			kids = append(kids, ch.Transform)
+		}
+		s.pool = newPool(workers, ncol, kids, func() *transform.Processor { return s.e.Program.NewProcessor(wctx) })
+		defer func() { s.pool.close(); s.pool = nil }()
+	}
+	s.log.Debug(fmt.Sprintf("%s %s: %d record workers", s.plan.Name, s.e.Name, workers), "workers", workers)
 	for _, ch := range s.e.Children {
 		b.children = append(b.children, sink.ChildRows{Table: ch.Table})
 		cs := childState{proc: ch.Transform.Program.NewProcessor(tctx)}
@@ -272,64 +287,24 @@ func (s *syncer) page(ctx context.Context, proc *transform.Processor, page sourc
 			return err
 		}
 	}
-	for _, rec := range page.Records {
-		if m := s.maxRecords(); m > 0 && s.r.Processed >= m {
-			s.truncated = true
-			break
-		}
-		s.r.Processed++
-		out := &b.out
-		i := len(b.rows)
-		out.Values = b.slab[i*ncol : (i+1)*ncol : (i+1)*ncol]
-		proc.Process(rec, out)
-		s.r.ValidationErrors += int64(out.ValidationErrors)
-		s.r.ProcessingErrors += int64(out.ProcessingErrors)
-		if out.Outcome == transform.Keep && s.window() && !s.inWindow(out.Values) {
-			out.Outcome = transform.Filtered // outside --start-date/--end-date
-		}
-		raw := ""
-		if out.Outcome == transform.Keep && e.Table.KeepRaw {
-			raw = s.rawOf(proc, rec, out)
-		}
-		mark := s.mark(b)
-		switch out.Outcome {
-		case transform.Keep:
-			if e.Incremental != nil {
-				s.observe(out.Values[e.Incremental.Index])
-			}
-			vals, dup := b.fold(s, i, ncol, raw)
-			if dup {
-				// A key seen before in this batch: the last one wins, in
-				// the first one's place, and counts as a duplicate.
-				s.r.Duplicates++
-			} else {
-				vals = out.Values
-				b.rows = append(b.rows, sink.Row{Values: vals, Raw: raw})
-			}
-			b.bytes += len(rec.JSON) + len(raw)
-			if len(e.Children) > 0 {
-				if err := s.children(proc, rec, vals, b); err != nil {
-					return fmt.Errorf("page %d: record %s: %w", page.Number, out.ID, err)
-				}
-			}
-		case transform.Filtered:
-			s.r.Filtered++
-		case transform.Rejected:
-			s.r.Rejected++
-			b.rejects = append(b.rejects, s.recordReject(rec, out.ID, out.Reasons))
-		case transform.Failed:
-			s.r.Failed++
-			s.hookRecord(mark, rec, out, b)
-			return fmt.Errorf("page %d: %w", page.Number, out.Err)
-		}
-		s.hookRecord(mark, rec, out, b)
-		if err := s.countReject(b, out.Outcome == transform.Rejected); err != nil {
+	if s.pool != nil {
+		// Several workers transform the records; what depends on their
+		// order runs here, in order (see workers.go).
+		if err := s.pool.records(ctx, s, proc, page, b); err != nil {
 			return err
 		}
-		if len(b.rows) == e.BatchSize || b.bytes >= maxBatchBytes {
-			// A batch inside a page: commit it with the previous page's
-			// position, so a crash re-reads this page from its start.
-			if err := s.flush(ctx, b, false); err != nil {
+	} else {
+		for _, rec := range page.Records {
+			if m := s.maxRecords(); m > 0 && s.r.Processed >= m {
+				s.truncated = true
+				break
+			}
+			s.r.Processed++
+			out := &b.out
+			i := len(b.rows)
+			out.Values = b.slab[i*ncol : (i+1)*ncol : (i+1)*ncol]
+			proc.Process(rec, out)
+			if err := s.record(ctx, proc, page, rec, out, b, nil); err != nil {
 				return err
 			}
 		}
@@ -340,6 +315,69 @@ func (s *syncer) page(ctx context.Context, proc *transform.Processor, page sourc
 		b.resume = page.Resume
 	}
 	if len(b.rows)+len(b.rejects) >= e.BatchSize {
+		return s.flush(ctx, b, false)
+	}
+	return nil
+}
+
+// record does, for one transformed record, everything that depends on
+// the order of records: the window, the watermark, duplicate folding,
+// children, rejects and their rate, the hooks and the batch's flush. out
+// holds the record's values in the batch's next slab slot.
+//
+// kids, when not nil, are the record's child elements as a worker read
+// them (see workers.go); nil reads them here.
+func (s *syncer) record(ctx context.Context, proc *transform.Processor, page source.Page, rec source.Record, out *transform.Output, b *batcher, kids *elements) error {
+	e := s.e
+	ncol := len(e.Table.Columns)
+	i := len(b.rows)
+	s.r.ValidationErrors += int64(out.ValidationErrors)
+	s.r.ProcessingErrors += int64(out.ProcessingErrors)
+	if out.Outcome == transform.Keep && s.window() && !s.inWindow(out.Values) {
+		out.Outcome = transform.Filtered // outside --start-date/--end-date
+	}
+	raw := ""
+	if out.Outcome == transform.Keep && e.Table.KeepRaw {
+		raw = s.rawOf(proc, rec, out)
+	}
+	mark := s.mark(b)
+	switch out.Outcome {
+	case transform.Keep:
+		if e.Incremental != nil {
+			s.observe(out.Values[e.Incremental.Index])
+		}
+		vals, dup := b.fold(s, i, ncol, raw)
+		if dup {
+			// A key seen before in this batch: the last one wins, in
+			// the first one's place, and counts as a duplicate.
+			s.r.Duplicates++
+		} else {
+			vals = out.Values
+			b.rows = append(b.rows, sink.Row{Values: vals, Raw: raw})
+		}
+		b.bytes += len(rec.JSON) + len(raw)
+		if len(e.Children) > 0 {
+			if err := s.children(proc, rec, vals, b, kids); err != nil {
+				return fmt.Errorf("page %d: record %s: %w", page.Number, out.ID, err)
+			}
+		}
+	case transform.Filtered:
+		s.r.Filtered++
+	case transform.Rejected:
+		s.r.Rejected++
+		b.rejects = append(b.rejects, s.recordReject(rec, out.ID, out.Reasons))
+	case transform.Failed:
+		s.r.Failed++
+		s.hookRecord(mark, rec, out, b)
+		return fmt.Errorf("page %d: %w", page.Number, out.Err)
+	}
+	s.hookRecord(mark, rec, out, b)
+	if err := s.countReject(b, out.Outcome == transform.Rejected); err != nil {
+		return err
+	}
+	if len(b.rows) == e.BatchSize || b.bytes >= maxBatchBytes {
+		// A batch inside a page: commit it with the previous page's
+		// position, so a crash re-reads this page from its start.
 		return s.flush(ctx, b, false)
 	}
 	return nil
@@ -423,7 +461,11 @@ func (s *syncer) flush(ctx context.Context, b *batcher, final bool) error {
 // children makes the child rows of one kept parent record. Every parent
 // is listed, even with no children, so children gone from the source are
 // deleted.
-func (s *syncer) children(proc *transform.Processor, rec source.Record, parentVals []any, b *batcher) error {
+//
+// kids, when not nil, holds the child elements a worker read after
+// processing the record (a from expression reads the environment the
+// record left in its processor).
+func (s *syncer) children(proc *transform.Processor, rec source.Record, parentVals []any, b *batcher, kids *elements) error {
 	for i, ch := range s.e.Children {
 		cs := &b.kids[i]
 		key := make([]any, len(ch.ParentIdx))
@@ -433,14 +475,21 @@ func (s *syncer) children(proc *transform.Processor, rec source.Record, parentVa
 		cr := &b.children[i]
 		cr.Parents = append(cr.Parents, key)
 		var err error
-		if cs.elems, err = proc.Elements(ch.Transform, rec, cs.elems); err != nil {
+		elems := cs.elems
+		if kids != nil {
+			elems, err = kids.recs[i], kids.errs[i]
+		} else {
+			elems, err = proc.Elements(ch.Transform, rec, cs.elems)
+			cs.elems = elems
+		}
+		if err != nil {
 			return err
 		}
-		if len(cs.elems) == 0 {
+		if len(elems) == 0 {
 			continue
 		}
 		cs.proc.SetVar("parent", proc.ParentVars(s.e.Program.Fields(), parentVals))
-		for n, el := range cs.elems {
+		for n, el := range elems {
 			cs.proc.Process(el, &cs.out)
 			s.r.ValidationErrors += int64(cs.out.ValidationErrors)
 			s.r.ProcessingErrors += int64(cs.out.ProcessingErrors)

@@ -51,6 +51,10 @@ type Options struct {
 	// WrapTransport, when set, wraps the transport of the sync's HTTP
 	// requests (see source.Env).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// Workers is how many goroutines transform records (0: the
+	// CRMSYNC_WORKERS environment variable, else GOMAXPROCS); 1 keeps
+	// the record path on the sync's own goroutine.
+	Workers int
 }
 
 // Progress is a snapshot of a running sync.
@@ -139,6 +143,7 @@ type syncer struct {
 	log  *slog.Logger
 
 	procs []namedProc // the sync's record processors, for their line counts
+	pool  *pool       // the record workers; nil with one
 
 	cancel func(error) // ends the sync's context, with the cause
 	lost   atomic.Pointer[error]

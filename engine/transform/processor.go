@@ -37,6 +37,17 @@ type Output struct {
 	ID               string
 	ValidationErrors int
 	ProcessingErrors int
+
+	// lines are the record's per-record log lines, kept here instead of
+	// printed when the processor defers them (Context.DeferLines).
+	lines []pendingLine
+}
+
+// pendingLine is a per-record log line not yet counted or printed.
+type pendingLine struct {
+	field        string // "" for a line that is printed uncounted
+	level        slog.Level
+	line, detail string
 }
 
 // Context is what a processor knows about the sync it runs in.
@@ -57,6 +68,12 @@ type Context struct {
 	// counted (LineCounts) and summed up by the runner. 0 means
 	// DefaultLineLimit, a negative number no limit.
 	LineLimit int
+	// DeferLines keeps each record's log lines in its Output instead of
+	// counting and printing them: a processor running on a worker sets
+	// it, and the processor that owns the sync's line counts prints them
+	// with Replay, in record order, so that which lines are printed and
+	// how many are counted does not depend on the number of workers.
+	DeferLines bool
 }
 
 // DefaultLineLimit is Context.LineLimit's default.
@@ -74,6 +91,8 @@ type Processor struct {
 	events []event
 	parent string // the parent record of a substream, for _parent. paths
 	skip   bool
+	defers bool    // Context.DeferLines
+	cur    *Output // the Output Process fills (when defers)
 	redact func(string) string
 
 	limit int              // per-record lines printed per field; <0: all
@@ -101,7 +120,7 @@ type event struct {
 
 // NewProcessor prepares a processor for one sync.
 func (p *Program) NewProcessor(c Context) *Processor {
-	pr := &Processor{p: p, log: c.Logger, skip: c.SkipValidation, redact: c.Redact, env: make(map[string]any, len(p.envSample)),
+	pr := &Processor{p: p, log: c.Logger, skip: c.SkipValidation, redact: c.Redact, defers: c.DeferLines, env: make(map[string]any, len(p.envSample)),
 		limit: c.LineLimit, lines: map[string]int64{}, extra: map[string]int64{}}
 	if pr.limit == 0 {
 		pr.limit = DefaultLineLimit
@@ -143,6 +162,10 @@ func (pr *Processor) Process(rec source.Record, out *Output) {
 	out.Outcome, out.Err, out.ID = Keep, nil, ""
 	out.Reasons = out.Reasons[:0]
 	out.ValidationErrors, out.ProcessingErrors = 0, 0
+	out.lines = out.lines[:0]
+	if pr.defers {
+		pr.cur = out
+	}
 	pr.events = pr.events[:0]
 	vals := out.Values
 	if p.usesRaw {
@@ -364,13 +387,36 @@ func (pr *Processor) report(vals []any, out *Output) {
 // its share for this sync: then the line is only counted. The line that
 // reaches the limit says so.
 func (pr *Processor) recordLine(field string, level slog.Level, line, detail string) {
+	if pr.defers {
+		pr.cur.lines = append(pr.cur.lines, pendingLine{field: field, level: level, line: line, detail: detail})
+		return
+	}
+	pr.countLine(field, level, line, detail)
+}
+
+// Replay counts and prints the lines a deferring processor kept in out
+// (see Context.DeferLines), as Process would have. Call it on the
+// processor whose LineCounts the sync reports, once per record, in
+// record order.
+func (pr *Processor) Replay(out *Output) {
+	for _, l := range out.lines {
+		if l.field == "" {
+			pr.printLine(l.level, l.line, l.detail)
+		} else {
+			pr.countLine(l.field, l.level, l.line, l.detail)
+		}
+	}
+}
+
+// countLine counts a per-record line and prints it within the limit.
+func (pr *Processor) countLine(field string, level slog.Level, line, detail string) {
 	pr.lines[field]++
 	n := pr.lines[field]
 	if pr.limit >= 0 && n > int64(pr.limit) {
 		pr.extra[field]++
 		return
 	}
-	pr.logLine(level, line, detail)
+	pr.printLine(level, line, detail)
 	if pr.limit >= 0 && n == int64(pr.limit) {
 		pr.log.Log(context.Background(), level, fmt.Sprintf("%d lines for field '%s' of %s %s: further ones in this sync are counted, not printed (the sync summary gives the count)", n, field, pr.p.pipeline, pr.p.entity), "field", field)
 	}
@@ -383,6 +429,15 @@ func (pr *Processor) LineCounts() (all, notPrinted map[string]int64) { return pr
 // logLine logs a blueprint line; a conversion's reason rides along as an
 // attribute so the message itself stays word for word.
 func (pr *Processor) logLine(level slog.Level, line, detail string) {
+	if pr.defers {
+		pr.cur.lines = append(pr.cur.lines, pendingLine{level: level, line: line, detail: detail})
+		return
+	}
+	pr.printLine(level, line, detail)
+}
+
+// printLine prints a blueprint line now.
+func (pr *Processor) printLine(level slog.Level, line, detail string) {
 	if pr.redact != nil {
 		line, detail = pr.redact(line), pr.redact(detail)
 	}

@@ -265,3 +265,57 @@ func TestLineLimit(t *testing.T) {
 		t.Errorf("counts %v, not printed %v", all, extra)
 	}
 }
+
+// TestDeferredLinesReplay: a processor with DeferLines prints and counts
+// nothing; Replay on the sync's processor, in record order, prints the
+// same lines and keeps the same counts as one processor would — also for
+// records split over two deferring processors (two workers).
+func TestDeferredLinesReplay(t *testing.T) {
+	prog := compile(t, "      id: {path: id, required: true}\n      email: {path: properties.email, validate: [email]}\n      n: {path: n, type: integer, on_invalid: reject}\n", "", transform.Warn, false)
+	recs := make([]source.Record, 30)
+	for i := range recs {
+		id := fmt.Sprintf(`"%d"`, i)
+		if i%7 == 0 {
+			id = `""` // a blank key: a reject printed uncounted
+		}
+		recs[i] = source.Record{JSON: fmt.Sprintf(`{"id":%s,"n":"%d%s","properties":{"email":"x%d"}}`, id, i, strings.Repeat("x", i%3/2), i)}
+	}
+	ctx := transform.Context{SyncStarted: time.Unix(0, 0).UTC()}
+	var want logLines
+	ctx.Logger = newLogger(&want)
+	one := prog.NewProcessor(ctx)
+	out := transform.Output{Values: make([]any, len(prog.Fields()))}
+	for _, r := range recs {
+		one.Process(r, &out)
+	}
+
+	var got, stray logLines
+	ctx.Logger = newLogger(&got)
+	sync := prog.NewProcessor(ctx)
+	ctx.Logger, ctx.DeferLines = newLogger(&stray), true
+	workers := []*transform.Processor{prog.NewProcessor(ctx), prog.NewProcessor(ctx)}
+	outs := make([]transform.Output, len(recs))
+	for i, r := range recs {
+		outs[i].Values = make([]any, len(prog.Fields()))
+		workers[i/8%2].Process(r, &outs[i])
+	}
+	if stray.Len() > 0 {
+		t.Fatalf("a deferring processor printed:\n%s", stray.String())
+	}
+	for i := range outs {
+		sync.Replay(&outs[i])
+	}
+	for _, w := range []string{"Failed to parse integer value", "primary key id is blank", "further ones in this sync are counted"} {
+		if !strings.Contains(want.String(), w) {
+			t.Fatalf("the records should make a line saying %q:\n%s", w, want.String())
+		}
+	}
+	if got.String() != want.String() {
+		t.Errorf("replayed lines differ:\n%s\nwant:\n%s", got.String(), want.String())
+	}
+	wa, wx := one.LineCounts()
+	ga, gx := sync.LineCounts()
+	if fmt.Sprint(wa, wx) != fmt.Sprint(ga, gx) || wa["email"] != 30 || wx["email"] != 20 {
+		t.Errorf("counts %v %v, want %v %v", ga, gx, wa, wx)
+	}
+}
