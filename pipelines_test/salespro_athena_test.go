@@ -405,7 +405,7 @@ func TestSalesProAthenaJobFails(t *testing.T) {
 			amt := "1.00"
 			srv.tables["estimate"].Rows[0][15] = &amt
 			srv.mu.Unlock()
-			p := loadPlan(t, "salespro_athena", athenaEnv(srv, "SALESPRO_ATHENA_POLL_EVERY", "10ms", "SALESPRO_ATHENA_TIMEOUT", c.timeout))
+			p := loadPlan(t, "salespro_athena", athenaEnv(srv, "SALESPRO_ATHENA_POLL_EVERY", "10ms", "SALESPRO_ATHENA_QUERY_TIMEOUT", c.timeout))
 			r := runner.Sync(context.Background(), p, p.Entity("estimate"), runner.Options{Dest: d.Destination, Logger: (&logBuffer{}).logger()})
 			if r.Err == nil {
 				t.Fatal("the sync succeeded")
