@@ -142,7 +142,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		defer dest.Close()
 	}
-	ro := runner.Options{Dest: dest, Logger: log, Full: f.full, Start: start, End: end, DryRun: f.dryRun,
+	ro := runner.Options{Parallel: f.parallel, Dest: dest, Logger: log, Full: f.full, Start: start, End: end, DryRun: f.dryRun,
 		SkipValidation: f.skipValidation, Version: version, Progress: prog.update}
 	var results []*runner.Result
 	for _, p := range plans {

@@ -47,6 +47,9 @@ type Options struct {
 	ReadAhead int
 	// Hooks, when set, watch and bound the sync (see Hooks).
 	Hooks *Hooks
+	// Parallel is how many partitions of a partitioned backfill run at
+	// once in this process (default GOMAXPROCS).
+	Parallel int
 }
 
 // Progress is a snapshot of a running sync.
@@ -73,14 +76,32 @@ type Result struct {
 	NotPrinted map[string]int64
 }
 
-// Sync runs one entity of a plan once.
+// Sync runs one entity of a plan once. The full read of an entity with
+// partitions is a partitioned backfill (see syncPartitioned): its
+// partitions run at once, up to Options.Parallel, and the result sums
+// theirs.
 func Sync(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Options) *Result {
+	if partitioned(e) {
+		if r, ok := syncPartitioned(ctx, plan, e, o); ok {
+			return r
+		}
+	}
+	return syncWith(ctx, plan, e, o, nil)
+}
+
+func defaultLogger() *slog.Logger { return slog.Default() }
+
+// syncWith runs the entity, or one partition of its backfill.
+func syncWith(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Options, pt *part) *Result {
 	log := o.Logger
 	if log == nil {
 		log = slog.Default()
 	}
+	if pt != nil {
+		log = log.With("partition", pt.name)
+	}
 	r := &Result{Sync: sink.Sync{Pipeline: plan.Name, Entity: e.Name, PlanHash: plan.Hash, StartedAt: time.Now().UTC(), Status: sink.StatusRunning}}
-	s := &syncer{plan: plan, e: e, o: o, r: r}
+	s := &syncer{plan: plan, e: e, o: o, r: r, part: pt}
 	ctx, span := telemetry.Tracer().Start(ctx, "sync "+plan.Name+"."+e.Name, trace.WithAttributes(
 		attribute.String("crmsync.pipeline", plan.Name), attribute.String("crmsync.entity", e.Name)))
 	defer func() { endSyncSpan(span, r) }()
@@ -132,6 +153,7 @@ type syncer struct {
 	cancel func(error) // ends the sync's context, with the cause
 	lost   atomic.Pointer[error]
 	claim  sink.Claim // nil where the lock cannot be lost
+	part   *part      // the partition of a backfill this sync reads, or nil
 
 	stored    sink.Checkpoint // as the run found it
 	lastCP    sink.Checkpoint // the last one handed to the writer
@@ -166,7 +188,10 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 			return fmt.Errorf("locking %s %s: %w", plan.Name, e.Name, err)
 		}
 		defer unlock()
-		if _, err := o.Dest.MarkInterrupted(ctx, plan.Name, e.Name); err != nil {
+		if s.part != nil {
+			// Partitions run side by side: the plan's maker marks the
+			// rows of dead runs, under the entity's ordinary claim.
+		} else if _, err := o.Dest.MarkInterrupted(ctx, plan.Name, e.Name); err != nil {
 			return fmt.Errorf("marking interrupted syncs: %w", err)
 		}
 		if err := o.Dest.Prepare(ctx, e.Table); err != nil {
@@ -182,7 +207,7 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 			return fmt.Errorf("recording the sync start: %w", err)
 		}
 		s.r.ID = id // from here on, finish records the outcome in the history
-		if s.stored, err = o.Dest.Checkpoint(ctx, plan.Name, e.Name); err != nil {
+		if s.stored, err = o.Dest.Checkpoint(ctx, plan.Name, s.stateKey()); err != nil {
 			return fmt.Errorf("reading the checkpoint: %w", err)
 		}
 	}
@@ -190,6 +215,19 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 	st, err := s.readState()
 	if err != nil {
 		return err
+	}
+	if p := s.part; p != nil {
+		// A partition is a part of a full read: its range by key, from
+		// its own position; its stored watermark is its own newest.
+		p.unwrap(s.stored.Resume)
+		if p.done {
+			s.log.Info(fmt.Sprintf("Partition %s of %s %s was read to its end by an earlier run", p.name, plan.Name, e.Name))
+			return s.finishPartitions(ctx)
+		}
+		if s.stored.Resume != "" && p.resume == "" {
+			s.stored.Watermark = "" // another plan's
+		}
+		st = source.ReadState{Resume: p.resume, Range: &p.rng}
 	}
 	reader, err := s.open(ctx, e.Source)
 	if err != nil {
@@ -208,7 +246,7 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 		return err
 	}
 	fr, full := o.Dest.(sink.FullRefresher)
-	fullSync := !o.DryRun && full && (e.Table.Write == sink.Replace || e.Table.DeleteMissing != "") && s.isFullRead()
+	fullSync := !o.DryRun && full && s.part == nil && (e.Table.Write == sink.Replace || e.Table.DeleteMissing != "") && s.isFullRead()
 	if fullSync {
 		// A replace or delete_missing sync must see everything in this
 		// run: it never continues from a stored position.
@@ -219,7 +257,7 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 	}
 	fromStart := st.Resume == ""
 	err = s.stream(ctx, reader, st)
-	if pr, ok := o.Dest.(sink.RejectPruner); ok && err == nil && !o.DryRun && !s.truncated && fromStart && s.isFullRead() && s.claimLost() == nil {
+	if pr, ok := o.Dest.(sink.RejectPruner); ok && s.part == nil && err == nil && !o.DryRun && !s.truncated && fromStart && s.isFullRead() && s.claimLost() == nil {
 		// Everything was read: a record still bad was rejected again by
 		// this sync, so the rejects of earlier ones are history.
 		if perr := pr.PruneRejects(context.WithoutCancel(ctx), plan.Name, e.Name, s.r.ID); perr != nil {
@@ -238,7 +276,19 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 			err = ferr
 		}
 	}
+	if s.part != nil && err == nil && !s.truncated {
+		err = s.finishPartitions(ctx)
+	}
 	return err
+}
+
+// stateKey is the name of the sync's checkpoint and claim: the entity's,
+// or its partition's.
+func (s *syncer) stateKey() string {
+	if s.part != nil {
+		return sink.PartitionKey(s.e.Name, s.part.name)
+	}
+	return s.e.Name
 }
 
 // window reports whether the run reads a window (--start-date/--end-date).
@@ -381,6 +431,14 @@ func (s *syncer) newWatermark() string {
 // lock claims the entity. Where the destination's lock can be lost while
 // held, the loss cancels the sync and stops its writes.
 func (s *syncer) lock(ctx context.Context) (func(), error) {
+	if s.part != nil {
+		c, err := s.part.pd.LockPartition(ctx, s.plan.Name, s.e.Name, s.part.name, s.loseClaim)
+		if err != nil {
+			return nil, err
+		}
+		s.claim = c
+		return c.Unlock, nil
+	}
 	wl, ok := s.o.Dest.(sink.WatchedLocker)
 	if !ok {
 		return s.o.Dest.Lock(ctx, s.plan.Name, s.e.Name)
@@ -395,7 +453,7 @@ func (s *syncer) lock(ctx context.Context) (func(), error) {
 
 // fence is what this sync's writes are fenced with (zero: unfenced).
 func (s *syncer) fence() sink.Fence {
-	f := sink.Fence{Pipeline: s.plan.Name, Entity: s.e.Name}
+	f := sink.Fence{Pipeline: s.plan.Name, Entity: s.stateKey()}
 	if s.claim != nil {
 		f.Epoch = s.claim.Epoch()
 	}

@@ -158,7 +158,7 @@ func (d *DB) writeTx(ctx context.Context, conn *pgx.Conn, b *sink.Batch, p *plan
 	}
 	var fence *fenceCheck
 	if b.Epoch != 0 {
-		fence = &fenceCheck{f: sink.Fence{Pipeline: b.Pipeline, Entity: b.Entity, Epoch: b.Epoch}}
+		fence = &fenceCheck{f: sink.Fence{Pipeline: b.Pipeline, Entity: b.StateKey(), Epoch: b.Epoch}}
 	}
 	fast := p.keyed && p.fresh.Load()
 	if err := d.begin(ctx, pc, p, fr, e, keys, fence, !fast); err != nil {
@@ -192,7 +192,7 @@ func (d *DB) writeTx(ctx context.Context, conn *pgx.Conn, b *sink.Batch, p *plan
 			at = time.Now()
 		}
 		args := make([][]byte, 5)
-		for i, s := range []string{b.Pipeline, b.Entity, c.Watermark, c.Resume} {
+		for i, s := range []string{b.Pipeline, b.StateKey(), c.Watermark, c.Resume} {
 			if err := checkText(s); err != nil {
 				return res, fmt.Errorf("storing the checkpoint: %w", err)
 			}
