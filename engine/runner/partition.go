@@ -140,6 +140,13 @@ func syncPartitioned(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entit
 		return fail(err)
 	}
 	log.Info(fmt.Sprintf("Partitioned backfill of %s %s: %d partitions", plan.Name, e.Name, len(pp.Ranges)), "pipeline", plan.Name, "entity", e.Name, "plan", pp.ID)
+	if o.Dispatch != nil {
+		if err := o.Dispatch(ctx, pp.ID, len(pp.Ranges)); err != nil {
+			return fail(fmt.Errorf("queueing the %d partitions of %s %s: %w", len(pp.Ranges), plan.Name, e.Name, err))
+		}
+		now := time.Now().UTC()
+		return &Result{Sync: sink.Sync{Pipeline: plan.Name, Entity: e.Name, PlanHash: plan.Hash, StartedAt: now, FinishedAt: now, Status: sink.StatusSuccess}, Dispatched: true}, true
+	}
 	parallel := o.Parallel
 	if parallel <= 0 {
 		parallel = runtime.GOMAXPROCS(0)
@@ -219,6 +226,28 @@ func makePlan(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Op
 		return nil, fmt.Errorf("storing the partition plan: %w", err)
 	}
 	return pp, nil
+}
+
+// SyncStoredPartition runs partition i of the entity's stored plan id
+// (a queued partition job): nothing when that backfill is finished.
+func SyncStoredPartition(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Options, id string, i int) *Result {
+	now := time.Now().UTC()
+	none := &Result{Sync: sink.Sync{Pipeline: plan.Name, Entity: e.Name, PlanHash: plan.Hash, StartedAt: now, FinishedAt: now, Status: sink.StatusSuccess}, NothingToDo: true}
+	pd, ok := o.Dest.(sink.Partitioned)
+	if !ok || !partitioned(e) {
+		return none
+	}
+	cp, err := o.Dest.Checkpoint(ctx, plan.Name, sink.PartitionKey(e.Name, planName))
+	if err != nil {
+		none.Status, none.NothingToDo = sink.StatusFailed, false
+		none.Err = fmt.Errorf("reading the partition plan of %s %s: %w", plan.Name, e.Name, err)
+		return none
+	}
+	var pp partPlan
+	if json.Unmarshal([]byte(cp.Resume), &pp) != nil || pp.ID != id || i < 0 || i >= len(pp.Ranges) {
+		return none
+	}
+	return SyncPartition(ctx, plan, e, o, pd, &pp, i, pp.Ranges[i])
 }
 
 // SyncPartition runs partition i of a stored plan under its own claim:

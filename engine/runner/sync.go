@@ -7,6 +7,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,6 +51,10 @@ type Options struct {
 	// Parallel is how many partitions of a partitioned backfill run at
 	// once in this process (default GOMAXPROCS).
 	Parallel int
+	// Dispatch, when set, hands the partitions of a partitioned backfill
+	// to others (serve: one job each) instead of running them here; the
+	// sync that planned them then only reports Dispatched.
+	Dispatch func(ctx context.Context, plan string, partitions int) error
 }
 
 // Progress is a snapshot of a running sync.
@@ -74,6 +79,11 @@ type Result struct {
 	Warnings map[string]int64
 	// NotPrinted is, of those, how many were counted but not printed.
 	NotPrinted map[string]int64
+	// Dispatched: the run planned (or found) a partitioned backfill and
+	// handed its partitions to Options.Dispatch; it synced nothing itself.
+	Dispatched bool
+	// NothingToDo: a partition of a backfill that finished already.
+	NothingToDo bool
 }
 
 // Sync runs one entity of a plan once. The full read of an entity with
@@ -188,6 +198,20 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 			return fmt.Errorf("locking %s %s: %w", plan.Name, e.Name, err)
 		}
 		defer unlock()
+		if p := s.part; p != nil {
+			// Under the partition's claim: is its plan still the entity's?
+			// (A job for a backfill that finished has nothing to do.)
+			cur, err := o.Dest.Checkpoint(ctx, plan.Name, sink.PartitionKey(e.Name, planName))
+			if err != nil {
+				return fmt.Errorf("reading the partition plan: %w", err)
+			}
+			var pp partPlan
+			if json.Unmarshal([]byte(cur.Resume), &pp) != nil || pp.ID != p.plan.ID {
+				s.r.NothingToDo = true
+				s.log.Info(fmt.Sprintf("Partition %s of %s %s: its backfill (plan %s) is finished; nothing to do", p.name, plan.Name, e.Name, p.plan.ID))
+				return nil
+			}
+		}
 		if s.part != nil {
 			// Partitions run side by side: the plan's maker marks the
 			// rows of dead runs, under the entity's ordinary claim.
@@ -489,6 +513,9 @@ func (s *syncer) finish() {
 	r := s.r
 	if r.Elsewhere {
 		s.log.Info(fmt.Sprintf("Skipped %s %s: another crmsync run is syncing it", r.Pipeline, r.Entity))
+		return
+	}
+	if r.NothingToDo {
 		return
 	}
 	if !s.o.DryRun && s.o.Dest != nil && r.ID != 0 {

@@ -252,13 +252,27 @@ func (s *Scheduler) begin(j *job, now time.Time) {
 // execute runs one sync on the plan the job had when it started.
 func (s *Scheduler) execute(ctx context.Context, j *job, plan *pipeline.Plan, ent *pipeline.Entity) {
 	defer s.wg.Done()
-	res := runner.Sync(ctx, plan, ent, runner.Options{Dest: s.o.Dest, Logger: s.log, Version: s.o.Version,
+	o := runner.Options{Dest: s.o.Dest, Logger: s.log, Version: s.o.Version,
 		Progress: func(p runner.Progress) {
 			s.mu.Lock()
 			j.progress = p
 			s.mu.Unlock()
-		}})
-	elsewhere := res.Elsewhere
+		}}
+	if s.q != nil {
+		// A partitioned backfill: one job per partition, for any replica.
+		o.Dispatch = func(ctx context.Context, id string, n int) error {
+			args := make([]PartitionArgs, n)
+			for i := range args {
+				args[i] = PartitionArgs{Pipeline: plan.Name, Entity: ent.Name, Plan: id, Partition: i}
+			}
+			return s.q.insertPartitions(ctx, args)
+		}
+	}
+	res := runner.Sync(ctx, plan, ent, o)
+	if res.Dispatched {
+		s.log.Info(fmt.Sprintf("Queued the partitions of %s %s for every replica", plan.Name, ent.Name), "pipeline", plan.Name, "entity", ent.Name)
+	}
+	elsewhere := res.Elsewhere || res.Dispatched
 	wm, wmOK := "", false
 	if !elsewhere {
 		s.metrics.observe(res)
