@@ -176,12 +176,26 @@ func makePlan(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Op
 	if stored != "" && !o.Full {
 		var pp partPlan
 		if err := json.Unmarshal([]byte(stored), &pp); err == nil && pp.ID != "" && len(pp.Ranges) > 0 {
+			// Continuing: when no partition runs anywhere, the history
+			// rows that dead runs left "running" are marked interrupted.
+			if unlock, err := o.Dest.Lock(ctx, plan.Name, e.Name); err == nil {
+				_, err = o.Dest.MarkInterrupted(ctx, plan.Name, e.Name)
+				unlock()
+				if err != nil {
+					return nil, fmt.Errorf("marking interrupted syncs: %w", err)
+				}
+			} else if !errors.Is(err, sink.ErrLocked) {
+				return nil, fmt.Errorf("locking %s %s: %w", plan.Name, e.Name, err)
+			}
 			return &pp, nil
 		}
 	}
 	unlock, err := o.Dest.Lock(ctx, plan.Name, e.Name)
 	if err != nil {
-		return nil, fmt.Errorf("another crmsync run is syncing %s %s right now; this run did nothing (%w)", plan.Name, e.Name, err)
+		if errors.Is(err, sink.ErrLocked) {
+			return nil, fmt.Errorf("another crmsync run is syncing %s %s right now; this run did nothing (%w)", plan.Name, e.Name, err)
+		}
+		return nil, fmt.Errorf("locking %s %s: %w", plan.Name, e.Name, err)
 	}
 	defer unlock()
 	if _, err := o.Dest.MarkInterrupted(ctx, plan.Name, e.Name); err != nil {
