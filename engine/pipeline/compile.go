@@ -258,9 +258,14 @@ func (c *compiler) fullModes(ec *entityCompile) {
 // a single-column primary key, written by upsert.
 func (c *compiler) partitions(ec *entityCompile) {
 	d, ce, path := c.d, ec.ce, ec.path
+	if n := c.o.Partitions; n > 0 && c.p.Source.Type == "sql" && ec.write == sink.Upsert && ce.DeleteMissing == "" && len(ce.PrimaryKey) == 1 && ce.Parent == nil {
+		ec.e.Partitions, ec.e.PartitionRows = n, 0 // run --partitions N
+		return
+	}
 	if ce.Partitions == 0 && ce.PartitionRows == 0 {
 		return
 	}
+	ec.e.Partitions, ec.e.PartitionRows = ce.Partitions, ce.PartitionRows
 	at := path + "/partitions"
 	if ce.Partitions == 0 {
 		at = path + "/partition_rows"

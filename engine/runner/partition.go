@@ -84,7 +84,7 @@ func (p *part) unwrap(stored string) {
 
 // partitioned reports whether the entity asks for partitions.
 func partitioned(e *pipeline.Entity) bool {
-	return e.Config != nil && (e.Config.Partitions > 0 || e.Config.PartitionRows > 0)
+	return e.Partitions > 0 || e.PartitionRows > 0
 }
 
 // syncPartitioned runs a partitioned backfill of e when this run is one
@@ -227,7 +227,7 @@ func makePlan(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Op
 	if !ok {
 		return nil, fmt.Errorf("entity %q: its source cannot be partitioned (not built)", e.Name)
 	}
-	ranges, err := pr.Partitions(ctx, e.Config.Partitions, e.Config.PartitionRows)
+	ranges, err := pr.Partitions(ctx, e.Partitions, e.PartitionRows)
 	if err != nil {
 		return nil, err
 	}

@@ -375,3 +375,34 @@ entities:
 		})
 	}
 }
+
+// TestPartitionsFlag: run --partitions N partitions the entities that
+// can be (sql, upsert, one key column) and leaves the others one stream.
+func TestPartitionsFlag(t *testing.T) {
+	src := `version: 1
+name: p
+source: {type: sql, driver: mysql, dsn: "${env:P_DSN:-root@tcp(127.0.0.1:3306)/test}"}
+entities:
+  one:
+    from: job
+    primary_key: [id]
+    fields: {id: {type: integer}}
+  two:
+    from: job
+    primary_key: [id, k]
+    fields: {id: {type: integer}, k: {type: integer}}
+  appended:
+    from: job
+    write: append
+    fields: {id: {type: integer}}
+`
+	plan, f := pipeline.Load("p.yaml", []byte(src), pipeline.Options{Partitions: 3})
+	if plan == nil || f.HasErrors() {
+		t.Fatal(f)
+	}
+	for name, want := range map[string]int{"one": 3, "two": 0, "appended": 0} {
+		if got := plan.Entity(name).Partitions; got != want {
+			t.Errorf("%s: %d partitions, want %d", name, got, want)
+		}
+	}
+}

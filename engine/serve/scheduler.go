@@ -272,8 +272,13 @@ func (s *Scheduler) execute(ctx context.Context, j *job, plan *pipeline.Plan, en
 	if res.Dispatched {
 		s.log.Info(fmt.Sprintf("Queued the partitions of %s %s for every replica", plan.Name, ent.Name), "pipeline", plan.Name, "entity", ent.Name)
 	}
-	elsewhere := res.Elsewhere || res.Dispatched
+	elsewhere := res.Elsewhere
 	wm, wmOK := "", false
+	if res.Dispatched {
+		// Planning a backfill is not a sync: the partitions' jobs are.
+		s.finishDispatched(j)
+		return
+	}
 	if !elsewhere {
 		s.metrics.observe(res)
 		// The stored watermark, not the run's own: it is what the next
@@ -285,6 +290,32 @@ func (s *Scheduler) execute(ctx context.Context, j *job, plan *pipeline.Plan, en
 		cancel()
 	}
 	s.finish(j, res, elsewhere, wm, wmOK)
+}
+
+// finishDispatched ends the run of an entity job that queued the
+// partitions of a backfill: its next tick comes as usual, the status
+// and failure count are the partitions' to change.
+func (s *Scheduler) finishDispatched(j *job) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer s.poke()
+	p, e := j.key.pipeline, j.key.entity
+	j.running = false
+	s.active--
+	s.perPipe[p]--
+	s.metrics.running.WithLabelValues(p, e).Set(0)
+	switch {
+	case j.removed:
+		if s.jobs[j.key] == j {
+			delete(s.jobs, j.key)
+		}
+		s.metrics.forgetEntity(p, e)
+	case s.once:
+		j.next = time.Time{}
+	default:
+		j.next = j.after(j.started, time.Now(), s.o.MaxBackoff)
+		s.setNext(j)
+	}
 }
 
 func (s *Scheduler) finish(j *job, res *runner.Result, elsewhere bool, wm string, wmOK bool) {
