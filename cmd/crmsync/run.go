@@ -32,7 +32,7 @@ type runFlags struct {
 	entities                                       stringsFlag
 	full, dryRun, debug, skipValidation            bool
 	quiet, noProgress, json                        bool
-	batchSize, maxRecords, parallel                int
+	batchSize, maxRecords, parallel, partitions    int
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) int {
@@ -55,7 +55,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no live progress line")
 	fs.StringVar(&f.logFormat, "log-format", "", "log format: text or json (default: text on a terminal, else json)")
 	fs.StringVar(&f.logLevel, "log-level", "", "log level: debug, info, warn or error (overrides --debug and --quiet)")
-	fs.IntVar(&f.parallel, "parallel", 4, "entities of one pipeline synced at once")
+	fs.IntVar(&f.parallel, "parallel", 4, "entities of one pipeline synced at once, and partitions of one partitioned backfill")
+	fs.IntVar(&f.partitions, "partitions", 0, "split the full read (first sync or --full) of every SQL entity that can be partitioned into this many primary-key ranges, read at once (overrides partitions: in the file)")
 	fs.BoolVar(&f.json, "json", false, "print one JSON document on stdout instead of the summary table: every entity's status, counts and errors")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: crmsync run [flags] FILE|DIR...")
@@ -107,7 +108,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "crmsync run:", err)
 		return exitUsage
 	}
-	opts := pipeline.Options{Profile: f.profile, BatchSize: f.batchSize, StrictEnv: true}
+	opts := pipeline.Options{Profile: f.profile, BatchSize: f.batchSize, Partitions: f.partitions, StrictEnv: true}
 	if f.maxRecords >= 0 {
 		opts.MaxRecords = &f.maxRecords
 	}
@@ -182,7 +183,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	ro := runner.Options{Dest: dest, Logger: log, Full: f.full, Start: start, End: end, DryRun: f.dryRun,
+	ro := runner.Options{Parallel: f.parallel, Dest: dest, Logger: log, Full: f.full, Start: start, End: end, DryRun: f.dryRun,
 		SkipValidation: f.skipValidation, Version: version, Progress: prog.update}
 	var results []*runner.Result
 	for _, p := range plans {

@@ -92,6 +92,14 @@ type Entity struct {
 	Write         string  `yaml:"write"`          // upsert | append | replace
 	DeleteMissing string  `yaml:"delete_missing"` // soft | hard
 	MaxRejectRate float64 `yaml:"max_reject_rate"`
+	// Partitions (sql) splits a full read (a first sync, --full, or every
+	// run of an entity without incremental) into this many ranges of the
+	// primary key, with boundaries at equal row counts, read in parallel;
+	// each resumes on its own. Incremental runs stay one stream.
+	Partitions int `yaml:"partitions"`
+	// PartitionRows (sql) is Partitions by size: one partition per this
+	// many rows (at least 1,000).
+	PartitionRows int `yaml:"partition_rows"`
 
 	HTTPEntity `yaml:",inline"`
 	SQLEntity  `yaml:",inline"`

@@ -161,6 +161,7 @@ func (c *compiler) entity(ce *config.Entity, path string) *Entity {
 	c.keys(ec)
 	c.incremental(ec)
 	c.fullModes(ec)
+	c.partitions(ec)
 	c.parent(ec)
 	c.table(ec)
 	c.children(ec)
@@ -251,6 +252,42 @@ func (c *compiler) fullModes(ec *entityCompile) {
 	}
 	if ce.Incremental != nil {
 		d.Addf(path+"/delete_missing", diag.Error, "conflicting-settings", "delete_missing needs full syncs: an incremental sync never sees every key (remove incremental or delete_missing)")
+	}
+}
+
+// partitions: a partitioned full read is built for SQL tables read by
+// a single-column primary key, written by upsert.
+func (c *compiler) partitions(ec *entityCompile) {
+	d, ce, path := c.d, ec.ce, ec.path
+	if n := c.o.Partitions; n > 0 && c.p.Source.Type == "sql" && ec.write == sink.Upsert && ce.DeleteMissing == "" && len(ce.PrimaryKey) == 1 && ce.Parent == nil {
+		ec.e.Partitions, ec.e.PartitionRows = n, 0 // run --partitions N
+		return
+	}
+	if ce.Partitions == 0 && ce.PartitionRows == 0 {
+		return
+	}
+	ec.e.Partitions, ec.e.PartitionRows = ce.Partitions, ce.PartitionRows
+	at := path + "/partitions"
+	if ce.Partitions == 0 {
+		at = path + "/partition_rows"
+	}
+	switch {
+	case ce.Partitions != 0 && ce.PartitionRows != 0:
+		d.Addf(at, diag.Error, "conflicting-settings", "entity %q sets both partitions and partition_rows: choose one", ce.Name)
+	case ce.Partitions < 0 || ce.Partitions > 1024:
+		d.Addf(at, diag.Error, "invalid-value", "partitions of entity %q must be between 1 and 1024, not %d", ce.Name, ce.Partitions)
+	case ce.PartitionRows < 0 || (ce.PartitionRows > 0 && ce.PartitionRows < 1000):
+		d.Addf(at, diag.Error, "invalid-value", "partition_rows of entity %q must be at least 1000, not %d", ce.Name, ce.PartitionRows)
+	case c.p.Source.Type != "sql":
+		d.Addf(at, diag.Error, "not-built", "entity %q: partitioned backfills are built for sql sources only (by primary-key ranges); time-window partitions of %s sources are not built", ce.Name, c.p.Source.Type)
+	case ec.write != sink.Upsert:
+		d.Addf(at, diag.Error, "conflicting-settings", "entity %q: partitions need write: upsert (a %s sync swaps or appends the whole table in one run; not built for partitions)", ce.Name, ec.write)
+	case ce.DeleteMissing != "":
+		d.Addf(at, diag.Error, "conflicting-settings", "entity %q: partitions cannot be combined with delete_missing (no one partition sees every key; not built)", ce.Name)
+	case len(ce.PrimaryKey) != 1:
+		d.Addf(at, diag.Error, "conflicting-settings", "entity %q: partitions need a primary key of one column (ranges of it), not %d", ce.Name, len(ce.PrimaryKey))
+	case ce.Parent != nil:
+		d.Addf(at, diag.Error, "conflicting-settings", "entity %q: a substream (parent) cannot be partitioned", ce.Name)
 	}
 }
 

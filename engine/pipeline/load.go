@@ -25,6 +25,10 @@ type Options struct {
 	// Command-line settings, winning over the file and the environment.
 	BatchSize  int
 	MaxRecords *int
+	// Partitions (run --partitions N) splits the full reads of every
+	// entity that can be partitioned (sql, upsert, a one-column key, no
+	// parent) into N, over what the file says.
+	Partitions int
 	// StrictEnv makes an unset ${env:…} without a default an error, as it
 	// must be for run and serve (lint keeps it a warning so CI can lint
 	// without secrets).

@@ -64,6 +64,9 @@ type Entity struct {
 	Children      []*Child
 	Parent        string // name of the parent entity, for substreams
 	MaxRejectRate float64
+	// Partitions or PartitionRows (sql) split a full read into ranges of
+	// the primary key (a partitioned backfill); zero: one stream.
+	Partitions, PartitionRows int
 }
 
 // Child is a compiled child table of an entity.

@@ -411,13 +411,18 @@ func (s *syncer) countReject(b *batcher, rejected bool) error {
 // last write of a sync that read everything it meant to.
 func (s *syncer) flush(ctx context.Context, b *batcher, final bool) error {
 	cp := &sink.Checkpoint{Resume: b.resume, Watermark: s.stored.Watermark, Version: s.stored.Version}
-	if s.sorted() || (final && !s.truncated) {
+	if s.sorted() || (final && !s.truncated) || s.part != nil {
+		// A partition's watermark is its own: the entity's moves when
+		// every partition committed (finishPartitions).
 		cp.Watermark = s.newWatermark()
 	}
 	if final && !s.truncated && s.version != "" {
 		// Only a sync that read everything stores the probe's value:
 		// one that failed half way probes and reads again next time.
 		cp.Version = s.version
+	}
+	if s.part != nil {
+		cp.Resume = s.part.wrap(b.resume, final && !s.truncated)
 	}
 	if (s.e.Parent != "" && !final) || s.window() {
 		// A substream commits its watermark once, at the end; a window
@@ -443,6 +448,9 @@ func (s *syncer) flush(ctx context.Context, b *batcher, final bool) error {
 	batch := &sink.Batch{SyncID: s.r.ID, Pipeline: s.plan.Name, Entity: s.e.Name, Table: s.e.Table,
 		Rows: b.rows, Rejects: b.rejects, Checkpoint: cp, Epoch: s.fence().Epoch,
 		Progress: &sink.Progress{Processed: s.r.Processed, Filtered: s.r.Filtered, Rejected: s.r.Rejected, Failed: s.r.Failed, Duplicates: s.r.Duplicates}}
+	if s.part != nil {
+		batch.Partition = s.part.name
+	}
 	batch.Children = append(batch.Children, b.children...)
 	if cp != nil {
 		s.lastCP = *cp

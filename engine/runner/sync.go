@@ -7,6 +7,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -55,6 +56,13 @@ type Options struct {
 	// CRMSYNC_WORKERS environment variable, else GOMAXPROCS); 1 keeps
 	// the record path on the sync's own goroutine.
 	Workers int
+	// Parallel is how many partitions of a partitioned backfill run at
+	// once in this process (default GOMAXPROCS).
+	Parallel int
+	// Dispatch, when set, hands the partitions of a partitioned backfill
+	// to others (serve: one job each) instead of running them here; the
+	// sync that planned them then only reports Dispatched.
+	Dispatch func(ctx context.Context, plan string, partitions int) error
 }
 
 // Progress is a snapshot of a running sync.
@@ -86,16 +94,39 @@ type Result struct {
 	// RateLimitWait is how long the sync's requests waited for a rate
 	// limit (the source's, the entity's, or a server's Retry-After).
 	RateLimitWait time.Duration
+	// Dispatched: the run planned (or found) a partitioned backfill and
+	// handed its partitions to Options.Dispatch; it synced nothing itself.
+	Dispatched bool
+	// NothingToDo: a partition of a backfill that finished already.
+	NothingToDo bool
 }
 
-// Sync runs one entity of a plan once.
+// Sync runs one entity of a plan once. The full read of an entity with
+// partitions is a partitioned backfill (see syncPartitioned): its
+// partitions run at once, up to Options.Parallel, and the result sums
+// theirs.
 func Sync(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Options) *Result {
+	if partitioned(e) {
+		if r, ok := syncPartitioned(ctx, plan, e, o); ok {
+			return r
+		}
+	}
+	return syncWith(ctx, plan, e, o, nil)
+}
+
+func defaultLogger() *slog.Logger { return slog.Default() }
+
+// syncWith runs the entity, or one partition of its backfill.
+func syncWith(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Options, pt *part) *Result {
 	log := o.Logger
 	if log == nil {
 		log = slog.Default()
 	}
+	if pt != nil {
+		log = log.With("partition", pt.name)
+	}
 	r := &Result{Sync: sink.Sync{Pipeline: plan.Name, Entity: e.Name, PlanHash: plan.Hash, StartedAt: time.Now().UTC(), Status: sink.StatusRunning}}
-	s := &syncer{plan: plan, e: e, o: o, r: r}
+	s := &syncer{plan: plan, e: e, o: o, r: r, part: pt}
 	ctx, span := telemetry.Tracer().Start(ctx, "sync "+plan.Name+"."+e.Name, trace.WithAttributes(
 		attribute.String("crmsync.pipeline", plan.Name), attribute.String("crmsync.entity", e.Name)))
 	defer func() { endSyncSpan(span, r) }()
@@ -148,6 +179,7 @@ type syncer struct {
 	cancel func(error) // ends the sync's context, with the cause
 	lost   atomic.Pointer[error]
 	claim  sink.Claim // nil where the lock cannot be lost
+	part   *part      // the partition of a backfill this sync reads, or nil
 
 	stored    sink.Checkpoint // as the run found it
 	lastCP    sink.Checkpoint // the last one handed to the writer
@@ -185,7 +217,24 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 			return fmt.Errorf("locking %s %s: %w", plan.Name, e.Name, err)
 		}
 		defer unlock()
-		if _, err := o.Dest.MarkInterrupted(ctx, plan.Name, e.Name); err != nil {
+		if p := s.part; p != nil {
+			// Under the partition's claim: is its plan still the entity's?
+			// (A job for a backfill that finished has nothing to do.)
+			cur, err := o.Dest.Checkpoint(ctx, plan.Name, sink.PartitionKey(e.Name, planName))
+			if err != nil {
+				return fmt.Errorf("reading the partition plan: %w", err)
+			}
+			var pp partPlan
+			if json.Unmarshal([]byte(cur.Resume), &pp) != nil || pp.ID != p.plan.ID {
+				s.r.NothingToDo = true
+				s.log.Info(fmt.Sprintf("Partition %s of %s %s: its backfill (plan %s) is finished; nothing to do", p.name, plan.Name, e.Name, p.plan.ID))
+				return nil
+			}
+		}
+		if s.part != nil {
+			// Partitions run side by side: the plan's maker marks the
+			// rows of dead runs, under the entity's ordinary claim.
+		} else if _, err := o.Dest.MarkInterrupted(ctx, plan.Name, e.Name); err != nil {
 			return fmt.Errorf("marking interrupted syncs: %w", err)
 		}
 		if err := o.Dest.Prepare(ctx, e.Table); err != nil {
@@ -201,7 +250,7 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 			return fmt.Errorf("recording the sync start: %w", err)
 		}
 		s.r.ID = id // from here on, finish records the outcome in the history
-		if s.stored, err = o.Dest.Checkpoint(ctx, plan.Name, e.Name); err != nil {
+		if s.stored, err = o.Dest.Checkpoint(ctx, plan.Name, s.stateKey()); err != nil {
 			return fmt.Errorf("reading the checkpoint: %w", err)
 		}
 	}
@@ -209,6 +258,19 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 	st, err := s.readState()
 	if err != nil {
 		return err
+	}
+	if p := s.part; p != nil {
+		// A partition is a part of a full read: its range by key, from
+		// its own position; its stored watermark is its own newest.
+		p.unwrap(s.stored.Resume)
+		if p.done {
+			s.log.Info(fmt.Sprintf("Partition %s of %s %s was read to its end by an earlier run", p.name, plan.Name, e.Name))
+			return s.finishPartitions(ctx)
+		}
+		if s.stored.Resume != "" && p.resume == "" {
+			s.stored.Watermark = "" // another plan's
+		}
+		st = source.ReadState{Resume: p.resume, Range: &p.rng}
 	}
 	reader, err := s.open(ctx, e.Source)
 	if err != nil {
@@ -231,7 +293,7 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 		return err
 	}
 	fr, full := o.Dest.(sink.FullRefresher)
-	fullSync := !o.DryRun && full && (e.Table.Write == sink.Replace || e.Table.DeleteMissing != "") && s.isFullRead()
+	fullSync := !o.DryRun && full && s.part == nil && (e.Table.Write == sink.Replace || e.Table.DeleteMissing != "") && s.isFullRead()
 	if fullSync {
 		// A replace or delete_missing sync must see everything in this
 		// run: it never continues from a stored position.
@@ -242,7 +304,7 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 	}
 	fromStart := st.Resume == ""
 	err = s.stream(ctx, reader, st)
-	if pr, ok := o.Dest.(sink.RejectPruner); ok && err == nil && !o.DryRun && !s.truncated && fromStart && s.isFullRead() && s.claimLost() == nil {
+	if pr, ok := o.Dest.(sink.RejectPruner); ok && s.part == nil && err == nil && !o.DryRun && !s.truncated && fromStart && s.isFullRead() && s.claimLost() == nil {
 		// Everything was read: a record still bad was rejected again by
 		// this sync, so the rejects of earlier ones are history.
 		if perr := pr.PruneRejects(context.WithoutCancel(ctx), plan.Name, e.Name, s.r.ID); perr != nil {
@@ -260,6 +322,9 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 		if ferr := fr.FinishFull(context.WithoutCancel(ctx), e.Table, s.r.ID, complete); ferr != nil && err == nil {
 			err = ferr
 		}
+	}
+	if s.part != nil && err == nil && !s.truncated {
+		err = s.finishPartitions(ctx)
 	}
 	return err
 }
@@ -286,6 +351,15 @@ func (s *syncer) probeChange(ctx context.Context, reader source.Reader) (skip bo
 	}
 	s.version = v
 	return false, nil
+}
+
+// stateKey is the name of the sync's checkpoint and claim: the entity's,
+// or its partition's.
+func (s *syncer) stateKey() string {
+	if s.part != nil {
+		return sink.PartitionKey(s.e.Name, s.part.name)
+	}
+	return s.e.Name
 }
 
 // window reports whether the run reads a window (--start-date/--end-date).
@@ -428,6 +502,14 @@ func (s *syncer) newWatermark() string {
 // lock claims the entity. Where the destination's lock can be lost while
 // held, the loss cancels the sync and stops its writes.
 func (s *syncer) lock(ctx context.Context) (func(), error) {
+	if s.part != nil {
+		c, err := s.part.pd.LockPartition(ctx, s.plan.Name, s.e.Name, s.part.name, s.loseClaim)
+		if err != nil {
+			return nil, err
+		}
+		s.claim = c
+		return c.Unlock, nil
+	}
 	wl, ok := s.o.Dest.(sink.WatchedLocker)
 	if !ok {
 		return s.o.Dest.Lock(ctx, s.plan.Name, s.e.Name)
@@ -442,7 +524,7 @@ func (s *syncer) lock(ctx context.Context) (func(), error) {
 
 // fence is what this sync's writes are fenced with (zero: unfenced).
 func (s *syncer) fence() sink.Fence {
-	f := sink.Fence{Pipeline: s.plan.Name, Entity: s.e.Name}
+	f := sink.Fence{Pipeline: s.plan.Name, Entity: s.stateKey()}
 	if s.claim != nil {
 		f.Epoch = s.claim.Epoch()
 	}
@@ -478,6 +560,9 @@ func (s *syncer) finish() {
 	r := s.r
 	if r.Elsewhere {
 		s.log.Info(fmt.Sprintf("Skipped %s %s: another crmsync run is syncing it", r.Pipeline, r.Entity))
+		return
+	}
+	if r.NothingToDo {
 		return
 	}
 	if !s.o.DryRun && s.o.Dest != nil && r.ID != 0 {

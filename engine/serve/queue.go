@@ -60,6 +60,25 @@ func (SyncArgs) InsertOpts() river.InsertOpts {
 	}
 }
 
+// PartitionArgs are a partition job's arguments: one partition of a
+// partitioned backfill (plan: its id in the destination). Unique by them
+// while waiting or running, so each partition runs once at a time
+// across every replica; any replica's worker may take it.
+type PartitionArgs struct {
+	Pipeline  string `json:"pipeline"`
+	Entity    string `json:"entity"`
+	Plan      string `json:"plan"`
+	Partition int    `json:"partition"`
+}
+
+// Kind names the job kind in River's tables.
+func (PartitionArgs) Kind() string { return "crmsync_partition" }
+
+// InsertOpts: as SyncArgs'. A failed partition is not retried by River:
+// the entity's next tick finds the plan unfinished and queues the
+// partitions not done again; each continues from its own checkpoint.
+func (PartitionArgs) InsertOpts() river.InsertOpts { return SyncArgs{}.InsertOpts() }
+
 // queue is the River client of one serve process, whatever the driver.
 type queue interface {
 	start(ctx context.Context) error
@@ -67,6 +86,7 @@ type queue interface {
 	stopAndCancel(ctx context.Context) error
 	periodic() *river.PeriodicJobBundle
 	insert(ctx context.Context, args SyncArgs) (*rivertype.JobInsertResult, error)
+	insertPartitions(ctx context.Context, args []PartitionArgs) error
 	// leader reports whether this client is River's elected leader.
 	leader(ctx context.Context) (bool, error)
 	counts(ctx context.Context) (map[rivertype.JobState]int, error)
@@ -128,6 +148,15 @@ func (q *riverQueue[TTx]) heartbeat(ctx context.Context, id int64) error {
 
 func (q *riverQueue[TTx]) insert(ctx context.Context, args SyncArgs) (*rivertype.JobInsertResult, error) {
 	return q.client.Insert(ctx, args, nil)
+}
+
+func (q *riverQueue[TTx]) insertPartitions(ctx context.Context, args []PartitionArgs) error {
+	params := make([]river.InsertManyParams, len(args))
+	for i, a := range args {
+		params[i] = river.InsertManyParams{Args: a}
+	}
+	_, err := q.client.InsertMany(ctx, params)
+	return err
 }
 
 func (q *riverQueue[TTx]) leader(ctx context.Context) (bool, error) {
@@ -243,6 +272,7 @@ func (s *Scheduler) OpenQueue(ctx context.Context) error {
 func (s *Scheduler) riverConfig() *river.Config {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &syncWorker{s: s})
+	river.AddWorker(workers, &partitionWorker{s: s})
 	host, _ := os.Hostname()
 	var b [4]byte
 	for i := range b {
@@ -329,11 +359,20 @@ type syncWorker struct {
 func (w *syncWorker) Timeout(*river.Job[SyncArgs]) time.Duration { return w.s.o.StuckAfter }
 
 func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
+	runCtx, done := w.s.jobContext(ctx, job.ID, job.Args.Pipeline, job.Args.Entity)
+	defer done()
+	w.s.work(runCtx, jobKey{job.Args.Pipeline, job.Args.Entity})
+	return nil
+}
+
+// jobContext is the context a job's sync runs on: the scheduler's, ended
+// by River's StopAndCancel (not by its deadline, see Timeout), with the
+// job's heartbeat going while it runs.
+func (s *Scheduler) jobContext(ctx context.Context, id int64, pipeline, entity string) (context.Context, func()) {
 	hbCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	defer stop()
-	if w.s.q != nil && w.s.o.StuckAfter > 0 {
+	if s.q != nil && s.o.StuckAfter > 0 {
 		go func() {
-			t := time.NewTicker(w.s.o.StuckAfter / 4)
+			t := time.NewTicker(s.o.StuckAfter / 4)
 			defer t.Stop()
 			for {
 				select {
@@ -341,16 +380,15 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 					return
 				case <-t.C:
 					c, cancel := context.WithTimeout(hbCtx, 5*time.Second)
-					if err := w.s.q.heartbeat(c, job.ID); err != nil && hbCtx.Err() == nil {
-						w.s.log.Warn("job queue: heartbeat of a running sync failed: "+err.Error(), "pipeline", job.Args.Pipeline, "entity", job.Args.Entity)
+					if err := s.q.heartbeat(c, id); err != nil && hbCtx.Err() == nil {
+						s.log.Warn("job queue: heartbeat of a running sync failed: "+err.Error(), "pipeline", pipeline, "entity", entity)
 					}
 					cancel()
 				}
 			}
 		}()
 	}
-	runCtx, cancel := context.WithCancel(w.s.runCtx)
-	defer cancel()
+	runCtx, cancel := context.WithCancel(s.runCtx)
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -360,7 +398,23 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		case <-runCtx.Done():
 		}
 	}()
-	w.s.work(runCtx, jobKey{job.Args.Pipeline, job.Args.Entity})
+	return runCtx, func() { cancel(); stop() }
+}
+
+// partitionWorker runs one partition of a partitioned backfill, on the
+// entity's current plan, under the partition's own claim.
+type partitionWorker struct {
+	river.WorkerDefaults[PartitionArgs]
+	s *Scheduler
+}
+
+func (w *partitionWorker) Timeout(*river.Job[PartitionArgs]) time.Duration { return w.s.o.StuckAfter }
+
+func (w *partitionWorker) Work(ctx context.Context, job *river.Job[PartitionArgs]) error {
+	a := job.Args
+	runCtx, done := w.s.jobContext(ctx, job.ID, a.Pipeline, a.Entity)
+	defer done()
+	w.s.workPartition(runCtx, a)
 	return nil
 }
 

@@ -267,15 +267,34 @@ func (s *Scheduler) begin(j *job, now time.Time) {
 func (s *Scheduler) execute(ctx context.Context, j *job, plan *pipeline.Plan, ent *pipeline.Entity) {
 	defer s.wg.Done()
 	dest := s.destFor(plan.Name)
-	res := runner.Sync(ctx, plan, ent, runner.Options{Dest: dest, Logger: s.log, Version: s.o.Version,
+	o := runner.Options{Dest: dest, Logger: s.log, Version: s.o.Version,
 		WrapTransport: s.metrics.http.wrap,
 		Progress: func(p runner.Progress) {
 			s.mu.Lock()
 			j.progress = p
 			s.mu.Unlock()
-		}})
+		}}
+	if s.q != nil {
+		// A partitioned backfill: one job per partition, for any replica.
+		o.Dispatch = func(ctx context.Context, id string, n int) error {
+			args := make([]PartitionArgs, n)
+			for i := range args {
+				args[i] = PartitionArgs{Pipeline: plan.Name, Entity: ent.Name, Plan: id, Partition: i}
+			}
+			return s.q.insertPartitions(ctx, args)
+		}
+	}
+	res := runner.Sync(ctx, plan, ent, o)
+	if res.Dispatched {
+		s.log.Info(fmt.Sprintf("Queued the partitions of %s %s for every replica", plan.Name, ent.Name), "pipeline", plan.Name, "entity", ent.Name)
+	}
 	elsewhere := res.Elsewhere
 	wm, wmOK := "", false
+	if res.Dispatched {
+		// Planning a backfill is not a sync: the partitions' jobs are.
+		s.finishDispatched(j)
+		return
+	}
 	if !elsewhere {
 		s.metrics.observe(res)
 		// The stored watermark, not the run's own: it is what the next
@@ -287,6 +306,32 @@ func (s *Scheduler) execute(ctx context.Context, j *job, plan *pipeline.Plan, en
 		cancel()
 	}
 	s.finish(j, res, elsewhere, wm, wmOK)
+}
+
+// finishDispatched ends the run of an entity job that queued the
+// partitions of a backfill: its next tick comes as usual, the status
+// and failure count are the partitions' to change.
+func (s *Scheduler) finishDispatched(j *job) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer s.poke()
+	p, e := j.key.pipeline, j.key.entity
+	j.running = false
+	s.active--
+	s.perPipe[p]--
+	s.metrics.running.WithLabelValues(p, e).Set(0)
+	switch {
+	case j.removed:
+		if s.jobs[j.key] == j {
+			delete(s.jobs, j.key)
+		}
+		s.metrics.forgetEntity(p, e)
+	case s.once:
+		j.next = time.Time{}
+	default:
+		j.next = j.after(j.started, time.Now(), s.o.MaxBackoff)
+		s.setNext(j)
+	}
 }
 
 func (s *Scheduler) finish(j *job, res *runner.Result, elsewhere bool, wm string, wmOK bool) {

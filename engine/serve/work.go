@@ -7,6 +7,7 @@ import (
 
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/crmsync/crmsync/engine/runner"
 	"github.com/crmsync/crmsync/engine/sink"
 )
 
@@ -188,4 +189,31 @@ scan:
 		}
 	}
 	return n, start, end, true
+}
+
+// workPartition runs one queued partition of a partitioned backfill on
+// the entity's current plan (runner.SyncStoredPartition: nothing when
+// that backfill finished meanwhile). Partitions count among the
+// process's running syncs (MaxConcurrent is River's worker limit).
+func (s *Scheduler) workPartition(ctx context.Context, a PartitionArgs) {
+	k := jobKey{a.Pipeline, a.Entity}
+	s.mu.Lock()
+	j := s.jobs[k]
+	if s.stopping || j == nil || j.removed || j.plan == nil {
+		s.mu.Unlock()
+		s.metrics.skipped.WithLabelValues(a.Pipeline, a.Entity, "not_loaded").Inc()
+		return
+	}
+	plan, ent := j.plan, j.ent
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+	res := runner.SyncStoredPartition(ctx, plan, ent, runner.Options{Dest: s.destFor(plan.Name), Logger: s.log, Version: s.o.Version, WrapTransport: s.metrics.http.wrap}, a.Plan, a.Partition)
+	switch {
+	case res.NothingToDo:
+	case res.Elsewhere:
+		s.metrics.skipped.WithLabelValues(a.Pipeline, a.Entity, "running_elsewhere").Inc()
+	default:
+		s.metrics.observe(res)
+	}
 }

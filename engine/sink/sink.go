@@ -116,6 +116,42 @@ type Batch struct {
 	// this batch: the history row is brought up to them in the batch's
 	// transaction, so a killed sync's row counts what it committed.
 	Progress *Progress
+	// Partition, when set, is the partition of a partitioned backfill
+	// the batch belongs to: its checkpoint and its fence are the
+	// partition's (StateKey), its rejects the entity's.
+	Partition string
+}
+
+// StateKey is the entity name the batch's checkpoint and fence use.
+func (b *Batch) StateKey() string {
+	if b.Partition == "" {
+		return b.Entity
+	}
+	return PartitionKey(b.Entity, b.Partition)
+}
+
+// PartitionKey is the name a partition's checkpoint and claim are stored
+// under: entity#partition (an entity name never holds #).
+func PartitionKey(entity, partition string) string { return entity + "#" + partition }
+
+// Partitioned is implemented by destinations that run partitioned
+// backfills: many partitions of one entity at once, each under its own
+// fenced claim, and none at the same time as an ordinary sync of the
+// entity.
+type Partitioned interface {
+	// LockPartition claims one partition (claim key pipeline, entity#
+	// partition) and holds the entity shared: other partitions may run,
+	// an ordinary Lock of the entity is refused (ErrLocked) until every
+	// partition is unlocked, and a partition is refused while an ordinary
+	// sync holds the entity. An ordinary claim of the entity fences out
+	// every partition claimed before it.
+	LockPartition(ctx context.Context, pipeline, entity, partition string, lost func(error)) (Claim, error)
+	// FinishPartitions, in one transaction serialized with every other
+	// FinishPartitions of the entity and fenced by f: reads the stored
+	// checkpoints of keys (missing ones absent from the map) and, when
+	// merge returns ok, stores its checkpoint as the entity's and deletes
+	// those of keys. It reports whether merge was ok.
+	FinishPartitions(ctx context.Context, pipeline, entity string, keys []string, f Fence, merge func(map[string]Checkpoint) (Checkpoint, bool)) (bool, error)
 }
 
 // Progress is a running sync's counts of records read so far; created,

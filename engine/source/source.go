@@ -59,6 +59,26 @@ type ReadState struct {
 	Start, End time.Time
 	// Parent is the parent record (JSON) of a child entity's read.
 	Parent string
+	// Range, when set, limits a full read to one partition of the
+	// primary key (see Partitioner).
+	Range *KeyRange
+}
+
+// KeyRange is one partition of a full read by primary key: the keys k
+// with Lo <= k < Hi. Each bound is a JSON value (a number or a string)
+// as the database wrote the key; "" leaves that side open, so the
+// ranges of a plan cover every key, even one inserted after planning.
+type KeyRange struct {
+	Lo string `json:"lo,omitempty"`
+	Hi string `json:"hi,omitempty"`
+}
+
+// Partitioner is implemented by readers that can split a full read into
+// ranges of the primary key: n ranges, or with rows > 0 one per rows
+// rows, at boundaries of equal row counts (gaps and skew in the keys do
+// not matter). It returns fewer ranges when the entity has fewer rows.
+type Partitioner interface {
+	Partitions(ctx context.Context, n, rows int) ([]KeyRange, error)
 }
 
 // Stats are counters a source keeps for the sync result and metrics.

@@ -87,7 +87,7 @@ func (d *DB) Write(_ context.Context, b *sink.Batch) (sink.Result, error) {
 	if b.Checkpoint != nil {
 		cp := *b.Checkpoint
 		cp.UpdatedAt = now
-		d.state[key(b.Pipeline, b.Entity)] = cp
+		d.state[key(b.Pipeline, b.StateKey())] = cp
 	}
 	return res, nil
 }

@@ -59,8 +59,8 @@ func (d *DB) prepareChild(ctx context.Context, c sink.ChildRows, syncID int64) (
 }
 
 // writeChild replaces the children of the listed parents.
-func (d *DB) writeChild(ctx context.Context, pc *pgconn.PgConn, k childWork, staged *[]string) error {
-	if _, err := pc.Exec(ctx, fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", k.p.lockKey)).ReadAll(); err != nil {
+func (d *DB) writeChild(ctx context.Context, pc *pgconn.PgConn, k childWork, staged *[]string, lockFn string) error {
+	if _, err := pc.Exec(ctx, fmt.Sprintf("SELECT %s(%d)", lockFn, k.p.lockKey)).ReadAll(); err != nil {
 		return fmt.Errorf("child table %q: locking: %w", k.name, err)
 	}
 	if len(k.parents) > 0 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -45,6 +46,15 @@ func (d *DB) bumpEpoch(ctx context.Context, conn *pgx.Conn, pipeline, entity str
 		RETURNING epoch`, pipeline, entity, owner()).Scan(&epoch)
 	if err != nil {
 		return 0, fmt.Errorf("claiming entity %q of pipeline %q: %w", entity, pipeline, err)
+	}
+	if !strings.Contains(entity, "#") {
+		// An ordinary claim fences out the entity's partitions too: a
+		// partition whose session was cut cannot commit after it.
+		_, err = conn.Exec(ctx, "UPDATE "+d.ident(tableClaims)+` SET epoch = epoch + 1, owner = $3, claimed_at = now()
+			WHERE pipeline = $1 AND left(entity, length($2) + 1) = $2 || '#'`, pipeline, entity, owner())
+		if err != nil {
+			return 0, fmt.Errorf("claiming entity %q of pipeline %q (its partitions): %w", entity, pipeline, err)
+		}
 	}
 	return epoch, nil
 }

@@ -40,12 +40,23 @@ func (d *DB) Lock(ctx context.Context, pipeline, entity string) (func(), error) 
 // NAT) the lock is gone with it, and lost is called once so the sync can
 // stop. Check asks the session at once.
 func (d *DB) LockWatched(ctx context.Context, pipeline, entity string, lost func(error)) (sink.Claim, error) {
-	key := d.lockKey(pipeline, entity)
+	return d.lockWatched(ctx, pipeline, entity, "", lost)
+}
+
+// lockWatched claims the entity, or with partition set one partition of
+// it: the partition's own lock and the entity's lock shared.
+func (d *DB) lockWatched(ctx context.Context, pipeline, entity, partition string, lost func(error)) (sink.Claim, error) {
+	key, shared := d.lockKey(pipeline, entity), int64(0)
+	name := entity
+	if partition != "" {
+		name = sink.PartitionKey(entity, partition)
+		key, shared = d.lockKey(pipeline, name), key
+	}
 	cfg := d.connCfg.Copy()
 	// A lock session is idle by design: no idle timeout may end it.
 	cfg.RuntimeParams["idle_session_timeout"] = "0"
 	cfg.RuntimeParams["idle_in_transaction_session_timeout"] = "0"
-	cfg.RuntimeParams["application_name"] = "crmsync lock " + pipeline + "/" + entity
+	cfg.RuntimeParams["application_name"] = "crmsync lock " + pipeline + "/" + name
 	// TCP keepalives every 15 s keep NATs and load balancers from
 	// dropping the quiet connection (the pings are 2 s apart, but a
 	// keepalive also reaches a middlebox that only counts TCP traffic).
@@ -55,15 +66,26 @@ func (d *DB) LockWatched(ctx context.Context, pipeline, entity string, lost func
 		return nil, d.connErr(fmt.Sprintf("locking entity %q", entity), err)
 	}
 	var got bool
+	if shared != 0 {
+		// Partitions share the entity; an ordinary sync holds it alone.
+		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock_shared($1)", shared).Scan(&got); err != nil {
+			conn.Close(context.Background())
+			return nil, fmt.Errorf("locking entity %q of pipeline %q for partition %s: %w", entity, pipeline, partition, err)
+		}
+		if !got {
+			conn.Close(context.Background())
+			return nil, fmt.Errorf("entity %q of pipeline %q (an ordinary sync of it is running; partition %s waits): %w", entity, pipeline, partition, sink.ErrLocked)
+		}
+	}
 	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&got); err != nil {
 		conn.Close(context.Background())
-		return nil, fmt.Errorf("locking entity %q of pipeline %q: %w", entity, pipeline, err)
+		return nil, fmt.Errorf("locking entity %q of pipeline %q: %w", name, pipeline, err)
 	}
 	if !got {
 		conn.Close(context.Background())
-		return nil, fmt.Errorf("entity %q of pipeline %q: %w", entity, pipeline, sink.ErrLocked)
+		return nil, fmt.Errorf("entity %q of pipeline %q: %w", name, pipeline, sink.ErrLocked)
 	}
-	epoch, err := d.bumpEpoch(ctx, conn, pipeline, entity)
+	epoch, err := d.bumpEpoch(ctx, conn, pipeline, name)
 	if err != nil {
 		conn.Close(context.Background())
 		return nil, err
@@ -71,7 +93,7 @@ func (d *DB) LockWatched(ctx context.Context, pipeline, entity string, lost func
 	d.mu.Lock()
 	d.locks[key]++
 	d.mu.Unlock()
-	c := &claim{d: d, key: key, epoch: epoch, conn: conn, lost: lost, pipeline: pipeline, entity: entity,
+	c := &claim{d: d, key: key, shared: shared, epoch: epoch, conn: conn, lost: lost, pipeline: pipeline, entity: name,
 		stop: make(chan struct{}), watched: make(chan struct{})}
 	go c.watch()
 	return c, nil
@@ -81,6 +103,7 @@ func (d *DB) LockWatched(ctx context.Context, pipeline, entity string, lost func
 type claim struct {
 	d                *DB
 	key, epoch       int64
+	shared           int64 // a partition's: the entity's lock, held shared
 	pipeline, entity string
 	lost             func(error)
 	stop, watched    chan struct{}
@@ -146,6 +169,9 @@ func (c *claim) Unlock() {
 		// Closing the session releases the lock; unlocking first says so
 		// to the server even when the close is slow.
 		_, _ = c.conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", c.key)
+		if c.shared != 0 {
+			_, _ = c.conn.Exec(ctx, "SELECT pg_advisory_unlock_shared($1)", c.shared)
+		}
 		c.conn.Close(ctx)
 	})
 }

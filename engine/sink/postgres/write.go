@@ -158,10 +158,17 @@ func (d *DB) writeTx(ctx context.Context, conn *pgx.Conn, b *sink.Batch, p *plan
 	}
 	var fence *fenceCheck
 	if b.Epoch != 0 {
-		fence = &fenceCheck{f: sink.Fence{Pipeline: b.Pipeline, Entity: b.Entity, Epoch: b.Epoch}}
+		fence = &fenceCheck{f: sink.Fence{Pipeline: b.Pipeline, Entity: b.StateKey(), Epoch: b.Epoch}}
 	}
 	fast := p.keyed && p.fresh.Load()
-	if err := d.begin(ctx, pc, p, fr, e, keys, fence, !fast); err != nil {
+	// The partitions of a backfill write disjoint key ranges of one
+	// table at once: they share its write lock, which every other
+	// writer of the table takes alone.
+	lockFn := "pg_advisory_xact_lock"
+	if b.Partition != "" {
+		lockFn = "pg_advisory_xact_lock_shared"
+	}
+	if err := d.begin(ctx, pc, p, fr, e, keys, fence, !fast, lockFn); err != nil {
 		return sink.Result{}, err
 	}
 	if fence != nil {
@@ -178,7 +185,7 @@ func (d *DB) writeTx(ctx context.Context, conn *pgx.Conn, b *sink.Batch, p *plan
 		return res, err
 	}
 	for _, k := range kids {
-		if err := d.writeChild(ctx, pc, k, staged); err != nil {
+		if err := d.writeChild(ctx, pc, k, staged, lockFn); err != nil {
 			return res, err
 		}
 	}
@@ -192,7 +199,7 @@ func (d *DB) writeTx(ctx context.Context, conn *pgx.Conn, b *sink.Batch, p *plan
 			at = time.Now()
 		}
 		args := make([][]byte, 6)
-		for i, s := range []string{b.Pipeline, b.Entity, c.Watermark, c.Resume, c.Version} {
+		for i, s := range []string{b.Pipeline, b.StateKey(), c.Watermark, c.Resume, c.Version} {
 			if err := checkText(s); err != nil {
 				return res, fmt.Errorf("storing the checkpoint: %w", err)
 			}
@@ -244,7 +251,7 @@ func (d *DB) checkpointSQL() string {
 // never been analyzed) the planner prefers a hash join over a sequential
 // scan of the whole table, batch after batch; nested loops over the
 // primary key index are what these statements want.
-func (d *DB) begin(ctx context.Context, pc *pgconn.PgConn, p *plan, fr *fullRun, e *encoded, keys [][]byte, fence *fenceCheck, lookup bool) error {
+func (d *DB) begin(ctx context.Context, pc *pgconn.PgConn, p *plan, fr *fullRun, e *encoded, keys [][]byte, fence *fenceCheck, lookup bool, lockFn string) error {
 	stmts := []stmt{
 		{sql: "BEGIN"},
 		{sql: "SET LOCAL enable_hashjoin = off"},
@@ -256,7 +263,7 @@ func (d *DB) begin(ctx context.Context, pc *pgconn.PgConn, p *plan, fr *fullRun,
 	if d.commitMode != "" {
 		stmts = append(stmts, stmt{sql: d.commitMode})
 	}
-	stmts = append(stmts, stmt{sql: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", p.lockKey)})
+	stmts = append(stmts, stmt{sql: fmt.Sprintf("SELECT %s(%d)", lockFn, p.lockKey)})
 	if keys != nil {
 		if fr != nil && fr.seenSQL != "" {
 			stmts = append(stmts, stmt{sql: fr.seenSQL, args: keys, oids: p.keyOIDs})

@@ -47,7 +47,7 @@ func (d *DB) Write(ctx context.Context, b *sink.Batch) (sink.Result, error) {
 	// Statements run without the caller's context: a cancellable one costs
 	// a watcher goroutine per statement. The loops check ctx instead.
 	ectx := context.WithoutCancel(ctx)
-	if err := checkFence(ectx, tx, sink.Fence{Pipeline: b.Pipeline, Entity: b.Entity, Epoch: b.Epoch}); err != nil {
+	if err := checkFence(ectx, tx, sink.Fence{Pipeline: b.Pipeline, Entity: b.StateKey(), Epoch: b.Epoch}); err != nil {
 		return res, fmt.Errorf("write %q: %w", b.Entity, err)
 	}
 	now := time.Now()
@@ -84,7 +84,7 @@ func (d *DB) Write(ctx context.Context, b *sink.Batch) (sink.Result, error) {
 		if at.IsZero() {
 			at = now
 		}
-		if _, err := tx.StmtContext(ectx, d.st.checkpoint).Exec(b.Pipeline, b.Entity, cp.Watermark, cp.Resume, cp.Version, formatTime(at)); err != nil {
+		if _, err := tx.StmtContext(ectx, d.st.checkpoint).Exec(b.Pipeline, b.StateKey(), cp.Watermark, cp.Resume, cp.Version, formatTime(at)); err != nil {
 			return sink.Result{}, fmt.Errorf("write %q: checkpoint: %w", b.Entity, err)
 		}
 	}

@@ -109,6 +109,9 @@ func (r *reader) Read(ctx context.Context, st source.ReadState, emit func(source
 	defer c.close()
 	rn := &run{r: r, c: c, sess: sess, emit: emit, total: -1, built: map[shape]built{}, committed: st.Resume}
 	rn.bindState(st)
+	if err := rn.bindRange(st); err != nil {
+		return err
+	}
 	if err := rn.loadResume(st.Resume); err != nil {
 		return err
 	}
@@ -121,6 +124,11 @@ func (r *reader) Read(ctx context.Context, st source.ReadState, emit func(source
 		}
 	}
 	switch {
+	case st.Range != nil:
+		// One partition of a full read: its range of the key, by key;
+		// no catch-up (the runner's watermark is the partitions' newest).
+		rn.phases = []phase{phaseKey}
+		err = rn.readPhases(ctx)
 	case o.stmts.mode == modeStream:
 		err = rn.stream(ctx)
 	case o.stmts.mode == modeKey:
@@ -182,7 +190,7 @@ func (rn *run) bindState(st source.ReadState) {
 func (rn *run) full() bool { return !rn.hasWM && rn.start.IsZero() && rn.end.IsZero() }
 
 func (rn *run) baseShape() shape {
-	return shape{wm: rn.hasWM, start: !rn.start.IsZero(), end: !rn.end.IsZero()}
+	return shape{wm: rn.hasWM, start: !rn.start.IsZero(), end: !rn.end.IsZero(), lo: rn.rlo != nil, hi: rn.rhi != nil}
 }
 
 // phaseShape is the statement shape of a page of a phase.

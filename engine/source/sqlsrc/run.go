@@ -25,6 +25,8 @@ type run struct {
 	wmText     string
 	start, end time.Time
 	incUTC     bool // mysql: the incremental column is a TIMESTAMP, bind times in UTC
+	rng        *source.KeyRange
+	rlo, rhi   any // the range's bounds as bound
 
 	cur    cursor
 	phases []phase // the parts of this read, in order
@@ -253,6 +255,10 @@ func (rn *run) arg(name string, ph phase) any {
 			return nil
 		}
 		return rn.timeArg(rn.end)
+	case pRangeLo:
+		return rn.rlo
+	case pRangeHi:
+		return rn.rhi
 	}
 	if k, ok := strings.CutPrefix(name, "x"); ok { // x0, x1 …: an extra stream's watermark
 		i, _ := strconv.Atoi(k)

@@ -40,6 +40,7 @@ type shape struct {
 	end    bool // window end applies
 	count  bool // COUNT(*) of what the read will cover
 	strict bool // the watermark compares with > (a full read's catch-up without lookback)
+	lo, hi bool // a partition's bounds on the key apply (key >= :rlo, key < :rhi)
 }
 
 func (p phase) String() string {
@@ -54,13 +55,19 @@ func (sh shape) String() string {
 	for _, f := range []struct {
 		on   bool
 		name string
-	}{{sh.cursor, "cursor"}, {sh.wm, "watermark"}, {sh.strict, "strict"}, {sh.start, "window_start"}, {sh.end, "window_end"}, {sh.count, "count"}} {
+	}{{sh.cursor, "cursor"}, {sh.wm, "watermark"}, {sh.strict, "strict"}, {sh.start, "window_start"}, {sh.end, "window_end"}, {sh.count, "count"}, {sh.lo, "range_lo"}, {sh.hi, "range_hi"}} {
 		if f.on {
 			s += "+" + f.name
 		}
 	}
 	return s
 }
+
+// Parameters of a partition's key range (never names of an author's query).
+const (
+	pRangeLo = "_crmsync_lo"
+	pRangeHi = "_crmsync_hi"
+)
 
 // Names of the hidden columns that carry the keyset values.
 const (
@@ -263,6 +270,12 @@ func (s *statements) filters(sh shape, keyset bool) []sqlText {
 		if sh.end {
 			out = append(out, cond(s.inc, " < ", ":"+pWindowEnd))
 		}
+	}
+	if sh.lo {
+		out = append(out, cond(s.keys[0], " >= ", ":"+pRangeLo))
+	}
+	if sh.hi {
+		out = append(out, cond(s.keys[0], " < ", ":"+pRangeHi))
 	}
 	if keyset && sh.cursor {
 		exprs := s.keys
