@@ -20,6 +20,7 @@ import (
 
 	"github.com/crmsync/crmsync/engine/diag"
 	"github.com/crmsync/crmsync/engine/pipeline"
+	"github.com/crmsync/crmsync/engine/schedule"
 	"github.com/crmsync/crmsync/engine/serve"
 	"github.com/crmsync/crmsync/engine/sink"
 )
@@ -88,14 +89,14 @@ type probe struct {
 
 var envRefRE = regexp.MustCompile(`\$\{env:([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}`)
 
-// TestKubernetesExample parses examples/kubernetes and checks it against
+// TestKubernetesExample parses deploy/kubernetes and checks it against
 // the real program: serve's flags parse, --dir is where the ConfigMap is
 // mounted, the probes and ports are serve's real routes on --addr's port,
 // every environment variable is one crmsync or a pipeline reads and comes
 // from a key the Secret has, every ${env:…} without a default is set, and
 // the ConfigMap's pipelines lint clean.
 func TestKubernetesExample(t *testing.T) {
-	dir := filepath.Join("..", "..", "examples", "kubernetes")
+	dir := filepath.Join("..", "..", "deploy", "kubernetes")
 	paths, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	byKind := map[string][]k8s{}
 	for _, p := range paths {
@@ -281,3 +282,183 @@ func text(l diag.List) string {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// k8sDocs decodes every document of the manifests in dir by kind.
+func k8sDocs(t *testing.T, dir string) map[string][]*yaml.Node {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	out := map[string][]*yaml.Node{}
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		for {
+			var n yaml.Node
+			if err := dec.Decode(&n); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			var head struct{ Kind string }
+			n.Decode(&head)
+			out[head.Kind] = append(out[head.Kind], &n)
+		}
+	}
+	return out
+}
+
+// TestKubernetesCronJobAndMonitor: the nightly CronJob runs crmsync run
+// with flags run's own flag set parses, on the ConfigMap's pipelines, with
+// its variables from the Secret; the ServiceMonitor scrapes the Service's
+// named port at serve's real /metrics route.
+func TestKubernetesCronJobAndMonitor(t *testing.T) {
+	docs := k8sDocs(t, filepath.Join("..", "..", "deploy", "kubernetes"))
+	for _, kind := range []string{"CronJob", "ServiceMonitor", "Service", "Secret", "ConfigMap"} {
+		if len(docs[kind]) != 1 {
+			t.Fatalf("want one %s, got %d", kind, len(docs[kind]))
+		}
+	}
+	var cron struct {
+		Spec struct {
+			Schedule          string `yaml:"schedule"`
+			ConcurrencyPolicy string `yaml:"concurrencyPolicy"`
+			JobTemplate       struct {
+				Spec struct {
+					Template struct {
+						Spec struct {
+							RestartPolicy string      `yaml:"restartPolicy"`
+							Containers    []container `yaml:"containers"`
+							Volumes       []struct {
+								Name      string `yaml:"name"`
+								ConfigMap struct {
+									Name string `yaml:"name"`
+								} `yaml:"configMap"`
+							} `yaml:"volumes"`
+						} `yaml:"spec"`
+					} `yaml:"template"`
+				} `yaml:"spec"`
+			} `yaml:"jobTemplate"`
+		} `yaml:"spec"`
+	}
+	var svc, cm, secret k8s
+	var mon struct {
+		Spec struct {
+			Selector struct {
+				MatchLabels map[string]string `yaml:"matchLabels"`
+			} `yaml:"selector"`
+			Endpoints []struct {
+				Port string `yaml:"port"`
+				Path string `yaml:"path"`
+			} `yaml:"endpoints"`
+		} `yaml:"spec"`
+	}
+	var svcLabels struct {
+		Metadata struct {
+			Labels map[string]string `yaml:"labels"`
+		} `yaml:"metadata"`
+	}
+	for _, d := range []struct {
+		n *yaml.Node
+		v any
+	}{{docs["CronJob"][0], &cron}, {docs["ServiceMonitor"][0], &mon}, {docs["Service"][0], &svc},
+		{docs["Service"][0], &svcLabels}, {docs["ConfigMap"][0], &cm}, {docs["Secret"][0], &secret}} {
+		if err := d.n.Decode(d.v); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The CronJob.
+	if _, err := schedule.Parse(cron.Spec.Schedule); err != nil || len(strings.Fields(cron.Spec.Schedule)) != 5 {
+		t.Errorf("schedule %q is not a five-field cron expression: %v", cron.Spec.Schedule, err)
+	}
+	if cron.Spec.ConcurrencyPolicy != "Forbid" {
+		t.Errorf("concurrencyPolicy %q: a second run of the same pipelines would only be refused by the claims; say Forbid", cron.Spec.ConcurrencyPolicy)
+	}
+	pod := cron.Spec.JobTemplate.Spec.Template.Spec
+	if pod.RestartPolicy != "Never" && pod.RestartPolicy != "OnFailure" {
+		t.Errorf("restartPolicy %q: a Job's pod must be Never or OnFailure", pod.RestartPolicy)
+	}
+	if len(pod.Containers) != 1 || len(pod.Containers[0].Args) == 0 || pod.Containers[0].Args[0] != "run" {
+		t.Fatalf("the CronJob's container must run crmsync run: %+v", pod.Containers)
+	}
+	c := pod.Containers[0]
+	var f runFlags
+	fs := runFlagSet(&f, io.Discard)
+	if err := fs.Parse(c.Args[1:]); err != nil || fs.NArg() == 0 {
+		t.Fatalf("run %q: %v (pipelines: %q)", c.Args[1:], err, fs.Args())
+	}
+	if f.dryRun {
+		t.Error("--dry-run in the CronJob: it would write nothing")
+	}
+	mounts := map[string]string{}
+	for _, vm := range c.VolumeMounts {
+		for _, v := range pod.Volumes {
+			if v.Name == vm.Name && v.ConfigMap.Name == cm.Metadata.Name {
+				mounts[filepath.Clean(vm.MountPath)] = v.ConfigMap.Name
+			}
+		}
+	}
+	for _, p := range fs.Args() {
+		if mounts[filepath.Clean(p)] == "" {
+			t.Errorf("run reads %s, which is not where the ConfigMap %s is mounted (%v)", p, cm.Metadata.Name, mounts)
+		}
+	}
+	set := map[string]bool{}
+	for _, e := range c.Env {
+		set[e.Name] = true
+		if ref := e.ValueFrom.SecretKeyRef; ref.Name != "" && (ref.Name != secret.Metadata.Name || secret.StringData[ref.Key] == "" && secret.Data[ref.Key] == "") {
+			t.Errorf("env %s: the Secret %s has no key %s", e.Name, ref.Name, ref.Key)
+		}
+	}
+	if !set["CRMSYNC_DEST"] {
+		t.Error("the CronJob does not set CRMSYNC_DEST: run would write into a SQLite file inside the pod")
+	}
+	for _, content := range cm.Data {
+		for _, m := range envRefRE.FindAllStringSubmatch(content, -1) {
+			if m[2] == "" && !set[m[1]] {
+				t.Errorf("the pipelines need ${env:%s} (no default), the CronJob does not set it", m[1])
+			}
+		}
+	}
+
+	// The ServiceMonitor scrapes a named port of the Service at /metrics.
+	for k, v := range mon.Spec.Selector.MatchLabels {
+		if svcLabels.Metadata.Labels[k] != v {
+			t.Errorf("the ServiceMonitor selects %s=%s, the Service is labelled %v", k, v, svcLabels.Metadata.Labels)
+		}
+	}
+	if len(mon.Spec.Endpoints) == 0 {
+		t.Fatal("the ServiceMonitor has no endpoints")
+	}
+	dest, err := sink.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "k8s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dest.Close()
+	s, err := serve.New(serve.Options{Dir: t.TempDir(), Dest: dest, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	for _, ep := range mon.Spec.Endpoints {
+		named := false
+		for _, p := range svc.Spec.Ports {
+			named = named || p.Name == ep.Port
+		}
+		if !named {
+			t.Errorf("the ServiceMonitor scrapes port %q, which the Service does not name", ep.Port)
+		}
+		resp, err := http.Get(srv.URL + ep.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !bytes.Contains(body, []byte("crmsync_build_info")) {
+			t.Errorf("GET %s: %d; want serve's metrics", ep.Path, resp.StatusCode)
+		}
+	}
+}

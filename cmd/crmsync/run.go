@@ -35,10 +35,11 @@ type runFlags struct {
 	batchSize, maxRecords, parallel, partitions    int
 }
 
-func runCmd(args []string, stdout, stderr io.Writer) int {
-	var f runFlags
+// runFlagSet defines run's flags into f (the Kubernetes CronJob test
+// parses its args with it).
+func runFlagSet(f *runFlags, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(out)
 	fs.StringVar(&f.dest, "dest", "", "destination: sqlite:PATH or postgres://… (default $CRMSYNC_DEST, else sqlite:crmsync.db)")
 	fs.StringVar(&f.tenants, "tenants", "", tenantsUsage)
 	fs.Var(&f.entities, "entity", "sync only this entity (repeatable)")
@@ -58,6 +59,12 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&f.parallel, "parallel", 4, "entities of one pipeline synced at once, and partitions of one partitioned backfill")
 	fs.IntVar(&f.partitions, "partitions", 0, "split the full read (first sync or --full) of every SQL entity that can be partitioned into this many primary-key ranges, read at once (overrides partitions: in the file)")
 	fs.BoolVar(&f.json, "json", false, "print one JSON document on stdout instead of the summary table: every entity's status, counts and errors")
+	return fs
+}
+
+func runCmd(args []string, stdout, stderr io.Writer) int {
+	var f runFlags
+	fs := runFlagSet(&f, stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: crmsync run [flags] FILE|DIR...")
 		fmt.Fprintln(fs.Output(), "With --json, stdout is one JSON document (the summary); the log stays on stderr.")

@@ -100,30 +100,12 @@ func validFiles(t testing.TB) []string {
 	var out []string
 	for _, pat := range []string{"pipelines/*.yaml", "examples/*/*.yaml", "engine/pipeline/testdata/valid/*.yaml"} {
 		m, _ := filepath.Glob(filepath.Join(root, pat))
-		for _, f := range m {
-			if !isKubernetesManifest(t, f) { // examples/kubernetes holds manifests beside the pipelines
-				out = append(out, f)
-			}
-		}
+		out = append(out, m...)
 	}
 	if len(out) == 0 {
 		t.Fatal("no valid pipeline files found")
 	}
 	return out
-}
-
-// isKubernetesManifest: a file whose first document starts with
-// apiVersion: and has kind: (examples/kubernetes).
-func isKubernetesManifest(t testing.TB, path string) bool {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var head struct {
-		APIVersion string `yaml:"apiVersion"`
-		Kind       string `yaml:"kind"`
-	}
-	return yaml.Unmarshal(data, &head) == nil && head.APIVersion != "" && head.Kind != ""
 }
 
 // TestValidFilesLintClean: every shipped pipeline compiles without an error.
