@@ -30,7 +30,7 @@ type reader struct {
 	red      *redactor
 	st       *sourceState
 	client   *http.Client // st's, or st's through the Env's WrapTransport
-	src, ent *bucket // ent is nil when the entity has no rate_limit of its own
+	src, ent *bucket      // ent is nil when the entity has no rate_limit of its own
 	auth     authenticator
 	ua       string
 
