@@ -32,7 +32,9 @@ var commands = map[string]command{}
 func register(c command) { commands[c.name] = c }
 
 func main() {
-	os.Exit(withTelemetry(os.Stderr, func() int { return run(os.Args[1:], os.Stdout, os.Stderr) }))
+	os.Exit(withProfiles(os.Stderr, func() int {
+		return withTelemetry(os.Stderr, func() int { return run(os.Args[1:], os.Stdout, os.Stderr) })
+	}))
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

@@ -164,7 +164,7 @@ func (p *pool) records(ctx context.Context, s *syncer, proc *transform.Processor
 			i := len(b.rows)
 			out := &b.out
 			*out = c.outs[k]
-			out.Values = b.slab[i*ncol : (i+1)*ncol : (i+1)*ncol]
+			out.Values = b.slot(i, ncol, s.e.BatchSize)
 			copy(out.Values, c.outs[k].Values)
 			clear(c.outs[k].Values) // the batch holds them now; the slot must not pin the page
 			proc.Replay(out)

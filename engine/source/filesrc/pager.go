@@ -23,9 +23,16 @@ type FileError struct {
 func (e *FileError) Error() string { return fmt.Sprintf("file %q: %v", e.File, e.Err) }
 func (e *FileError) Unwrap() error { return e.Err }
 
+// maxPageBytes bounds a page by its records' bytes, beside the batch of
+// records: the pages read ahead, the one being transformed and those the
+// rows of unwritten batches point into are all in memory, so pages of
+// batch_size wide records (50,000 of them at 330 bytes: 16 MiB each) would
+// hold hundreds of MiB.
+const maxPageBytes = 1 << 20
+
 // Pager turns the records of a run's files into pages of at most a batch
-// of records (rejects count too), each carrying the run's State as its
-// Resume. One Pager serves one Read.
+// of records (rejects count too) or maxPageBytes, each carrying the run's
+// State as its Resume. One Pager serves one Read.
 type Pager struct {
 	batch   int
 	emit    func(source.Page) error
@@ -84,7 +91,7 @@ func (p *Pager) ReadFile(ctx context.Context, f *Format, name string, raw io.Rea
 			p.recs = append(p.recs, span{start, len(out), name, row})
 		}
 		fs.Position = dec.position()
-		if len(p.recs)+len(p.rejects) >= p.batch {
+		if len(p.recs)+len(p.rejects) >= p.batch || len(p.buf) >= maxPageBytes {
 			if err := p.flush(); err != nil {
 				return err
 			}
