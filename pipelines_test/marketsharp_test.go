@@ -111,6 +111,18 @@ func TestMarketSharp(t *testing.T) {
 	} {
 		d.wantTypes(t, tc.table, tc.types)
 	}
+	d.wantTypes(t, "marketsharp_inquiries", map[string]string{"inquiry_status_id": "bigint", "is_active": "boolean"})
+	d.wantTypes(t, "marketsharp_activities", map[string]string{"reminder_minutes": "bigint", "completed_date": "timestamp with time zone"})
+	wantRows(t, d, `SELECT i.inquiry_status_id, s.name, p.name, x.name, i.division FROM marketsharp_inquiries i
+		JOIN marketsharp_inquiry_statuses s ON s.id = i.inquiry_status_id
+		JOIN marketsharp_inquiry_source_primaries p ON p.id = i.inquiry_source_primary_id
+		JOIN marketsharp_inquiry_source_secondaries x ON x.id = i.inquiry_source_secondary_id AND x.inquiry_source_primary_id = p.id`,
+		"3|Appointment set|Web|Google Ads|∅")
+	wantRows(t, d, `SELECT reminder_minutes, activity_result_id, activity_reference_id, completed_date FROM marketsharp_activities`,
+		"15|∅|12|2024-04-09T16:20:00Z")
+	wantRows(t, d, `SELECT j.inquiry_id, j.completed_date, j.exported_to_guild_quality, r.name, a.type FROM marketsharp_jobs j
+		JOIN marketsharp_appointments a ON a.inquiry_id = j.inquiry_id JOIN marketsharp_appointment_results r ON r.id = a.result_id`,
+		"5a000000-0000-4000-8000-000000000001|∅|false|Sold|In-home")
 	wantRows(t, d, `SELECT first_name, middle_initial, email1, email2, has_dne_email, company_id, last_update FROM marketsharp_prospects`,
 		"Lena|∅|lena@example.com|∅|true|4711|2024-04-02T10:15:00.5Z")
 	wantRows(t, d, `SELECT price_quoted, product_detail_id FROM marketsharp_product_interests`, "99999999999.99|∅")
