@@ -40,7 +40,7 @@ func marketsharpAuth(company, key string, secret []byte) func(*http.Request) err
 // Atom feeds: the signed Authorization header on every request, $top/$skip
 // pages, a 503 waited out, typed Edm values and m:null, $filter on
 // lastUpdate from the watermark less the lookback, and lookups read in
-// full each run.
+// full each run — all 23 entity sets.
 func TestMarketSharp(t *testing.T) {
 	const company, key = "4711", "a1b2c3d4-api-key"
 	secret := []byte("marketsharp-shared-secret")
@@ -59,17 +59,33 @@ func TestMarketSharp(t *testing.T) {
 	res := syncRound(t, plan, d, logs, runner.Options{})
 	srv.served(t, 1)
 	wantCounts(t, res, map[string]counts{
-		"contacts":                 {Processed: 3, Created: 3},
-		"customers":                {Processed: 1, Created: 1},
-		"jobs":                     {Processed: 1, Created: 1},
-		"appointments":             {Processed: 1, Created: 1},
-		"leads":                    {Processed: 1, Created: 1},
-		"inquiries":                {Processed: 1, Created: 1},
-		"activities":               {Processed: 1, Created: 1},
-		"employees":                {Processed: 2, Created: 2},
-		"inquiry_source_primaries": {Processed: 1, Created: 1},
-		"appointment_results":      {Processed: 2, Created: 2},
+		"contacts":                   {Processed: 3, Created: 3},
+		"customers":                  {Processed: 1, Created: 1},
+		"jobs":                       {Processed: 1, Created: 1},
+		"appointments":               {Processed: 1, Created: 1},
+		"leads":                      {Processed: 1, Created: 1},
+		"inquiries":                  {Processed: 1, Created: 1},
+		"activities":                 {Processed: 1, Created: 1},
+		"employees":                  {Processed: 2, Created: 2},
+		"inquiry_source_primaries":   {Processed: 1, Created: 1},
+		"appointment_results":        {Processed: 2, Created: 2},
+		"prospects":                  {Processed: 1, Created: 1},
+		"product_interests":          {Processed: 1, Created: 1},
+		"addresses":                  {Processed: 1, Created: 1},
+		"contact_phones":             {Processed: 1, Created: 1},
+		"custom_fields":              {Processed: 1, Created: 1},
+		"contact_types":              {Processed: 1, Created: 1},
+		"inquiry_source_secondaries": {Processed: 1, Created: 1},
+		"inquiry_statuses":           {Processed: 1, Created: 1},
+		"activity_references":        {Processed: 1, Created: 1},
+		"activity_results":           {Processed: 1, Created: 1},
+		"product_types":              {Processed: 2, Created: 2},
+		"product_details":            {Processed: 1, Created: 1},
+		"companies":                  {Processed: 1, Created: 1},
 	})
+	if len(res) != 23 || len(plan.Entities) != 23 {
+		t.Errorf("run 1 synced %d of %d entities, want all 23", len(res), len(plan.Entities))
+	}
 	d.wantTypes(t, "marketsharp_contacts", map[string]string{
 		"is_active": "boolean", "balance": "numeric", "last_update": "timestamp with time zone",
 	})
@@ -80,6 +96,42 @@ func TestMarketSharp(t *testing.T) {
 	)
 	wantRows(t, d, `SELECT job_number, total_amount, sale_date FROM marketsharp_jobs`, "J-1001|18250.75|2024-04-15T00:00:00Z")
 	wantRows(t, d, `SELECT primary_source, secondary_source FROM marketsharp_inquiries`, "Web|∅")
+	// The entities added for all 23: Edm.Int32, Edm.Decimal, Edm.Double,
+	// Edm.Boolean and Edm.DateTime typed; m:null is NULL.
+	for _, tc := range []struct {
+		table string
+		types map[string]string
+	}{
+		{"marketsharp_prospects", map[string]string{"company_id": "bigint", "do_not_mail": "boolean", "last_update": "timestamp with time zone"}},
+		{"marketsharp_product_interests", map[string]string{"price_quoted": "numeric", "is_active": "boolean", "last_update": "timestamp with time zone"}},
+		{"marketsharp_addresses", map[string]string{"latitude": "numeric", "longitude": "numeric", "is_active": "boolean"}},
+		{"marketsharp_inquiry_statuses", map[string]string{"id": "bigint", "company_id": "bigint", "last_update_utc": "timestamp with time zone"}},
+		{"marketsharp_activity_results", map[string]string{"id": "bigint", "count_as_contacted": "boolean", "last_update": "timestamp with time zone"}},
+		{"marketsharp_companies", map[string]string{"id": "bigint", "number": "bigint"}},
+	} {
+		d.wantTypes(t, tc.table, tc.types)
+	}
+	d.wantTypes(t, "marketsharp_inquiries", map[string]string{"inquiry_status_id": "bigint", "is_active": "boolean"})
+	d.wantTypes(t, "marketsharp_activities", map[string]string{"reminder_minutes": "bigint", "completed_date": "timestamp with time zone"})
+	wantRows(t, d, `SELECT i.inquiry_status_id, s.name, p.name, x.name, i.division FROM marketsharp_inquiries i
+		JOIN marketsharp_inquiry_statuses s ON s.id = i.inquiry_status_id
+		JOIN marketsharp_inquiry_source_primaries p ON p.id = i.inquiry_source_primary_id
+		JOIN marketsharp_inquiry_source_secondaries x ON x.id = i.inquiry_source_secondary_id AND x.inquiry_source_primary_id = p.id`,
+		"3|Appointment set|Web|Google Ads|∅")
+	wantRows(t, d, `SELECT reminder_minutes, activity_result_id, activity_reference_id, completed_date FROM marketsharp_activities`,
+		"15|∅|12|2024-04-09T16:20:00Z")
+	wantRows(t, d, `SELECT j.inquiry_id, j.completed_date, j.exported_to_guild_quality, r.name, a.type FROM marketsharp_jobs j
+		JOIN marketsharp_appointments a ON a.inquiry_id = j.inquiry_id JOIN marketsharp_appointment_results r ON r.id = a.result_id`,
+		"5a000000-0000-4000-8000-000000000001|∅|false|Sold|In-home")
+	wantRows(t, d, `SELECT first_name, middle_initial, email1, email2, has_dne_email, company_id, last_update FROM marketsharp_prospects`,
+		"Lena|∅|lena@example.com|∅|true|4711|2024-04-02T10:15:00.5Z")
+	wantRows(t, d, `SELECT price_quoted, product_detail_id FROM marketsharp_product_interests`, "99999999999.99|∅")
+	wantRows(t, d, `SELECT line1, line2, latitude, longitude FROM marketsharp_addresses`, "1 Main St|∅|39.7392358|-104.990251")
+	wantRows(t, d, `SELECT contact_id, home_phone, cell_phone, work_phone FROM marketsharp_contact_phones`,
+		"0a1b2c3d-0000-4000-8000-000000000001|(303) 555-0142|303-555-0199|∅")
+	wantRows(t, d, `SELECT id, name, last_update_by, last_update_utc FROM marketsharp_inquiry_statuses`, "3|Appointment set|∅|2023-11-02T08:00:00Z")
+	wantRows(t, d, `SELECT name, is_active, company_id FROM marketsharp_product_types ORDER BY id`, "Windows|true|4711", "Siding|false|∅")
+	wantRows(t, d, `SELECT id, number, email, fax FROM marketsharp_companies`, "4711|1001|office@example.com|∅")
 	if got := d.watermark(t, "marketsharp", "contacts"); !strings.HasPrefix(got, "2024-05-01T09:45:00.123") {
 		t.Errorf("contacts watermark %q", got)
 	}
@@ -96,6 +148,12 @@ func TestMarketSharp(t *testing.T) {
 		"jobs":                {},
 		"employees":           {Processed: 2, Unchanged: 2},
 		"appointment_results": {Processed: 2, Unchanged: 2},
+		"prospects":           {},
+		"product_interests":   {},
+		"addresses":           {Processed: 1, Unchanged: 1},
+		"contact_phones":      {Processed: 1, Unchanged: 1},
+		"product_types":       {Processed: 2, Unchanged: 2},
+		"companies":           {Processed: 1, Unchanged: 1},
 	})
 	wantRows(t, d, `SELECT first_name, last_name, last_update FROM marketsharp_contacts ORDER BY id`,
 		"Maria|Gonzalez & Sons|2024-05-01T09:30:00Z",
