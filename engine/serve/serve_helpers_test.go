@@ -45,6 +45,10 @@ func (l *logs) count(sub string) int { return strings.Count(l.String(), sub) }
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
+	// A bound on waiting, never a claim about speed: three times what an
+	// idle machine needs, so a loaded CI machine does not fail a test
+	// whose condition comes true a little later.
+	within *= 3
 	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {

@@ -98,8 +98,13 @@ func testFailuresBackOff(t *testing.T, queued bool) {
 	}
 	eventually(t, 5*time.Second, "the healthy pipeline should keep its schedule: a failure must not stop the others",
 		func() bool { return len(srv.syncsOf("fine")) >= 3 })
-	e := entityStatus(getStatus(t, s), "bad", "broken")
-	if e == nil || e.State != StateBackingOff || e.ConsecutiveFailures < 2 || !strings.Contains(e.LastError, "status 400") ||
+	// Between two tries the failing entity backs off (at a try it runs).
+	var e *EntityStatus
+	eventually(t, 10*time.Second, "the failing entity should be backing off between tries", func() bool {
+		e = entityStatus(getStatus(t, s), "bad", "broken")
+		return e != nil && e.State == StateBackingOff
+	})
+	if e.ConsecutiveFailures < 2 || !strings.Contains(e.LastError, "status 400") ||
 		e.LastRun == nil || e.LastRun.Status != sink.StatusFailed {
 		t.Fatalf("status of the failing entity: %+v", e)
 	}
