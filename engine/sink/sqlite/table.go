@@ -244,7 +244,7 @@ func ensureTable(ctx context.Context, tx *sql.Tx, t *sink.Table, name string) er
 			}
 			continue
 		}
-		if !strings.EqualFold(typ, c.typ) {
+		if !sameType(typ, c.typ) {
 			return fmt.Errorf("table %q: column %q is %s but field %q is now %s (%s); to migrate, rename the old column (ALTER TABLE %s RENAME COLUMN %s TO %s) and run a full sync",
 				name, c.name, typ, c.name, c.field, c.typ, quote(name), quote(c.name), quote(c.name+"_old"))
 		}

@@ -49,9 +49,9 @@ func TestPrepareCreatesTable(t *testing.T) {
 	mustPrepare(t, d, tb) // idempotent
 	equal(t, "table_info", dump(t, d, `SELECT name, type, "notnull", pk FROM pragma_table_info(?)`, tb.Name), []string{
 		"id|BIGINT|1|1", "email|TEXT|0|0", "amount|DECIMAL_TEXT|0|0", "ratio|REAL|0|0", "active|BOOLEAN|0|0",
-		"born|DATE_TEXT|0|0", "updated_at|DATETIME_TEXT|0|0", "extra|JSON_TEXT|0|0", "tags|JSON_ARRAY_TEXT|0|0",
-		`we"ird|TEXT|0|0`, "_synced_at|DATETIME_TEXT|0|0", "_sync_id|BIGINT|0|0", "_raw|JSON_TEXT|0|0",
-		"_deleted_at|DATETIME_TEXT|0|0",
+		"born|DATE|0|0", "updated_at|DATETIME|0|0", "extra|JSON_TEXT|0|0", "tags|JSON_ARRAY_TEXT|0|0",
+		`we"ird|TEXT|0|0`, "_synced_at|DATETIME|0|0", "_sync_id|BIGINT|0|0", "_raw|JSON_TEXT|0|0",
+		"_deleted_at|DATETIME|0|0",
 	})
 }
 

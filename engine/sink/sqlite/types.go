@@ -3,6 +3,7 @@ package sqlite
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/engine/value"
@@ -11,21 +12,34 @@ import (
 
 // Declared column types. SQLite picks a column's affinity from its
 // declared type name ("INT" → integer, "TEXT" → text, "REAL" → real, else
-// numeric), so every name here is chosen for its affinity: decimals, dates,
-// times and JSON must keep text affinity, or SQLite would turn "1.10" into
-// 1.1, a 30-digit decimal into a float, and the JSON text "12" into 12.
-// PRAGMA table_info shows these names.
+// numeric), so every name here is chosen for its affinity: decimals and
+// JSON must keep text affinity, or SQLite would turn "1.10" into 1.1, a
+// 30-digit decimal into a float, and the JSON text "12" into 12. Dates and
+// times are declared DATE and DATETIME, the names tools read as dates (Go's
+// SQLite drivers return time.Time for them, DBeaver, Metabase and
+// Datasette show dates) so models need no cast: their affinity is numeric,
+// but the values are ISO 8601 text that never reads as a number, so SQLite
+// stores them as text, unchanged. PRAGMA table_info shows these names.
 const (
 	sqlText      = "TEXT"            // string, phone, email, url
 	sqlInteger   = "BIGINT"          // integer; not INTEGER, which would alias the rowid
 	sqlDecimal   = "DECIMAL_TEXT"    // exact decimal string, scale kept ("1.10")
 	sqlFloat     = "REAL"            // float
 	sqlBoolean   = "BOOLEAN"         // 0 or 1 (numeric affinity stores them as integers)
-	sqlDate      = "DATE_TEXT"       // YYYY-MM-DD
-	sqlDatetime  = "DATETIME_TEXT"   // YYYY-MM-DDTHH:MM:SS.ffffffZ, UTC, sorts as text
+	sqlDate      = "DATE"            // YYYY-MM-DD, stored as text
+	sqlDatetime  = "DATETIME"        // YYYY-MM-DDTHH:MM:SS.ffffffZ, UTC, stored as text, sorts as text
 	sqlJSON      = "JSON_TEXT"       // JSON text as received
 	sqlJSONArray = "JSON_ARRAY_TEXT" // string[] as a JSON array
 )
+
+// formerTypes are names earlier releases declared for the same values:
+// tables made then keep them and still match.
+var formerTypes = map[string]string{sqlDate: "DATE_TEXT", sqlDatetime: "DATETIME_TEXT"}
+
+// sameType reports whether a column declared have holds what want does.
+func sameType(have, want string) bool {
+	return strings.EqualFold(have, want) || strings.EqualFold(have, formerTypes[want])
+}
 
 // timeLayout has fixed fractional digits so stored times sort as text;
 // microseconds, like PostgreSQL's timestamptz.

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"database/sql"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -52,7 +53,8 @@ func TestRoundTrip(t *testing.T) {
 			if res := mustWrite(t, d, b); res.Created != 1 {
 				t.Fatalf("first write: %+v", res)
 			}
-			equal(t, "stored", dump(t, d, "SELECT typeof(v), v FROM t"), []string{tc.want})
+			// CAST: the stored text itself (a driver reads DATE and DATETIME columns as times).
+			equal(t, "stored", dump(t, d, "SELECT typeof(v), CAST(v AS TEXT) FROM t"), []string{tc.want})
 			// Writing the same value again must compare equal to what is stored.
 			if res := mustWrite(t, d, b); res.Unchanged != 1 {
 				t.Errorf("second write of the same value: %+v, want unchanged", res)
@@ -86,4 +88,51 @@ func TestWrongGoTypeFailsNamingColumn(t *testing.T) {
 		}
 	}
 	equal(t, "nothing written", dump(t, d, "SELECT count(*) FROM contacts"), []string{"0"})
+}
+
+// TestDatesReadAsTimes: a date or datetime column reads back as a time
+// through a plain database/sql driver, with no cast — what a tool or a Go
+// program sees — while the stored text stays exact.
+func TestDatesReadAsTimes(t *testing.T) {
+	d, path := openTemp(t)
+	tb := &sink.Table{Name: "t", Columns: []sink.Column{{Name: "id", Type: value.Integer},
+		{Name: "born", Type: value.Date}, {Name: "at", Type: value.Datetime}}, PrimaryKey: []string{"id"}}
+	mustPrepare(t, d, tb)
+	at := time.Date(2024, 3, 1, 9, 30, 0, 123456000, time.UTC)
+	mustWrite(t, d, &sink.Batch{Table: tb, Rows: []sink.Row{row(int64(1), time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC), at)}})
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var born, got time.Time
+	if err := db.QueryRow("SELECT born, at FROM t").Scan(&born, &got); err != nil {
+		t.Fatalf("scanning the date columns into time.Time: %v", err)
+	}
+	if !born.Equal(time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC)) || !got.Equal(at) {
+		t.Errorf("read born %v, at %v", born, got)
+	}
+	// Text order is time order, and the date functions read the text.
+	var sorted, day string
+	if err := db.QueryRow("SELECT typeof(at) || '|' || CAST(at AS TEXT), date(at) FROM t").Scan(&sorted, &day); err != nil {
+		t.Fatal(err)
+	}
+	if sorted != "text|2024-03-01T09:30:00.123456Z" || day != "2024-03-01" {
+		t.Errorf("stored %q, date() %q", sorted, day)
+	}
+}
+
+// TestFormerDateTypesStillMatch: a table made by an earlier release, with
+// DATE_TEXT and DATETIME_TEXT columns, is written into as it is.
+func TestFormerDateTypesStillMatch(t *testing.T) {
+	d, _ := openTemp(t)
+	if _, err := d.w.Exec(`CREATE TABLE t (id BIGINT NOT NULL, born DATE_TEXT, at DATETIME_TEXT, _synced_at DATETIME_TEXT, _sync_id BIGINT, PRIMARY KEY (id))`); err != nil {
+		t.Fatal(err)
+	}
+	tb := &sink.Table{Name: "t", Columns: []sink.Column{{Name: "id", Type: value.Integer},
+		{Name: "born", Type: value.Date}, {Name: "at", Type: value.Datetime}}, PrimaryKey: []string{"id"}}
+	mustPrepare(t, d, tb)
+	if res := mustWrite(t, d, &sink.Batch{Table: tb, Rows: []sink.Row{row(int64(1), time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC), time.Now())}}); res.Created != 1 {
+		t.Errorf("write into the old table: %+v", res)
+	}
 }
