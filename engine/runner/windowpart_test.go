@@ -23,7 +23,7 @@ import (
 // the requests of each window and how often each record was served.
 type windowed struct {
 	mu       sync.Mutex
-	items    []windowItem // by id
+	items    []windowItem           // by id
 	requests map[[2]string][]string // window → the after of each request
 	served   map[int]int
 	onReq    func(n int) // called with the request count, before answering
