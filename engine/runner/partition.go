@@ -287,12 +287,13 @@ func timeWindows(e *pipeline.Entity, now time.Time) ([]source.KeyRange, error) {
 			bounds = append(bounds, t)
 		}
 	} else {
-		n := max(e.Partitions, 1)
-		if time.Duration(n) > span/time.Second {
-			n = max(int(span/time.Second), 1) // windows of at least a second
+		secs := int64(span / time.Second)
+		n := int64(max(e.Partitions, 1))
+		if n > secs {
+			n = max(secs, 1) // windows of at least a second
 		}
 		for i := range n {
-			bounds = append(bounds, start.Add(span*time.Duration(i)/time.Duration(n)).Truncate(time.Second))
+			bounds = append(bounds, start.Add(time.Duration(secs*i/n)*time.Second))
 		}
 	}
 	out := make([]source.KeyRange, len(bounds))
