@@ -27,7 +27,10 @@ type windowed struct {
 	requests map[[2]string][]string // window → the after of each request
 	served   map[int]int
 	onReq    func(n int) // called with the request count, before answering
-	n        int
+	// ignoreFrom: the server answers every record before to, whatever
+	// from says (records outside the window).
+	ignoreFrom bool
+	n          int
 }
 
 type windowItem struct {
@@ -80,7 +83,7 @@ func (w *windowed) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	next := ""
 	w.mu.Lock()
 	for _, it := range w.items {
-		if it.ID <= after || it.At.Before(from) || !it.At.Before(to) {
+		if it.ID <= after || (it.At.Before(from) && !w.ignoreFrom) || !it.At.Before(to) {
 			continue
 		}
 		if len(page) == 25 {
@@ -234,6 +237,41 @@ func TestWindowPartitionsExactlyOnce(t *testing.T) {
 				t.Errorf("no request of the incremental run starts at the watermark %s: %v", newest.Format(time.RFC3339), srv.windows())
 			}
 		})
+	}
+}
+
+// TestWindowPartitionsOutsideWindow: a server that returns records
+// before the window it was asked for: they are kept, and each lands once
+// (upsert); created counts each row once, processed more.
+func TestWindowPartitionsOutsideWindow(t *testing.T) {
+	now := time.Now().UTC()
+	start := now.Add(-30 * 24 * time.Hour).Truncate(time.Second)
+	items := skewedTimes(start, now.Add(-time.Minute))
+	srv := newWindowed(items)
+	srv.ignoreFrom = true
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	dest, pg := openPostgres(t)
+	plan := windowPlan(t, ts.URL, "partitions: 4", start.Format(time.RFC3339))
+	r := runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: dest, Logger: quiet(), Parallel: 4})
+	if r.Err != nil || r.Status != sink.StatusSuccess {
+		t.Fatalf("sync: %s %v", r.Status, r.Err)
+	}
+	landed(t, pg, itemIDs(items))
+	twice := 0
+	for _, n := range srv.served {
+		if n > 1 {
+			twice++
+		}
+	}
+	if twice == 0 || r.Processed <= int64(len(items)) {
+		t.Errorf("%d records served more than once, %d processed: the server should have overlapped windows", twice, r.Processed)
+	}
+	if r.Created != int64(len(items)) {
+		t.Errorf("created %d, want each of the %d rows once", r.Created, len(items))
+	}
+	if st := stateRows(t, pg); len(st) != 1 || !strings.HasPrefix(st["job"][0], items[0].At.Format("2006-01-02T15:04:05")) {
+		t.Errorf("state: %v", st)
 	}
 }
 
