@@ -92,7 +92,7 @@ type Entity struct {
 	Write         string  `yaml:"write"`          // upsert | append | replace
 	DeleteMissing string  `yaml:"delete_missing"` // soft | hard
 	MaxRejectRate float64 `yaml:"max_reject_rate"`
-	// Partitions (sql) splits a full read (a first sync, --full, or every
+	// Partitions splits a full read (a first sync, --full, or every
 	// run of an entity without incremental) into this many ranges of the
 	// primary key, with boundaries at equal row counts, read in parallel;
 	// each resumes on its own. Incremental runs stay one stream.
@@ -100,6 +100,11 @@ type Entity struct {
 	// PartitionRows (sql) is Partitions by size: one partition per this
 	// many rows (at least 1,000).
 	PartitionRows int `yaml:"partition_rows"`
+	// PartitionEvery (http) is Partitions by length: one time window per
+	// this long (7d, 12h) from incremental.start to the sync's start.
+	// An http entity's partitions are time windows: its request reads
+	// {{ window.start }} and {{ window.end }}.
+	PartitionEvery string `yaml:"partition_every"`
 
 	HTTPEntity `yaml:",inline"`
 	SQLEntity  `yaml:",inline"`

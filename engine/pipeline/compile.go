@@ -263,7 +263,11 @@ func (c *compiler) partitions(ec *entityCompile) {
 		ec.e.Partitions, ec.e.PartitionRows = n, 0 // run --partitions N
 		return
 	}
-	if ce.Partitions == 0 && ce.PartitionRows == 0 {
+	if ce.Partitions == 0 && ce.PartitionRows == 0 && ce.PartitionEvery == "" {
+		return
+	}
+	if c.p.Source.Type == "http" {
+		c.windowPartitions(ec)
 		return
 	}
 	ec.e.Partitions, ec.e.PartitionRows = ce.Partitions, ce.PartitionRows
@@ -272,6 +276,8 @@ func (c *compiler) partitions(ec *entityCompile) {
 		at = path + "/partition_rows"
 	}
 	switch {
+	case ce.PartitionEvery != "":
+		d.Addf(path+"/partition_every", diag.Error, "conflicting-settings", "entity %q: partition_every (time windows) is for http sources; a %s source is partitioned by partitions or partition_rows", ce.Name, c.p.Source.Type)
 	case ce.Partitions != 0 && ce.PartitionRows != 0:
 		d.Addf(at, diag.Error, "conflicting-settings", "entity %q sets both partitions and partition_rows: choose one", ce.Name)
 	case ce.Partitions < 0 || ce.Partitions > 1024:
@@ -279,7 +285,7 @@ func (c *compiler) partitions(ec *entityCompile) {
 	case ce.PartitionRows < 0 || (ce.PartitionRows > 0 && ce.PartitionRows < 1000):
 		d.Addf(at, diag.Error, "invalid-value", "partition_rows of entity %q must be at least 1000, not %d", ce.Name, ce.PartitionRows)
 	case c.p.Source.Type != "sql":
-		d.Addf(at, diag.Error, "not-built", "entity %q: partitioned backfills are built for sql sources only (by primary-key ranges); time-window partitions of %s sources are not built", ce.Name, c.p.Source.Type)
+		d.Addf(at, diag.Error, "not-built", "entity %q: partitioned backfills are built for sql sources (by primary-key ranges) and http sources (by time windows); partitions of %s sources are not built", ce.Name, c.p.Source.Type)
 	case ec.write != sink.Upsert:
 		d.Addf(at, diag.Error, "conflicting-settings", "entity %q: partitions need write: upsert (a %s sync swaps or appends the whole table in one run; not built for partitions)", ce.Name, ec.write)
 	case ce.DeleteMissing != "":
@@ -289,6 +295,131 @@ func (c *compiler) partitions(ec *entityCompile) {
 	case ce.Parent != nil:
 		d.Addf(at, diag.Error, "conflicting-settings", "entity %q: a substream (parent) cannot be partitioned", ce.Name)
 	}
+}
+
+// windowPartitions: an http entity's partitions are time windows from
+// incremental.start to the sync's start; its full read's request (or
+// its job's start request) must filter by {{ window.start }} and
+// {{ window.end }}, or every window would read everything.
+func (c *compiler) windowPartitions(ec *entityCompile) {
+	d, ce, path := c.d, ec.ce, ec.path
+	ec.e.Partitions, ec.e.Windows = ce.Partitions, true
+	at := path + "/partitions"
+	if ce.Partitions == 0 {
+		at = path + "/partition_every"
+	}
+	if ce.PartitionEvery != "" {
+		every, err := parseEvery(ce.PartitionEvery)
+		if err != nil {
+			d.Addf(path+"/partition_every", diag.Error, "invalid-value", "partition_every of entity %q: %v", ce.Name, err)
+		}
+		ec.e.PartitionEvery = every
+	}
+	var reqs []any
+	if ce.Request != nil {
+		reqs = append(reqs, ce.Request)
+	}
+	if ce.Job != nil && ce.Job.Start != nil {
+		reqs = append(reqs, ce.Job.Start)
+	}
+	switch {
+	case ce.PartitionRows != 0:
+		d.Addf(path+"/partition_rows", diag.Error, "conflicting-settings", "entity %q: partition_rows is for sql sources; an http entity is partitioned by time windows (partitions: N or partition_every: 7d)", ce.Name)
+	case ce.Partitions != 0 && ce.PartitionEvery != "":
+		d.Addf(at, diag.Error, "conflicting-settings", "entity %q sets both partitions and partition_every: choose one", ce.Name)
+	case ce.Partitions < 0 || ce.Partitions > 1024:
+		d.Addf(at, diag.Error, "invalid-value", "partitions of entity %q must be between 1 and 1024, not %d", ce.Name, ce.Partitions)
+	case ce.Incremental == nil || ce.Incremental.Start == "":
+		d.AddKeyf(path, diag.Error, "conflicting-settings", "entity %q: time-window partitions need incremental.start (the start of the first window: a time, or -30d)", ce.Name)
+	case !mentions(reqs, "window.start") || !mentions(reqs, "window.end"):
+		d.Addf(at, diag.Error, "conflicting-settings", "entity %q: time-window partitions need its request (or job.start) to filter by {{ window.start }} and {{ window.end }}; without both every window would read everything", ce.Name)
+	case ec.write != sink.Upsert:
+		d.Addf(at, diag.Error, "conflicting-settings", "entity %q: partitions need write: upsert (a %s sync swaps or appends the whole table in one run; not built for partitions)", ce.Name, ec.write)
+	case ce.DeleteMissing != "":
+		d.Addf(at, diag.Error, "conflicting-settings", "entity %q: partitions cannot be combined with delete_missing (no one partition sees every key; not built)", ce.Name)
+	case ce.Parent != nil:
+		d.Addf(at, diag.Error, "conflicting-settings", "entity %q: a substream (parent) cannot be partitioned", ce.Name)
+	}
+}
+
+// parseEvery reads a window length: a Go duration (12h) or days (7d),
+// at least a minute.
+func parseEvery(s string) (time.Duration, error) {
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a length such as 7d or 12h", s)
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, fmt.Errorf("%q is not a length such as 7d or 12h", s)
+		}
+	}
+	if d < time.Minute {
+		return 0, fmt.Errorf("%q is shorter than a minute", s)
+	}
+	return d, nil
+}
+
+// mentions reports whether any string inside the requests (path,
+// params, headers, body) uses the template variable name.
+func mentions(reqs []any, name string) bool {
+	var walk func(v any) bool
+	walk = func(v any) bool {
+		switch x := v.(type) {
+		case *config.Request:
+			if walk(x.Path) || walk(x.Body) {
+				return true
+			}
+			for k, s := range x.Params {
+				if walk(k) || walk(s) {
+					return true
+				}
+			}
+			for k, s := range x.Headers {
+				if walk(k) || walk(s) {
+					return true
+				}
+			}
+		case string:
+			for rest := x; ; {
+				i := strings.Index(rest, "{{")
+				if i < 0 {
+					return false
+				}
+				j := strings.Index(rest[i:], "}}")
+				if j < 0 {
+					return false
+				}
+				if strings.TrimSpace(rest[i+2:i+j]) == name {
+					return true
+				}
+				rest = rest[i+j+2:]
+			}
+		case map[string]any:
+			for k, e := range x {
+				if walk(k) || walk(e) {
+					return true
+				}
+			}
+		case []any:
+			for _, e := range x {
+				if walk(e) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for _, r := range reqs {
+		if walk(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // parent: a substream's parent is another entity of the file.

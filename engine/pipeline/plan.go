@@ -67,6 +67,11 @@ type Entity struct {
 	// Partitions or PartitionRows (sql) split a full read into ranges of
 	// the primary key (a partitioned backfill); zero: one stream.
 	Partitions, PartitionRows int
+	// Windows (http): the partitions are time windows from
+	// Incremental.Start to the sync's start, Partitions of them or one
+	// per PartitionEvery, read through {{ window.start }}/{{ window.end }}.
+	Windows        bool
+	PartitionEvery time.Duration
 }
 
 // Child is a compiled child table of an entity.

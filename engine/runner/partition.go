@@ -84,7 +84,7 @@ func (p *part) unwrap(stored string) {
 
 // partitioned reports whether the entity asks for partitions.
 func partitioned(e *pipeline.Entity) bool {
-	return e.Partitions > 0 || e.PartitionRows > 0
+	return e.Partitions > 0 || e.PartitionRows > 0 || (e.Windows && e.PartitionEvery > 0)
 }
 
 // syncPartitioned runs a partitioned backfill of e when this run is one
@@ -129,6 +129,11 @@ func syncPartitioned(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entit
 	}
 	inc := e.Incremental
 	fullRead := inc == nil || o.Full || (stored.Watermark == "" && inc.Start == "")
+	if e.Windows {
+		// Time windows start at incremental.start: a first sync (no
+		// watermark yet) is the backfill.
+		fullRead = o.Full || stored.Watermark == ""
+	}
 	if storedPlan.Resume == "" && !fullRead {
 		return nil, false // incremental: one stream
 	}
@@ -216,18 +221,12 @@ func makePlan(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Op
 			return &pp, nil
 		}
 	}
-	rd, err := e.Source.Open(ctx, &source.Env{Logger: o.Logger, Redact: plan.Redact})
-	if err != nil {
-		return nil, fmt.Errorf("opening the source: %w", err)
+	var ranges []source.KeyRange
+	if e.Windows {
+		ranges, err = timeWindows(e, time.Now().UTC())
+	} else {
+		ranges, err = sourceRanges(ctx, plan, e, o)
 	}
-	if c, ok := rd.(interface{ Close() error }); ok {
-		defer c.Close()
-	}
-	pr, ok := rd.(source.Partitioner)
-	if !ok {
-		return nil, fmt.Errorf("entity %q: its source cannot be partitioned (not built)", e.Name)
-	}
-	ranges, err := pr.Partitions(ctx, e.Partitions, e.PartitionRows)
 	if err != nil {
 		return nil, err
 	}
@@ -240,6 +239,83 @@ func makePlan(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Op
 		return nil, fmt.Errorf("storing the partition plan: %w", err)
 	}
 	return pp, nil
+}
+
+// sourceRanges asks the entity's source for its key ranges.
+func sourceRanges(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Options) ([]source.KeyRange, error) {
+	rd, err := e.Source.Open(ctx, &source.Env{Logger: o.Logger, Redact: plan.Redact})
+	if err != nil {
+		return nil, fmt.Errorf("opening the source: %w", err)
+	}
+	if c, ok := rd.(interface{ Close() error }); ok {
+		defer c.Close()
+	}
+	pr, ok := rd.(source.Partitioner)
+	if !ok {
+		return nil, fmt.Errorf("entity %q: its source cannot be partitioned (not built)", e.Name)
+	}
+	return pr.Partitions(ctx, e.Partitions, e.PartitionRows)
+}
+
+// maxWindows bounds the windows of one plan (partition_every).
+const maxWindows = 1024
+
+// timeWindows splits [incremental.start, now) into the entity's time
+// windows: Partitions of equal length, or one per PartitionEvery from
+// the start (the last one ends at now). Each bound is an RFC 3339 time
+// in UTC; the windows meet, so every time lies in exactly one.
+func timeWindows(e *pipeline.Entity, now time.Time) ([]source.KeyRange, error) {
+	if e.Incremental == nil || e.Incremental.Start == "" {
+		return nil, fmt.Errorf("entity %q: time-window partitions need incremental.start", e.Name)
+	}
+	start, err := pipeline.ParseWatermarkTime(e.Incremental.Start)
+	if err != nil {
+		return nil, fmt.Errorf("entity %q: incremental start: %w", e.Name, err)
+	}
+	start, now = start.UTC().Truncate(time.Second), now.UTC().Truncate(time.Second)
+	if !start.Before(now) {
+		return nil, fmt.Errorf("entity %q: incremental start %s is not before the sync's start %s: no window to read", e.Name, start.Format(time.RFC3339), now.Format(time.RFC3339))
+	}
+	span := now.Sub(start)
+	var bounds []time.Time
+	if every := e.PartitionEvery; every > 0 {
+		n := (span + every - 1) / every
+		if n > maxWindows {
+			return nil, fmt.Errorf("entity %q: partition_every %s makes %d windows from %s to now; at most %d (choose a longer one)", e.Name, every, n, start.Format(time.RFC3339), maxWindows)
+		}
+		for t := start; t.Before(now); t = t.Add(every) {
+			bounds = append(bounds, t)
+		}
+	} else {
+		secs := int64(span / time.Second)
+		n := int64(max(e.Partitions, 1))
+		if n > secs {
+			n = max(secs, 1) // windows of at least a second
+		}
+		for i := range n {
+			bounds = append(bounds, start.Add(time.Duration(secs*i/n)*time.Second))
+		}
+	}
+	out := make([]source.KeyRange, len(bounds))
+	for i, b := range bounds {
+		hi := now
+		if i+1 < len(bounds) {
+			hi = bounds[i+1]
+		}
+		out[i] = source.KeyRange{Lo: b.Format(time.RFC3339), Hi: hi.Format(time.RFC3339)}
+	}
+	return out, nil
+}
+
+// window reads a time-window partition's bounds.
+func (p *part) window() (lo, hi time.Time, err error) {
+	if lo, err = time.Parse(time.RFC3339, p.rng.Lo); err == nil {
+		hi, err = time.Parse(time.RFC3339, p.rng.Hi)
+	}
+	if err != nil {
+		err = fmt.Errorf("partition %s: its window [%s, %s) is not two RFC 3339 times: %w", p.name, p.rng.Lo, p.rng.Hi, err)
+	}
+	return lo, hi, err
 }
 
 // SyncStoredPartition runs partition i of the entity's stored plan id

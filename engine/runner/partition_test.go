@@ -335,16 +335,15 @@ func TestPartitionClaims(t *testing.T) {
 // TestPartitionsCompileErrors: what partitions are not built for says so.
 func TestPartitionsCompileErrors(t *testing.T) {
 	for _, c := range []struct{ name, src, want string }{
-		{"http", `version: 1
+		{"file", `version: 1
 name: p
-source: {type: http, base_url: "http://127.0.0.1:1"}
+source: {type: file, path: /srv/x/*.csv, format: csv}
 entities:
   e:
-    request: {path: /x}
     primary_key: [id]
     partitions: 4
     fields: {id: {type: integer}}
-`, "not built"},
+`, "partitions of file sources are not built"},
 		{"replace", `version: 1
 name: p
 source: {type: sql, driver: mysql, dsn: "root@tcp(127.0.0.1:3306)/test"}

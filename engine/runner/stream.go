@@ -459,6 +459,7 @@ func (s *syncer) flush(ctx context.Context, b *batcher, final bool) error {
 		Progress: &sink.Progress{Processed: s.r.Processed, Filtered: s.r.Filtered, Rejected: s.r.Rejected, Failed: s.r.Failed, Duplicates: s.r.Duplicates}}
 	if s.part != nil {
 		batch.Partition = s.part.name
+		batch.Overlapping = s.e.Windows
 	}
 	batch.Children = append(batch.Children, b.children...)
 	if cp != nil {

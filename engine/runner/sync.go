@@ -259,6 +259,20 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if e.Windows && s.part == nil {
+		// An entity read by time windows outside a partitioned backfill
+		// (an incremental run): its request still gets a window, from
+		// where the read starts to now.
+		if st.Start.IsZero() {
+			st.Start = st.WatermarkTime
+			if st.Start.IsZero() && e.Incremental != nil {
+				st.Start, _ = pipeline.ParseWatermarkTime(e.Incremental.Start)
+			}
+		}
+		if st.End.IsZero() {
+			st.End = time.Now().UTC()
+		}
+	}
 	if p := s.part; p != nil {
 		// A partition is a part of a full read: its range by key, from
 		// its own position; its stored watermark is its own newest.
@@ -270,7 +284,22 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 		if s.stored.Resume != "" && p.resume == "" {
 			s.stored.Watermark = "" // another plan's
 		}
-		st = source.ReadState{Resume: p.resume, Range: &p.rng}
+		if e.Windows {
+			// A time window: the request's {{ window.start }} and
+			// {{ window.end }}, and {{ watermark }} its start.
+			lo, hi, err := p.window()
+			if err != nil {
+				return err
+			}
+			st = source.ReadState{Resume: p.resume, Start: lo, End: hi, WatermarkTime: lo}
+			if e.Incremental != nil {
+				if st.Watermark, err = source.FormatTime(lo, e.Incremental.Format); err != nil {
+					return err
+				}
+			}
+		} else {
+			st = source.ReadState{Resume: p.resume, Range: &p.rng}
+		}
 	}
 	reader, err := s.open(ctx, e.Source)
 	if err != nil {

@@ -120,6 +120,12 @@ type Batch struct {
 	// the batch belongs to: its checkpoint and its fence are the
 	// partition's (StateKey), its rejects the entity's.
 	Partition string
+	// Overlapping says the partitions' rows may share keys (time
+	// windows: a record changed during the backfill, or returned by a
+	// server outside its window, is in two): the batch takes the
+	// table's write lock alone, as an ordinary sync's does, instead of
+	// sharing it with the other partitions (disjoint key ranges).
+	Overlapping bool
 }
 
 // StateKey is the entity name the batch's checkpoint and fence use.

@@ -165,7 +165,7 @@ func (d *DB) writeTx(ctx context.Context, conn *pgx.Conn, b *sink.Batch, p *plan
 	// table at once: they share its write lock, which every other
 	// writer of the table takes alone.
 	lockFn := "pg_advisory_xact_lock"
-	if b.Partition != "" {
+	if b.Partition != "" && !b.Overlapping {
 		lockFn = "pg_advisory_xact_lock_shared"
 	}
 	if err := d.begin(ctx, pc, p, fr, e, keys, fence, !fast, lockFn); err != nil {

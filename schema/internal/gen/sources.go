@@ -98,8 +98,9 @@ func entitySettings() *Obj {
 		kw("write", S("upsert (default) on the primary key; append every record as a new row; replace the whole table atomically when a full sync succeeds.", enum(sink.WriteModes))),
 		kw("delete_missing", S("On a complete successful full sync, rows whose key was not seen are marked _deleted_at (soft) or deleted (hard).", enum(sink.DeleteModes))),
 		kw("max_reject_rate", N("Fail the sync when more than this share (0–1) of the records is rejected.", kw("minimum", 0), kw("maximum", 1))),
-		kw("partitions", I("sql: split a full read (first sync, --full, or every run without incremental) into this many primary-key ranges of equal row counts, read in parallel, each resuming on its own; incremental runs stay one stream.", kw("minimum", 1), kw("maximum", 1024))),
+		kw("partitions", I("Split a full read into this many partitions, read in parallel, each resuming on its own; incremental runs stay one stream. sql: primary-key ranges of equal row counts (first sync, --full, or every run without incremental). http: time windows of equal length from incremental.start (required) to the sync's start (first sync or --full); the request (or job.start) must use {{ window.start }} and {{ window.end }}.", kw("minimum", 1), kw("maximum", 1024))),
 		kw("partition_rows", I("sql: partitions by size: one primary-key range per this many rows.", kw("minimum", 1000))),
+		kw("partition_every", S("http: partitions by length: one time window per this long (7d, 12h; at least 1m) from incremental.start to the sync's start, at most 1024 windows.")),
 		// http
 		kw("request", D("http: the request.", ref("request"))),
 		kw("incremental_request", D("http: the request of incremental runs, when it differs from request (a list endpoint for full reads, a change feed for increments).", ref("incremental_request"))),
