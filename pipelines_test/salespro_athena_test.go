@@ -60,6 +60,9 @@ type fakeAthena struct {
 	starts  map[string][]string
 	calls   map[string]int // by action
 	bad     []string
+	// throttle answers this many GetQueryResults calls with Athena's
+	// throttling 400 first.
+	throttle int
 }
 
 var (
@@ -175,6 +178,11 @@ func (a *fakeAthena) serve(w http.ResponseWriter, r *http.Request) {
 			"QueryExecutionContext": map[string]any{"Database": "home_genius_db", "Catalog": "awsdatacatalog"}, "Status": st}})
 		w.Write(out)
 	case "GetQueryResults":
+		if a.throttle > 0 {
+			a.throttle--
+			a.fail(w, "ThrottlingException", "Rate exceeded")
+			return
+		}
 		q := a.queries[req.Get("QueryExecutionId").String()]
 		if q == nil || q.polls < 3 || q.final != "SUCCEEDED" {
 			a.fail(w, "InvalidRequestException", "Query has not yet finished. Current state: RUNNING")
@@ -295,6 +303,7 @@ func athenaEnv(srv *fakeAthena, extra ...string) map[string]string {
 // watermarks.
 func TestSalesProAthena(t *testing.T) {
 	srv := newFakeAthena(t)
+	srv.throttle = 1 // Athena throttles with a 400: retry.when tries it again
 	plan := loadPlan(t, "salespro_athena", athenaEnv(srv))
 	d := openDest(t)
 	logs := &logBuffer{}
@@ -309,8 +318,9 @@ func TestSalesProAthena(t *testing.T) {
 		"credit_applications": {Processed: 2, Created: 2},
 		"lead_results":        {Processed: 2, Created: 2},
 	})
-	// 4 queries; each polled three times; results of 3 rows + header are 2 pages.
-	if srv.calls["StartQueryExecution"] != 4 || srv.calls["GetQueryExecution"] != 12 || srv.calls["GetQueryResults"] != 8 {
+	// 4 queries; each polled three times; results of 3 rows + header are
+	// 2 pages, and one page was throttled once.
+	if srv.calls["StartQueryExecution"] != 4 || srv.calls["GetQueryExecution"] != 12 || srv.calls["GetQueryResults"] != 9 {
 		t.Errorf("calls = %v", srv.calls)
 	}
 	for table, qs := range srv.starts {

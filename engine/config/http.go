@@ -201,6 +201,10 @@ type Retry struct {
 	Attempts int      `yaml:"attempts"`
 	Initial  Duration `yaml:"initial"`
 	Max      Duration `yaml:"max"`
+	// When are expressions over an error response (a status no other rule
+	// retries: a 400 or 403) that say it is worth another try, for APIs
+	// that throttle with one (AWS: 400 ThrottlingException).
+	When ErrorWhen `yaml:"when"`
 }
 
 // Paginate picks a pagination style and its settings.

@@ -96,6 +96,7 @@ type opener struct {
 	maxDepth         int
 	allow            map[string]bool // other origins redirects and next links may reach, without credentials
 	retry            retryPolicy
+	retryWhen        *errorWhen // retry.when: error responses worth another try
 	errorWhen        *errorWhen
 	srcRate          rateSpec
 	entRate          *rateSpec
@@ -170,6 +171,9 @@ func compileEntity(spec *source.Spec, p *problems) *opener {
 	}
 	compileLimits(src, p, o)
 	o.retry = compileRetry(src.Retry, p)
+	if src.Retry != nil && len(src.Retry.When) > 0 {
+		o.retryWhen = compileErrorWhen(src.Retry.When, "/source/retry/when", p)
+	}
 	o.srcRate = compileRate(src.RateLimit, p, "/source/rate_limit", "source:"+o.stateKey)
 	if ent.RateLimit != nil {
 		r := compileRate(ent.RateLimit, p, ep+"/rate_limit", "entity:"+spec.Pipeline+"\x00"+o.entity)

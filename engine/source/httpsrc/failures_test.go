@@ -363,3 +363,50 @@ func pageItems(r *http.Request) string {
 	}
 	return items(3, 5)
 }
+
+// TestRetryWhen: an error status that is not retried on its own (AWS
+// throttles with a 400) is tried again when retry.when says so; other
+// 400s still fail at once, and without retry.when the throttle fails too.
+func TestRetryWhen(t *testing.T) {
+	const throttled = `{"__type":"com.amazonaws.athena#ThrottlingException","message":"Rate exceeded"}`
+	const invalid = `{"__type":"com.amazonaws.athena#InvalidRequestException","message":"bad query"}`
+	for _, tc := range []struct {
+		name, when, fault string
+		wantReq           int
+		wantErr           string
+	}{
+		{"throttle retried", `retry: {attempts: 4, initial: 1ms, when: 'status == 400 && body?.__type endsWith "ThrottlingException"'}`, throttled, 3, ""},
+		{"other 400 not retried", `retry: {attempts: 4, initial: 1ms, when: 'status == 400 && body?.__type endsWith "ThrottlingException"'}`, invalid, 1, "status 400"},
+		{"no retry.when", `retry: {attempts: 4, initial: 1ms}`, throttled, 1, "status 400"},
+		{"a list, headers", `retry: {attempts: 4, initial: 1ms, when: ['status == 403 && headers["X-Reason"] == "slow down"', 'status == 400 && body?.message == "Rate exceeded"']}`, throttled, 3, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := 0
+			api := newFake(t, func(w http.ResponseWriter, r *http.Request, _ string, _ int) {
+				n++
+				if n <= 2 {
+					writeJSON(w, 400, []byte(tc.fault))
+					return
+				}
+				writeJSON(w, 200, []byte(`[{"id":1},{"id":2}]`))
+			})
+			yml := `
+version: 1
+name: t
+source: {type: http, base_url: BASE, ` + tc.when + `}
+entities:
+  e: {request: {path: /e}, fields: {id: id}}
+`
+			pages, err := readAllPages(t, openYAML(t, yml, api.URL, nil), source.ReadState{})
+			if tc.wantErr == "" && (err != nil || len(ids(pages, "id")) != 2) {
+				t.Fatalf("err %v, %d records", err, len(ids(pages, "id")))
+			}
+			if tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("err %v, want one with %q", err, tc.wantErr)
+			}
+			if n != tc.wantReq {
+				t.Errorf("%d requests, want %d", n, tc.wantReq)
+			}
+		})
+	}
+}

@@ -121,6 +121,10 @@ func (r *reader) fetchStep(ctx context.Context, rs *requestSpec, v *vars, c *cal
 			reason = "status " + strconv.Itoa(res.status)
 			retry = true
 			wait, hasWait = retryAfter(res.header, time.Now())
+		case r.retryWhen(res):
+			reason = "status " + strconv.Itoa(res.status) + " (retry.when)"
+			retry = true
+			wait, hasWait = retryAfter(res.header, time.Now())
 		default:
 			return nil, r.statusErr(res, page, attempt)
 		}
@@ -379,4 +383,14 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// retryWhen reports whether retry.when says an error response that no
+// other rule retries is worth another try (a throttling 400).
+func (r *reader) retryWhen(res *response) bool {
+	if r.o.retryWhen == nil {
+		return false
+	}
+	rule, err := r.o.retryWhen.failed(res.status, res.header, res.body)
+	return err == nil && rule != nil
 }

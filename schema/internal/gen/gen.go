@@ -60,10 +60,13 @@ func Schema() ([]byte, error) {
 		})))
 	defs.Set("auth", authDef())
 	defs.Set("rate_limit", rateLimitDef())
-	defs.Set("retry", O("Retries with exponential back-off and jitter for 429, 5xx, connection resets, timeouts and truncated bodies.", props(
+	defs.Set("retry", O("Retries with exponential back-off and jitter for 429, 5xx, connection resets, timeouts and truncated bodies, and for the error responses retry.when names.", props(
 		kw("attempts", I("How many times a request is tried in all (default 5). <PIPELINE>_RETRY_ATTEMPTS overrides it.", kw("minimum", 0))),
 		kw("initial", dur("First back-off delay (default 500ms).")),
 		kw("max", dur("Longest back-off delay (default 30s).")),
+		kw("when", D("expr over body, status and headers of an error response that is not retried otherwise (a 400, a 403): when true it is tried again with the same back-off, for APIs that throttle with such a status (AWS: 400 with body.__type ending in ThrottlingException). One expression or a list; the first match decides.",
+			kw("anyOf", []any{obj(kw("type", "string")), obj(ref("error_rule")),
+				obj(kw("type", "array"), kw("minItems", 1), kw("items", obj(kw("anyOf", []any{obj(kw("type", "string")), obj(ref("error_rule"))}))))}))),
 	)))
 	defs.Set("paginate", paginateDef())
 	defs.Set("request", requestDef())
