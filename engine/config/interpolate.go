@@ -95,6 +95,11 @@ func (d *Document) interpolate(n *yaml.Node, path, dir string, opts Options) {
 						Message: fmt.Sprintf("${env:%s}: %q is not an environment variable name", arg, name)})
 					return ""
 				}
+				if what := d.overrideCollision(name, path); what != "" {
+					d.findings = append(d.findings, diag.Finding{File: d.File, Line: n.Line, Column: n.Column,
+						Severity: diag.Warning, Code: "env-override-collision",
+						Message: fmt.Sprintf("${env:%s} is also the variable crmsync reads to override %s of this pipeline: setting it changes both; give this setting a name of its own", name, what)})
+				}
 				if v, ok := opts.LookupEnv(name); ok && v != "" {
 					return v
 				}
@@ -175,4 +180,38 @@ func unsetMessage(name, path string) string {
 		return fmt.Sprintf("environment variable %s is not set: export it before running (a secret has no default in the file)", name)
 	}
 	return fmt.Sprintf("environment variable %s is not set and has no default (export it, or write ${env:%s:-default})", name, name)
+}
+
+// overrideSettings are the general <PIPELINE>_<SETTING> overrides (see
+// applyOverrides): what each changes, and where in a file a ${env:} of
+// that name means the same thing.
+var overrideSettings = []struct {
+	suffix, what string
+	at           *regexp.Regexp
+}{
+	{"BATCH_SIZE", "every entity's batch_size", regexp.MustCompile(`^/(defaults|entities/[^/]+)/batch_size$`)},
+	{"MAX_RECORDS", "every entity's max_records", regexp.MustCompile(`^/(defaults|entities/[^/]+)/max_records$`)},
+	{"STRICT_VALIDATION", "whether warnings reject", nil},
+	{"RETRY_ATTEMPTS", "source.retry.attempts", regexp.MustCompile(`^/source/retry/attempts$`)},
+	{"TIMEOUT", "source.timeout (every request's time limit)", regexp.MustCompile(`^/source/timeout$`)},
+	{"RATE_LIMIT", "the source's rate_limit", regexp.MustCompile(`^/source/rate_limit/(per_second|requests)$`)},
+}
+
+// overrideCollision says which general override the variable name is,
+// when the file reads it for something else ("" when it does not).
+func (d *Document) overrideCollision(name, path string) string {
+	nameNode := Lookup(d.Root, "name")
+	if nameNode == nil || nameNode.Kind != yaml.ScalarNode || nameNode.Value == "" {
+		return ""
+	}
+	rest, ok := strings.CutPrefix(name, EnvPrefix(nameNode.Value))
+	if !ok {
+		return ""
+	}
+	for _, o := range overrideSettings {
+		if rest == o.suffix && (o.at == nil || !o.at.MatchString(path)) {
+			return o.what
+		}
+	}
+	return ""
 }
