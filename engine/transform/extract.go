@@ -78,13 +78,16 @@ func (x *extractor) add(path string) int {
 }
 
 // extract fills out[slot] for every path. out has x.n entries.
-func (x *extractor) extract(json string, out []gjson.Result, found []bool) {
+// order, when not nil, is the caller's own memory of the root's key
+// order (records of one source repeat it), which spares a map lookup
+// per key.
+func (x *extractor) extract(json string, out []gjson.Result, found []bool, order *keyOrder) {
 	clear(found)
 	for i := range out {
 		out[i] = gjson.Result{}
 	}
 	if x.simple > 0 {
-		if _, ok := x.scan(json, 0, x.root, out, found); !ok {
+		if _, ok := x.scan(json, 0, x.root, out, found, order); !ok {
 			// Not the plain JSON the scanner reads: gjson's lenient walk.
 			clear(found)
 			for i := range out {
@@ -131,7 +134,7 @@ func (x *extractor) walk(obj string, node *trieNode, out []gjson.Result, found [
 // wants, with a whole-number fast path for Num. base is obj's offset in
 // the record. ok is false on anything but well-formed JSON, which walk
 // then reads as before.
-func (x *extractor) scan(obj string, base int, node *trieNode, out []gjson.Result, found []bool) (done int, ok bool) {
+func (x *extractor) scan(obj string, base int, node *trieNode, out []gjson.Result, found []bool, order *keyOrder) (done int, ok bool) {
 	i := skipWS(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
 		return 0, false // walk decides what gjson makes of it
@@ -142,7 +145,7 @@ func (x *extractor) scan(obj string, base int, node *trieNode, out []gjson.Resul
 	if i < len(obj) && obj[i] == '}' {
 		return 0, closed(i)
 	}
-	for i < len(obj) {
+	for pos := 0; i < len(obj); pos++ {
 		if obj[i] != '"' {
 			return done, false
 		}
@@ -164,7 +167,13 @@ func (x *extractor) scan(obj string, base int, node *trieNode, out []gjson.Resul
 		if ve < 0 || ve < len(obj) && !isDelim(obj[ve]) {
 			return done, false // 0A0, truex: what gjson makes of them is walk's
 		}
-		if child := node.children[key]; child != nil {
+		var child *trieNode
+		if order != nil {
+			child = order.child(pos, key, node)
+		} else {
+			child = node.children[key]
+		}
+		if child != nil {
 			v := gjson.Result{Type: typ, Raw: obj[vs:ve], Index: base + vs}
 			switch typ {
 			case gjson.String:
@@ -182,7 +191,7 @@ func (x *extractor) scan(obj string, base int, node *trieNode, out []gjson.Resul
 				}
 			}
 			if child.children != nil && typ == gjson.JSON && obj[vs] == '{' {
-				n, ok := x.scan(v.Raw, 0, child, out, found) // walk's Index: within the object
+				n, ok := x.scan(v.Raw, 0, child, out, found, nil) // walk's Index: within the object
 				if !ok {
 					return done, false
 				}
@@ -208,6 +217,29 @@ func (x *extractor) scan(obj string, base int, node *trieNode, out []gjson.Resul
 	return done, false
 }
 
+// keyOrder remembers the keys of the last record's root object by
+// position, with their trie nodes (nil: no path wants the key).
+type keyOrder struct {
+	keys []string
+	kids []*trieNode
+}
+
+// child is node's child for the key at position pos of the root: the
+// remembered one when the key is the same, else the trie's, remembered.
+func (o *keyOrder) child(pos int, key string, node *trieNode) *trieNode {
+	if pos < len(o.keys) && o.keys[pos] == key {
+		return o.kids[pos]
+	}
+	c := node.children[key]
+	switch {
+	case pos < len(o.keys):
+		o.keys[pos], o.kids[pos] = strings.Clone(key), c
+	case pos == len(o.keys) && pos < 1024:
+		o.keys, o.kids = append(o.keys, strings.Clone(key)), append(o.kids, c)
+	}
+	return c
+}
+
 func skipWS(s string, i int) int {
 	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
 		i++
@@ -215,7 +247,9 @@ func skipWS(s string, i int) int {
 	return i
 }
 
-func isDelim(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == '}' }
+func isDelim(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == '}'
+}
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 

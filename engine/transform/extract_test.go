@@ -39,11 +39,11 @@ func sameResult(a, b gjson.Result) bool {
 
 // checkScan compares extract (the scanner, falling back to walk) with
 // gjson's walk alone, slot by slot.
-func checkScan(t *testing.T, x *extractor, rec string) {
+func checkScan(t *testing.T, x *extractor, rec string, order *keyOrder) {
 	t.Helper()
 	got, gotF := make([]gjson.Result, x.n), make([]bool, x.n)
 	want, wantF := make([]gjson.Result, x.n), make([]bool, x.n)
-	x.extract(rec, got, gotF)
+	x.extract(rec, got, gotF, order)
 	x.walk(rec, x.root, want, wantF)
 	for i := range got {
 		if gotF[i] != wantF[i] || !sameResult(got[i], want[i]) {
@@ -56,8 +56,11 @@ func checkScan(t *testing.T, x *extractor, rec string) {
 // every path of every record, malformed ones included.
 func TestScanMatchesWalk(t *testing.T) {
 	x := newTestExtractor()
-	for _, rec := range extractInputs {
-		checkScan(t, x, rec)
+	for _, order := range []*keyOrder{nil, {}} {
+		// Twice with a key order: remembered keys, then changed ones.
+		for _, rec := range append(extractInputs, extractInputs...) {
+			checkScan(t, x, rec, order)
+		}
 	}
 }
 
@@ -66,5 +69,10 @@ func FuzzScanMatchesWalk(f *testing.F) {
 		f.Add(rec)
 	}
 	x := newTestExtractor()
-	f.Fuzz(func(t *testing.T, rec string) { checkScan(t, x, rec) })
+	f.Fuzz(func(t *testing.T, rec string) {
+		order := &keyOrder{}
+		checkScan(t, x, rec, nil)
+		checkScan(t, x, rec, order)
+		checkScan(t, x, rec, order)
+	})
 }
