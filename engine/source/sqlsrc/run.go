@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/crmsync/crmsync/engine/source"
 )
@@ -221,14 +222,17 @@ func (rn *run) query(ctx context.Context, sh shape) (n int, more bool, err error
 // its Resume is the state of a complete read ("" or the extra streams'
 // watermarks).
 func (rn *run) flush(last bool) error {
-	s := string(rn.buf)
+	// The page's string is the buffer itself, handed over (as httpsrc
+	// does with a body): the next page gets a new buffer of the same
+	// size, so no page is copied once more.
+	s := unsafe.String(unsafe.SliceData(rn.buf), len(rn.buf))
 	recs := make([]source.Record, len(rn.ends))
 	prev := 0
 	for i, e := range rn.ends {
 		recs[i].JSON = s[prev:e]
 		prev = e
 	}
-	rn.buf, rn.ends = rn.buf[:0], rn.ends[:0]
+	rn.buf, rn.ends = make([]byte, 0, cap(rn.buf)), rn.ends[:0]
 	p := source.Page{Number: rn.page + 1, Records: recs, Total: rn.total}
 	if rn.r.o.stmts.mode != modeStream {
 		p.Resume = rn.resumeText(rn.cur.set && !last)
