@@ -594,6 +594,12 @@ func (s *syncer) finish() {
 	if r.NothingToDo {
 		return
 	}
+	if len(r.Warnings) > 0 {
+		r.FieldWarnings = make(map[string]sink.FieldWarning, len(r.Warnings))
+		for f, n := range r.Warnings {
+			r.FieldWarnings[f] = sink.FieldWarning{Lines: n, NotPrinted: r.NotPrinted[f]}
+		}
+	}
 	if !s.o.DryRun && s.o.Dest != nil && r.ID != 0 {
 		if err := s.o.Dest.FinishSync(context.Background(), &r.Sync); err != nil {
 			s.log.Error("recording the sync result failed", "error", err)

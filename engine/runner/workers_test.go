@@ -195,8 +195,21 @@ func runSame(t *testing.T, plan *pipeline.Plan, workers int, full, window bool) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	stored := map[string]sink.FieldWarning{}
 	for _, s := range h {
-		out.counts += fmt.Sprintf("%s p%d c%d u%d n%d f%d r%d x%d d%d v%d e%d %q\n", s.Status, s.Processed, s.Created, s.Updated, s.Unchanged, s.Filtered, s.Rejected, s.Failed, s.Duplicates, s.ValidationErrors, s.ProcessingErrors, s.Errors)
+		out.counts += fmt.Sprintf("%s p%d c%d u%d n%d f%d r%d x%d d%d v%d e%d %q %v\n", s.Status, s.Processed, s.Created, s.Updated, s.Unchanged, s.Filtered, s.Rejected, s.Failed, s.Duplicates, s.ValidationErrors, s.ProcessingErrors, s.Errors, s.FieldWarnings)
+		for f, w := range s.FieldWarnings {
+			stored[f] = sink.FieldWarning{Lines: stored[f].Lines + w.Lines, NotPrinted: stored[f].NotPrinted + w.NotPrinted}
+		}
+	}
+	// The history keeps the counts the runs reported, field by field.
+	for f, n := range out.warnings {
+		if stored[f] != (sink.FieldWarning{Lines: n, NotPrinted: out.notPrinted[f]}) {
+			t.Errorf("history's field_warnings %s = %+v; the runs counted %d lines, %d not printed", f, stored[f], n, out.notPrinted[f])
+		}
+	}
+	if len(stored) != len(out.warnings) {
+		t.Errorf("history's field_warnings %v; the runs counted %v", stored, out.warnings)
 	}
 	cp, err := d.Checkpoint(context.Background(), "same", "people")
 	if err != nil {

@@ -240,6 +240,17 @@ type Sync struct {
 	RecordsPerSecond float64       `json:"records_per_second"`
 	SuccessRate      float64       `json:"success_rate"`
 	Errors           []string      `json:"errors"`
+	// FieldWarnings counts the sync's per-record warning lines by field
+	// (validation warnings, conversion and expression failures; a
+	// child's fields as child.field): lines is every one, printed or not;
+	// not_printed those past the per-field line limit. Nil: none.
+	FieldWarnings map[string]FieldWarning `json:"field_warnings,omitempty"`
+}
+
+// FieldWarning is one field's count of per-record warning lines.
+type FieldWarning struct {
+	Lines      int64 `json:"lines"`
+	NotPrinted int64 `json:"not_printed"`
 }
 
 // DurationSeconds is Duration for JSON readers.

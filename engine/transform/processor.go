@@ -101,6 +101,7 @@ type Processor struct {
 
 	results, parentResults []gjson.Result
 	found, parentFound     []bool
+	order, parentOrder     keyOrder
 }
 
 type eventKind uint8
@@ -179,9 +180,9 @@ func (pr *Processor) Process(rec source.Record, out *Output) {
 		pr.ctxMap["file"] = rec.File
 		pr.ctxMap["row"] = rec.Row
 	}
-	p.extract.extract(rec.JSON, pr.results, pr.found)
+	p.extract.extract(rec.JSON, pr.results, pr.found, &pr.order)
 	if p.parentExtract.n > 0 {
-		p.parentExtract.extract(pr.parent, pr.parentResults, pr.parentFound)
+		p.parentExtract.extract(pr.parent, pr.parentResults, pr.parentFound, &pr.parentOrder)
 	}
 	for _, f := range p.order {
 		var v any

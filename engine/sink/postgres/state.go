@@ -59,6 +59,7 @@ func (d *DB) createState(ctx context.Context) error {
 			errors jsonb NOT NULL DEFAULT '[]')`,
 		`CREATE INDEX IF NOT EXISTS crmsync_sync_history_entity_idx ON `+d.ident(tableHistory)+` (pipeline, entity, id DESC)`,
 		`ALTER TABLE `+d.ident(tableHistory)+` ADD COLUMN IF NOT EXISTS duplicates bigint NOT NULL DEFAULT 0`,
+		`ALTER TABLE `+d.ident(tableHistory)+` ADD COLUMN IF NOT EXISTS field_warnings jsonb NOT NULL DEFAULT '{}'`,
 		`CREATE TABLE IF NOT EXISTS `+d.ident(tableState)+` (
 			pipeline text NOT NULL,
 			entity text NOT NULL,
@@ -152,15 +153,19 @@ func (d *DB) FinishSync(ctx context.Context, s *sink.Sync) error {
 	if err != nil {
 		return fmt.Errorf("recording the end of sync %d: %w", s.ID, err)
 	}
+	fw, err := fieldWarningsJSON(s.FieldWarnings)
+	if err != nil {
+		return fmt.Errorf("recording the end of sync %d: %w", s.ID, err)
+	}
 	tag, err := d.pool.Exec(ctx, "UPDATE "+d.ident(tableHistory)+` SET finished_at = $2, status = $3,
 		processed = $4, created = $5, updated = $6, unchanged = $7, failed = $8, filtered = $9, rejected = $10,
 		api_calls = $11, retries = $12, validation_errors = $13, processing_errors = $14,
 		duration_seconds = $15, records_per_second = $16, success_rate = $17, errors = $18,
-		plan_hash = CASE WHEN $19 = '' THEN plan_hash ELSE $19 END, duplicates = $20
+		plan_hash = CASE WHEN $19 = '' THEN plan_hash ELSE $19 END, duplicates = $20, field_warnings = $21
 		WHERE id = $1`,
 		s.ID, finished, s.Status, s.Processed, s.Created, s.Updated, s.Unchanged, s.Failed, s.Filtered, s.Rejected,
 		s.APICalls, s.Retries, s.ValidationErrors, s.ProcessingErrors,
-		s.Duration.Seconds(), s.RecordsPerSecond, s.SuccessRate, json.RawMessage(js), s.PlanHash, s.Duplicates)
+		s.Duration.Seconds(), s.RecordsPerSecond, s.SuccessRate, json.RawMessage(js), s.PlanHash, s.Duplicates, json.RawMessage(fw))
 	if err != nil {
 		return fmt.Errorf("recording the end of sync %d: %w", s.ID, err)
 	}
@@ -175,7 +180,7 @@ func (d *DB) FinishSync(ctx context.Context, s *sink.Sync) error {
 
 const historyCols = `id, pipeline, entity, plan_hash, started_at, finished_at, status, processed, created, updated, unchanged,
 	failed, filtered, rejected, api_calls, retries, validation_errors, processing_errors, duration_seconds,
-	records_per_second, success_rate, errors, duplicates`
+	records_per_second, success_rate, errors, duplicates, field_warnings`
 
 // History lists syncs, newest first.
 func (d *DB) History(ctx context.Context, f sink.Filter) ([]sink.Sync, error) {
@@ -190,17 +195,21 @@ func (d *DB) History(ctx context.Context, f sink.Filter) ([]sink.Sync, error) {
 	var finished *time.Time
 	var seconds float64
 	var errs []string
+	var fw map[string]sink.FieldWarning
 	_, err = pgx.ForEachRow(rows, []any{&s.ID, &s.Pipeline, &s.Entity, &s.PlanHash, &s.StartedAt, &finished, &s.Status,
 		&s.Processed, &s.Created, &s.Updated, &s.Unchanged, &s.Failed, &s.Filtered, &s.Rejected, &s.APICalls, &s.Retries,
-		&s.ValidationErrors, &s.ProcessingErrors, &seconds, &s.RecordsPerSecond, &s.SuccessRate, &errs, &s.Duplicates}, func() error {
+		&s.ValidationErrors, &s.ProcessingErrors, &seconds, &s.RecordsPerSecond, &s.SuccessRate, &errs, &s.Duplicates, &fw}, func() error {
 		r := s
 		if finished != nil {
 			r.FinishedAt = *finished
 		}
 		r.Duration = time.Duration(seconds * float64(time.Second))
 		r.Errors = errs
+		if len(fw) > 0 {
+			r.FieldWarnings = fw
+		}
 		out = append(out, r)
-		finished, errs = nil, nil
+		finished, errs, fw = nil, nil, nil
 		return nil
 	})
 	if err != nil {
@@ -228,6 +237,14 @@ func (d *DB) Rejects(ctx context.Context, f sink.Filter) ([]sink.StoredReject, e
 		return nil, fmt.Errorf("reading rejects: %w", err)
 	}
 	return out, nil
+}
+
+// fieldWarningsJSON is the field_warnings column's text: {} for none.
+func fieldWarningsJSON(fw map[string]sink.FieldWarning) ([]byte, error) {
+	if len(fw) == 0 {
+		return []byte("{}"), nil
+	}
+	return json.Marshal(fw)
 }
 
 // limit is the SQL LIMIT of a filter; NULL (no limit) when unset.

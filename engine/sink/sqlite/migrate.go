@@ -10,6 +10,7 @@ import (
 var addedColumns = []struct{ table, column, def string }{
 	{"crmsync_sync_history", "duplicates", "BIGINT NOT NULL DEFAULT 0"},
 	{"crmsync_state", "version", "TEXT NOT NULL DEFAULT ''"},
+	{"crmsync_sync_history", "field_warnings", "JSON_TEXT NOT NULL DEFAULT '{}'"},
 }
 
 func addColumns(ctx context.Context, tx *sql.Tx) error {

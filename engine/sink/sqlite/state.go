@@ -180,14 +180,18 @@ func (d *DB) FinishSync(ctx context.Context, s *sink.Sync) error {
 		s.FinishedAt = time.Now()
 	}
 	errs, _ := json.Marshal(nonNil(s.Errors))
+	fw := []byte("{}")
+	if len(s.FieldWarnings) > 0 {
+		fw, _ = json.Marshal(s.FieldWarnings)
+	}
 	r, err := d.w.ExecContext(ctx, `UPDATE crmsync_sync_history SET
 		finished_at = ?, status = ?, processed = ?, created = ?, updated = ?, unchanged = ?, failed = ?,
 		filtered = ?, rejected = ?, api_calls = ?, retries = ?, validation_errors = ?, processing_errors = ?,
-		duration_seconds = ?, records_per_second = ?, success_rate = ?, errors = ?, plan_hash = ?, duplicates = ?
-		WHERE id = ?`,
+		duration_seconds = ?, records_per_second = ?, success_rate = ?, errors = ?, plan_hash = ?, duplicates = ?,
+		field_warnings = ? WHERE id = ?`,
 		formatTime(s.FinishedAt), s.Status, s.Processed, s.Created, s.Updated, s.Unchanged, s.Failed,
 		s.Filtered, s.Rejected, s.APICalls, s.Retries, s.ValidationErrors, s.ProcessingErrors,
-		s.Duration.Seconds(), s.RecordsPerSecond, s.SuccessRate, string(errs), s.PlanHash, s.Duplicates, s.ID)
+		s.Duration.Seconds(), s.RecordsPerSecond, s.SuccessRate, string(errs), s.PlanHash, s.Duplicates, string(fw), s.ID)
 	if err != nil {
 		return fmt.Errorf("finish sync %d of pipeline %q entity %q: %w", s.ID, s.Pipeline, s.Entity, err)
 	}
@@ -251,7 +255,7 @@ func (d *DB) History(ctx context.Context, f sink.Filter) ([]sink.Sync, error) {
 	rows, err := d.r.QueryContext(ctx, `SELECT id, pipeline, entity, COALESCE(plan_hash, ''), started_at,
 		COALESCE(finished_at, ''), status, processed, created, updated, unchanged, failed, filtered, rejected,
 		api_calls, retries, validation_errors, processing_errors, duration_seconds, records_per_second,
-		success_rate, errors, duplicates FROM crmsync_sync_history`+where+` ORDER BY id DESC`+limitSQL(f), args...)
+		success_rate, errors, duplicates, field_warnings FROM crmsync_sync_history`+where+` ORDER BY id DESC`+limitSQL(f), args...)
 	if err != nil {
 		return nil, fmt.Errorf("read sync history: %w", err)
 	}
@@ -259,12 +263,12 @@ func (d *DB) History(ctx context.Context, f sink.Filter) ([]sink.Sync, error) {
 	var out []sink.Sync
 	for rows.Next() {
 		var s sink.Sync
-		var started, finished, errs string
+		var started, finished, errs, fw string
 		var secs float64
 		if err := rows.Scan(&s.ID, &s.Pipeline, &s.Entity, &s.PlanHash, &started, &finished, &s.Status,
 			&s.Processed, &s.Created, &s.Updated, &s.Unchanged, &s.Failed, &s.Filtered, &s.Rejected,
 			&s.APICalls, &s.Retries, &s.ValidationErrors, &s.ProcessingErrors, &secs, &s.RecordsPerSecond,
-			&s.SuccessRate, &errs, &s.Duplicates); err != nil {
+			&s.SuccessRate, &errs, &s.Duplicates, &fw); err != nil {
 			return nil, fmt.Errorf("read sync history: %w", err)
 		}
 		if s.StartedAt, err = parseTime(started); err != nil {
@@ -278,6 +282,11 @@ func (d *DB) History(ctx context.Context, f sink.Filter) ([]sink.Sync, error) {
 		s.Duration = time.Duration(secs * float64(time.Second))
 		if err := json.Unmarshal([]byte(errs), &s.Errors); err != nil {
 			return nil, fmt.Errorf("read sync %d: errors: %w", s.ID, err)
+		}
+		if fw != "{}" && fw != "" {
+			if err := json.Unmarshal([]byte(fw), &s.FieldWarnings); err != nil {
+				return nil, fmt.Errorf("read sync %d: field_warnings: %w", s.ID, err)
+			}
 		}
 		out = append(out, s)
 	}
