@@ -94,53 +94,6 @@ func (d *dialect) render(t sqlText) (string, []string) {
 	return b.String(), names
 }
 
-// inlineInts renders t for the ? dialect with every parameter written
-// as a literal, when every value bound is a whole number or NULL: text
-// crmsync formats itself from an int64, which no value can turn into
-// SQL. Any other value (text, a time) keeps the statement prepared.
-// args are in bind order, one per parameter occurrence, as render
-// returns their names.
-func inlineInts(d *dialect, t sqlText, args []any) (string, bool) {
-	if d.dollarParams || len(args) == 0 {
-		return "", false
-	}
-	for _, a := range args {
-		switch a.(type) {
-		case nil, int64:
-		default:
-			return "", false
-		}
-	}
-	var b []byte
-	i := 0
-	for _, p := range t {
-		if p.param == "" {
-			b = append(b, p.text...)
-			continue
-		}
-		if i >= len(args) {
-			return "", false
-		}
-		switch a := args[i].(type) {
-		case nil:
-			b = append(b, "NULL"...)
-		case int64:
-			if a < 0 {
-				b = append(b, '(') // never a -- after a minus in the text
-				b = strconv.AppendInt(b, a, 10)
-				b = append(b, ')')
-			} else {
-				b = strconv.AppendInt(b, a, 10)
-			}
-		}
-		i++
-	}
-	if i != len(args) {
-		return "", false
-	}
-	return string(b), true
-}
-
 func indexOf(list []string, s string) int {
 	for i, v := range list {
 		if v == s {
