@@ -48,6 +48,7 @@ func TestDocumentedMessages(t *testing.T) {
 		{"regex", "^[A-Z]", "abc"},
 		{"one_of", []any{"new", "open", "won"}, "lost"},
 		{"digits", nil, "-5"},
+		{"uuid", nil, "123e4567e89b12d3a456426614174000"},
 	} {
 		info, ok := Lookup(c.name)
 		if !ok {
