@@ -217,41 +217,8 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 			return fmt.Errorf("locking %s %s: %w", plan.Name, e.Name, err)
 		}
 		defer unlock()
-		if p := s.part; p != nil {
-			// Under the partition's claim: is its plan still the entity's?
-			// (A job for a backfill that finished has nothing to do.)
-			cur, err := o.Dest.Checkpoint(ctx, plan.Name, sink.PartitionKey(e.Name, planName))
-			if err != nil {
-				return fmt.Errorf("reading the partition plan: %w", err)
-			}
-			var pp partPlan
-			if json.Unmarshal([]byte(cur.Resume), &pp) != nil || pp.ID != p.plan.ID {
-				s.r.NothingToDo = true
-				s.log.Info(fmt.Sprintf("Partition %s of %s %s: its backfill (plan %s) is finished; nothing to do", p.name, plan.Name, e.Name, p.plan.ID))
-				return nil
-			}
-		}
-		if s.part != nil {
-			// Partitions run side by side: the plan's maker marks the
-			// rows of dead runs, under the entity's ordinary claim.
-		} else if _, err := o.Dest.MarkInterrupted(ctx, plan.Name, e.Name); err != nil {
-			return fmt.Errorf("marking interrupted syncs: %w", err)
-		}
-		if err := o.Dest.Prepare(ctx, e.Table); err != nil {
+		if idle, err := s.begin(ctx); err != nil || idle {
 			return err
-		}
-		for _, ch := range e.Children {
-			if err := o.Dest.Prepare(ctx, ch.Table); err != nil {
-				return err
-			}
-		}
-		id, err := o.Dest.StartSync(ctx, &s.r.Sync)
-		if err != nil {
-			return fmt.Errorf("recording the sync start: %w", err)
-		}
-		s.r.ID = id // from here on, finish records the outcome in the history
-		if s.stored, err = o.Dest.Checkpoint(ctx, plan.Name, s.stateKey()); err != nil {
-			return fmt.Errorf("reading the checkpoint: %w", err)
 		}
 	}
 	s.log = s.log.With("sync_id", s.r.ID)
@@ -259,46 +226,13 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if e.Windows && s.part == nil {
-		// An entity read by time windows outside a partitioned backfill
-		// (an incremental run): its request still gets a window, from
-		// where the read starts to now.
-		if st.Start.IsZero() {
-			st.Start = st.WatermarkTime
-			if st.Start.IsZero() && e.Incremental != nil {
-				st.Start, _ = pipeline.ParseWatermarkTime(e.Incremental.Start)
-			}
-		}
-		if st.End.IsZero() {
-			st.End = time.Now().UTC()
-		}
-	}
-	if p := s.part; p != nil {
-		// A partition is a part of a full read: its range by key, from
-		// its own position; its stored watermark is its own newest.
-		p.unwrap(s.stored.Resume)
-		if p.done {
-			s.log.Info(fmt.Sprintf("Partition %s of %s %s was read to its end by an earlier run", p.name, plan.Name, e.Name))
+	st = s.windowed(st)
+	if s.part != nil {
+		var done bool
+		if st, done, err = s.partitionState(); err != nil {
+			return err
+		} else if done {
 			return s.finishPartitions(ctx)
-		}
-		if s.stored.Resume != "" && p.resume == "" {
-			s.stored.Watermark = "" // another plan's
-		}
-		if e.Windows {
-			// A time window: the request's {{ window.start }} and
-			// {{ window.end }}, and {{ watermark }} its start.
-			lo, hi, err := p.window()
-			if err != nil {
-				return err
-			}
-			st = source.ReadState{Resume: p.resume, Start: lo, End: hi, WatermarkTime: lo}
-			if e.Incremental != nil {
-				if st.Watermark, err = source.FormatTime(lo, e.Incremental.Format); err != nil {
-					return err
-				}
-			}
-		} else {
-			st = source.ReadState{Resume: p.resume, Range: &p.rng}
 		}
 	}
 	reader, err := s.open(ctx, e.Source)
@@ -321,6 +255,110 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 	if err := s.readLookups(ctx); err != nil {
 		return err
 	}
+	return s.readAndFinish(ctx, reader, st)
+}
+
+// begin does what a sync does under its claim before reading: a
+// partition checks that its backfill still runs (idle: it finished, there
+// is nothing to do), dead runs' history rows are marked, the tables are
+// made or checked, the sync's history row is started and the checkpoint
+// read.
+func (s *syncer) begin(ctx context.Context) (idle bool, err error) {
+	e, plan, o := s.e, s.plan, s.o
+	if p := s.part; p != nil {
+		// Under the partition's claim: is its plan still the entity's?
+		// (A job for a backfill that finished has nothing to do.)
+		cur, err := o.Dest.Checkpoint(ctx, plan.Name, sink.PartitionKey(e.Name, planName))
+		if err != nil {
+			return false, fmt.Errorf("reading the partition plan: %w", err)
+		}
+		var pp partPlan
+		if json.Unmarshal([]byte(cur.Resume), &pp) != nil || pp.ID != p.plan.ID {
+			s.r.NothingToDo = true
+			s.log.Info(fmt.Sprintf("Partition %s of %s %s: its backfill (plan %s) is finished; nothing to do", p.name, plan.Name, e.Name, p.plan.ID))
+			return true, nil
+		}
+	} else if _, err := o.Dest.MarkInterrupted(ctx, plan.Name, e.Name); err != nil {
+		// (Partitions run side by side: the plan's maker marks the rows
+		// of dead runs, under the entity's ordinary claim.)
+		return false, fmt.Errorf("marking interrupted syncs: %w", err)
+	}
+	if err := o.Dest.Prepare(ctx, e.Table); err != nil {
+		return false, err
+	}
+	for _, ch := range e.Children {
+		if err := o.Dest.Prepare(ctx, ch.Table); err != nil {
+			return false, err
+		}
+	}
+	id, err := o.Dest.StartSync(ctx, &s.r.Sync)
+	if err != nil {
+		return false, fmt.Errorf("recording the sync start: %w", err)
+	}
+	s.r.ID = id // from here on, finish records the outcome in the history
+	if s.stored, err = o.Dest.Checkpoint(ctx, plan.Name, s.stateKey()); err != nil {
+		return false, fmt.Errorf("reading the checkpoint: %w", err)
+	}
+	return false, nil
+}
+
+// windowed gives an entity read by time windows outside a partitioned
+// backfill (an incremental run) a window all the same: from where the
+// read starts to now, for its request's {{ window.start }}/{{ window.end }}.
+func (s *syncer) windowed(st source.ReadState) source.ReadState {
+	e := s.e
+	if !e.Windows || s.part != nil {
+		return st
+	}
+	if st.Start.IsZero() {
+		st.Start = st.WatermarkTime
+		if st.Start.IsZero() && e.Incremental != nil {
+			st.Start, _ = pipeline.ParseWatermarkTime(e.Incremental.Start)
+		}
+	}
+	if st.End.IsZero() {
+		st.End = time.Now().UTC()
+	}
+	return st
+}
+
+// partitionState is the read of a partition: a part of a full read, its
+// range by key or its time window, from its own position; its stored
+// watermark is its own newest. done: an earlier run read it to its end.
+func (s *syncer) partitionState() (st source.ReadState, done bool, err error) {
+	p, e := s.part, s.e
+	p.unwrap(s.stored.Resume)
+	if p.done {
+		s.log.Info(fmt.Sprintf("Partition %s of %s %s was read to its end by an earlier run", p.name, s.plan.Name, e.Name))
+		return st, true, nil
+	}
+	if s.stored.Resume != "" && p.resume == "" {
+		s.stored.Watermark = "" // another plan's
+	}
+	if !e.Windows {
+		return source.ReadState{Resume: p.resume, Range: &p.rng}, false, nil
+	}
+	// A time window: the request's {{ window.start }} and
+	// {{ window.end }}, and {{ watermark }} its start.
+	lo, hi, err := p.window()
+	if err != nil {
+		return st, false, err
+	}
+	st = source.ReadState{Resume: p.resume, Start: lo, End: hi, WatermarkTime: lo}
+	if e.Incremental != nil {
+		if st.Watermark, err = source.FormatTime(lo, e.Incremental.Format); err != nil {
+			return st, false, err
+		}
+	}
+	return st, false, nil
+}
+
+// readAndFinish streams the read into the destination and does what a
+// complete read allows: earlier rejects pruned, a replace or
+// delete_missing sync's swap or delete (under a live claim), the
+// backfill's watermark when this was its last partition.
+func (s *syncer) readAndFinish(ctx context.Context, reader source.Reader, st source.ReadState) error {
+	e, plan, o := s.e, s.plan, s.o
 	fr, full := o.Dest.(sink.FullRefresher)
 	fullSync := !o.DryRun && full && s.part == nil && (e.Table.Write == sink.Replace || e.Table.DeleteMissing != "") && s.isFullRead()
 	if fullSync {
@@ -332,7 +370,7 @@ func (s *syncer) run(ctx context.Context, base *slog.Logger) error {
 		}
 	}
 	fromStart := st.Resume == ""
-	err = s.stream(ctx, reader, st)
+	err := s.stream(ctx, reader, st)
 	if pr, ok := o.Dest.(sink.RejectPruner); ok && s.part == nil && err == nil && !o.DryRun && !s.truncated && fromStart && s.isFullRead() && s.claimLost() == nil {
 		// Everything was read: a record still bad was rejected again by
 		// this sync, so the rejects of earlier ones are history.
