@@ -38,6 +38,7 @@ type Metrics struct {
 	jobsRunning prometheus.Gauge
 	paused      *prometheus.GaugeVec
 	admin       *prometheus.CounterVec
+	jobsRetried *prometheus.CounterVec
 
 	http *httpMetrics
 }
@@ -90,6 +91,7 @@ func newMetrics() *Metrics {
 	m.leader = one("crmsync_leader", "1 while this process is River's elected leader (it queues the scheduled syncs of every replica).")
 	m.jobsQueued = one("crmsync_jobs_queued", "Sync jobs waiting in River's tables (available, scheduled or retryable), over every replica.")
 	m.jobsRunning = one("crmsync_jobs_running", "Sync jobs running, over every replica, as River's tables have them.")
+	m.jobsRetried = counter("crmsync_jobs_retried_total", "Sync jobs that ran again after the entity's previous sync failed, on any replica. River does not retry a sync job itself (one attempt each): the schedule's back-off does.", entityLabels...)
 	m.paused = gauge("crmsync_paused", "1 while the operator has paused the entity (or its pipeline).", entityLabels...)
 	m.admin = counter("crmsync_admin_requests_total", "Operator API requests, by action (run, pause, resume) and result (ok, unauthorized, forbidden, …).", "action", "result")
 	m.http = newHTTPMetrics(m.Registry)

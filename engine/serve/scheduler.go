@@ -284,6 +284,7 @@ func (s *Scheduler) execute(ctx context.Context, j *job, plan *pipeline.Plan, en
 			return s.q.insertPartitions(ctx, args)
 		}
 	}
+	s.countRetry(ctx, dest, plan.Name, ent.Name)
 	res := runner.Sync(ctx, plan, ent, o)
 	if res.Dispatched {
 		s.log.Info(fmt.Sprintf("Queued the partitions of %s %s for every replica", plan.Name, ent.Name), "pipeline", plan.Name, "entity", ent.Name)
@@ -426,5 +427,16 @@ func (s *Scheduler) drain(grace time.Duration) {
 		s.log.Warn("Grace period over: interrupting the running syncs; what they committed stays, the rest is read again next time")
 		s.cancelRuns()
 		<-done
+	}
+}
+
+// countRetry counts a sync that follows a failed one (the history says,
+// whichever replica ran it) in crmsync_jobs_retried_total.
+func (s *Scheduler) countRetry(ctx context.Context, dest sink.Destination, pipeline, entity string) {
+	c, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	last, err := dest.History(c, sink.Filter{Pipeline: pipeline, Entity: entity, Limit: 1})
+	if err == nil && len(last) == 1 && last[0].Status == sink.StatusFailed {
+		s.metrics.jobsRetried.WithLabelValues(pipeline, entity).Inc()
 	}
 }

@@ -114,6 +114,13 @@ func testFailuresBackOff(t *testing.T, queued bool) {
 	if v, _ := metricValue(t, s.Metrics().Registry, "crmsync_syncs_total", map[string]string{"pipeline": "bad", "status": "failed"}); v < 3 {
 		t.Errorf("crmsync_syncs_total{status=failed} = %v", v)
 	}
+	// Every try after the first followed a failure; the healthy entity never retried.
+	if v, _ := metricValue(t, s.Metrics().Registry, "crmsync_jobs_retried_total", map[string]string{"pipeline": "bad", "entity": "broken"}); v < 2 {
+		t.Errorf("crmsync_jobs_retried_total{bad,broken} = %v, want at least 2", v)
+	}
+	if v, _ := metricValue(t, s.Metrics().Registry, "crmsync_jobs_retried_total", map[string]string{"pipeline": "good", "entity": "fine"}); v != 0 {
+		t.Errorf("crmsync_jobs_retried_total{good,fine} = %v, want 0", v)
+	}
 
 	srv.setFailing("broken", false)
 	eventually(t, 10*time.Second, "the healed entity should succeed", func() bool {
