@@ -69,21 +69,9 @@ func (r *reader) fetchStep(ctx context.Context, rs *requestSpec, v *vars, c *cal
 				return nil, r.pageErr(res, page, xerr.Error(), true)
 			}
 		}
-		fault, clientFault, isFault := "", false, false
-		if err == nil && res != nil && res.fromXML { // SOAP is XML: JSON bodies skip the look
-			fault, clientFault, isFault = soapFault(res.body)
-		}
-		var reason string
-		retry, hasWait, wait := false, false, time.Duration(0)
+		vd := r.judge(res, req, err, page, attempt, attempts, renewed)
 		switch {
-		case err != nil:
-			reason = r.red.text(errText(err))
-			retry = retryableErr(err)
-			var re *oauth2.RetrieveError
-			if errors.As(err, &re) && re.Response != nil {
-				retry = retryableStatus(re.Response.StatusCode)
-			}
-		case res.status == http.StatusUnauthorized && !renewed && r.canRenew():
+		case vd.renew:
 			renewed = true
 			r.auth.(renewer).renewToken(req)
 			r.retries.Add(1)
@@ -91,44 +79,13 @@ func (r *reader) fetchStep(ctx context.Context, rs *requestSpec, v *vars, c *cal
 				page.attr(), "method", req.Method, "url", r.red.url(req.URL))
 			attempt--
 			continue
-		case isFault && (clientFault || attempt >= attempts):
-			// A SOAP fault, whatever the status: a client fault is not
-			// retried (the same request fails the same way).
-			if attempt > 1 {
-				fault += fmt.Sprintf(" (after %d tries)", attempt)
-			}
-			return nil, r.pageErr(res, page, fault, false)
-		case isFault:
-			reason = fault
-			retry = true
-		case res.status >= 200 && res.status < 300:
-			rule, err := r.checkBody(res, page)
-			if err != nil {
-				return nil, err
-			}
-			if rule == nil {
-				return res, nil
-			}
-			reason = fmt.Sprintf("the body says the request failed (error_when %q)", rule.src)
-			if !rule.retry || attempt >= attempts {
-				if attempt > 1 {
-					reason += fmt.Sprintf(" (after %d tries)", attempt)
-				}
-				return nil, r.pageErr(res, page, reason, true)
-			}
-			retry = true
-		case retryableStatus(res.status):
-			reason = "status " + strconv.Itoa(res.status)
-			retry = true
-			wait, hasWait = retryAfter(res.header, time.Now())
-		case r.retryWhen(res):
-			reason = "status " + strconv.Itoa(res.status) + " (retry.when)"
-			retry = true
-			wait, hasWait = retryAfter(res.header, time.Now())
-		default:
-			return nil, r.statusErr(res, page, attempt)
+		case vd.final != nil:
+			return nil, vd.final
+		case vd.done:
+			return res, nil
 		}
-		if !retry || attempt >= attempts {
+		reason, wait, hasWait := vd.reason, vd.wait, vd.hasWait
+		if !vd.retry || attempt >= attempts {
 			if res != nil && err == nil {
 				return nil, r.statusErr(res, page, attempt)
 			}
@@ -158,6 +115,71 @@ func (r *reader) fetchStep(ctx context.Context, rs *requestSpec, v *vars, c *cal
 			return nil, fmt.Errorf("entity %q: %s: %w", r.o.entity, page, err)
 		}
 	}
+}
+
+// verdict is what one attempt's answer means: the response is the page
+// (done), the page failed for good (final), the token is to be renewed
+// and the request sent again (renew), or the request may be tried again
+// (retry, with its reason and, when the server said, how long to wait).
+type verdict struct {
+	done, retry, renew bool
+	final              error
+	reason             string
+	wait               time.Duration
+	hasWait            bool
+}
+
+// judge reads one attempt: a transport error, a 401 with a renewable
+// token, a SOAP fault, a 2xx (its body checked: error_when), a status
+// worth another try (429, 408, 5xx, retry.when), or any other status.
+func (r *reader) judge(res *response, req *http.Request, err error, page step, attempt, attempts int, renewed bool) verdict {
+	fault, clientFault, isFault := "", false, false
+	if err == nil && res != nil && res.fromXML { // SOAP is XML: JSON bodies skip the look
+		fault, clientFault, isFault = soapFault(res.body)
+	}
+	switch {
+	case err != nil:
+		retry := retryableErr(err)
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.Response != nil {
+			retry = retryableStatus(re.Response.StatusCode)
+		}
+		return verdict{retry: retry, reason: r.red.text(errText(err))}
+	case res.status == http.StatusUnauthorized && !renewed && r.canRenew():
+		return verdict{renew: true}
+	case isFault && (clientFault || attempt >= attempts):
+		// A SOAP fault, whatever the status: a client fault is not
+		// retried (the same request fails the same way).
+		if attempt > 1 {
+			fault += fmt.Sprintf(" (after %d tries)", attempt)
+		}
+		return verdict{final: r.pageErr(res, page, fault, false)}
+	case isFault:
+		return verdict{retry: true, reason: fault}
+	case res.status >= 200 && res.status < 300:
+		rule, err := r.checkBody(res, page)
+		if err != nil {
+			return verdict{final: err}
+		}
+		if rule == nil {
+			return verdict{done: true}
+		}
+		reason := fmt.Sprintf("the body says the request failed (error_when %q)", rule.src)
+		if !rule.retry || attempt >= attempts {
+			if attempt > 1 {
+				reason += fmt.Sprintf(" (after %d tries)", attempt)
+			}
+			return verdict{final: r.pageErr(res, page, reason, true)}
+		}
+		return verdict{retry: true, reason: reason}
+	case retryableStatus(res.status):
+		wait, ok := retryAfter(res.header, time.Now())
+		return verdict{retry: true, reason: "status " + strconv.Itoa(res.status), wait: wait, hasWait: ok}
+	case r.retryWhen(res):
+		wait, ok := retryAfter(res.header, time.Now())
+		return verdict{retry: true, reason: "status " + strconv.Itoa(res.status) + " (retry.when)", wait: wait, hasWait: ok}
+	}
+	return verdict{final: r.statusErr(res, page, attempt)}
 }
 
 // checkBody checks a 2xx body: its depth, that it is JSON, and
