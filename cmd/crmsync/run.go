@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -79,45 +80,16 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	var start, end time.Time
-	var err error
-	if f.start != "" {
-		if start, err = pipeline.ParseWatermarkTime(f.start); err != nil {
-			fmt.Fprintf(stderr, "crmsync run: --start-date %q: want 2006-01-02 or an RFC 3339 time\n", f.start)
-			return exitUsage
-		}
-	}
-	if f.end != "" {
-		if end, err = pipeline.ParseWatermarkTime(f.end); err != nil {
-			fmt.Fprintf(stderr, "crmsync run: --end-date %q: want 2006-01-02 or an RFC 3339 time\n", f.end)
-			return exitUsage
-		}
-	}
-	if !start.IsZero() && !end.IsZero() && !end.After(start) {
-		fmt.Fprintln(stderr, "crmsync run: --end-date must be after --start-date")
-		return exitUsage
-	}
-	prog := newProgress(stderr, !f.quiet && !f.noProgress && isTerminal(stderr))
-	logFormat := f.logFormat
-	if logFormat == "" && isTerminal(stderr) {
-		logFormat = "text"
-	}
-	level := levelOf(f.debug, f.quiet)
-	if f.logLevel != "" {
-		if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-			fmt.Fprintf(stderr, "crmsync run: --log-level %q: want debug, info, warn or error\n", f.logLevel)
-			return exitUsage
-		}
-	}
-	log := newLogger(prog, logFormat, level)
-	files, err := pipeline.Expand(pos)
+	start, end, err := runWindow(&f)
 	if err != nil {
 		fmt.Fprintln(stderr, "crmsync run:", err)
 		return exitUsage
 	}
-	opts := pipeline.Options{Profile: f.profile, BatchSize: f.batchSize, Partitions: f.partitions, StrictEnv: true}
-	if f.maxRecords >= 0 {
-		opts.MaxRecords = &f.maxRecords
+	prog := newProgress(stderr, !f.quiet && !f.noProgress && isTerminal(stderr))
+	log, err := runLogger(&f, prog, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "crmsync run:", err)
+		return exitUsage
 	}
 	var set *tenant.Set
 	if f.tenants != "" {
@@ -126,43 +98,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	var plans []*pipeline.Plan
-	planTenant := map[*pipeline.Plan]*tenant.Tenant{}
-	for _, file := range files {
-		variants := []*tenant.Tenant{nil}
-		if set != nil {
-			variants = set.Tenants
-		}
-		for _, t := range variants {
-			o, who := opts, ""
-			if t != nil {
-				o, who = t.Options(opts), " (tenant "+t.Name+")"
-			}
-			plan, findings := pipeline.LoadFile(file, o)
-			if findings.HasErrors() {
-				findings.WriteText(stderr)
-				fmt.Fprintf(stderr, "crmsync run: %s has problems%s; nothing was synced (run crmsync lint %s)\n", file, who, file)
-				return exitUsage
-			}
-			for _, w := range findings {
-				log.Warn(w.String() + who)
-			}
-			if t != nil {
-				t.Apply(plan)
-				planTenant[plan] = t
-			}
-			plans = append(plans, plan)
-		}
-	}
-	for _, name := range f.entities {
-		found := false
-		for _, p := range plans {
-			found = found || p.Entity(name) != nil
-		}
-		if !found {
-			fmt.Fprintf(stderr, "crmsync run: no pipeline has an entity %q\n", name)
-			return exitUsage
-		}
+	plans, planTenant, ok := loadRunPlans(&f, pos, set, log, stderr)
+	if !ok {
+		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -459,4 +397,92 @@ func (p *progress) done() {
 		fmt.Fprint(p.w, "\r\033[K")
 		p.line = ""
 	}
+}
+
+// runWindow reads --start-date and --end-date.
+func runWindow(f *runFlags) (start, end time.Time, err error) {
+	if f.start != "" {
+		if start, err = pipeline.ParseWatermarkTime(f.start); err != nil {
+			return start, end, fmt.Errorf("--start-date %q: want 2006-01-02 or an RFC 3339 time", f.start)
+		}
+	}
+	if f.end != "" {
+		if end, err = pipeline.ParseWatermarkTime(f.end); err != nil {
+			return start, end, fmt.Errorf("--end-date %q: want 2006-01-02 or an RFC 3339 time", f.end)
+		}
+	}
+	if !start.IsZero() && !end.IsZero() && !end.After(start) {
+		return start, end, errors.New("--end-date must be after --start-date")
+	}
+	return start, end, nil
+}
+
+// runLogger is the log of a run: text on a terminal, else JSON, at the
+// level the flags ask for, printed around the progress line.
+func runLogger(f *runFlags, prog *progress, stderr io.Writer) (*slog.Logger, error) {
+	logFormat := f.logFormat
+	if logFormat == "" && isTerminal(stderr) {
+		logFormat = "text"
+	}
+	level := levelOf(f.debug, f.quiet)
+	if f.logLevel != "" {
+		if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+			return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", f.logLevel)
+		}
+	}
+	return newLogger(prog, logFormat, level), nil
+}
+
+// loadRunPlans loads every file (once per tenant with --tenants) and
+// checks that each --entity names an entity of one of them; a problem is
+// printed and nothing runs.
+func loadRunPlans(f *runFlags, pos []string, set *tenant.Set, log *slog.Logger, stderr io.Writer) ([]*pipeline.Plan, map[*pipeline.Plan]*tenant.Tenant, bool) {
+	files, err := pipeline.Expand(pos)
+	if err != nil {
+		fmt.Fprintln(stderr, "crmsync run:", err)
+		return nil, nil, false
+	}
+	opts := pipeline.Options{Profile: f.profile, BatchSize: f.batchSize, Partitions: f.partitions, StrictEnv: true}
+	if f.maxRecords >= 0 {
+		opts.MaxRecords = &f.maxRecords
+	}
+	var plans []*pipeline.Plan
+	planTenant := map[*pipeline.Plan]*tenant.Tenant{}
+	variants := []*tenant.Tenant{nil}
+	if set != nil {
+		variants = set.Tenants
+	}
+	for _, file := range files {
+		for _, t := range variants {
+			o, who := opts, ""
+			if t != nil {
+				o, who = t.Options(opts), " (tenant "+t.Name+")"
+			}
+			plan, findings := pipeline.LoadFile(file, o)
+			if findings.HasErrors() {
+				findings.WriteText(stderr)
+				fmt.Fprintf(stderr, "crmsync run: %s has problems%s; nothing was synced (run crmsync lint %s)\n", file, who, file)
+				return nil, nil, false
+			}
+			for _, w := range findings {
+				log.Warn(w.String() + who)
+			}
+			if t != nil {
+				t.Apply(plan)
+				planTenant[plan] = t
+			}
+			plans = append(plans, plan)
+		}
+	}
+	for _, name := range f.entities {
+		found := false
+		for _, p := range plans {
+			found = found || p.Entity(name) != nil
+		}
+		if !found {
+			fmt.Fprintf(stderr, "crmsync run: no pipeline has an entity %q\n", name)
+			return nil, nil, false
+		}
+	}
+	return plans, planTenant, true
 }
