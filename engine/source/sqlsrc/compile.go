@@ -52,34 +52,10 @@ func (o *opener) GoString() string { return o.String() }
 
 // compile checks the settings of one sql entity without any I/O.
 func compile(spec *source.Spec) (source.Opener, []source.Problem) {
-	var probs []source.Problem
-	add := func(path, code, format string, args ...any) {
-		probs = append(probs, source.Problem{Path: path, Code: code, Message: fmt.Sprintf(format, args...)})
-	}
-	warn := func(path, code, format string, args ...any) {
-		probs = append(probs, source.Problem{Path: path, Code: code, Message: fmt.Sprintf(format, args...), Warning: true})
-	}
-	src, ent, at := spec.Source, spec.Entity, spec.Path
-
-	d, ok := dialects[strings.ToLower(src.Driver)]
-	switch {
-	case src.Driver == "":
-		add("/source/driver", "missing-setting", "source driver is missing: set driver: postgres or driver: mysql")
-	case !ok:
-		add("/source/driver", "invalid-value", "unknown sql driver %q (known: postgres, mysql; mariadb uses mysql)", src.Driver)
-	}
-	if !src.DSN.IsSet() {
-		add("/source/dsn", "missing-setting", "source dsn is missing: set dsn: ${env:NAME} to the connection string")
-	} else if d != nil {
-		if msg := checkDSN(d, src.DSN.Reveal()); msg != "" {
-			add("/source/dsn", "invalid-value", "%s", msg)
-		}
-	}
-	if d == nil {
-		d = postgres // go on checking the entity with some lexical rules
-	}
-
-	o := &opener{d: d, dsn: src.DSN, tz: spec.Timezone, entity: ent.Name, batch: spec.BatchSize, count: ent.Count}
+	c := &compiler{spec: spec, at: spec.Path}
+	d := c.dialect()
+	ent := spec.Entity
+	o := &opener{d: d, dsn: spec.Source.DSN, tz: spec.Timezone, entity: ent.Name, batch: spec.BatchSize, count: ent.Count}
 	if o.tz == nil {
 		o.tz = time.UTC
 	}
@@ -88,49 +64,92 @@ func compile(spec *source.Spec) (source.Opener, []source.Problem) {
 	}
 	s := &statements{d: d, batch: o.batch}
 	o.stmts = s
+	c.relation(o, s)
+	keys := c.keys(s)
+	c.incremental(o, s, keys)
+	if o.usesWM && s.mode != modeInc {
+		c.warn(c.at+"/query", "sql-placeholder", "entity %q is not incremental: :watermark, :window_start and :window_end are always NULL", ent.Name)
+	}
+	o.keySig = keySignature(s)
 
+	for _, p := range c.probs {
+		if !p.Warning {
+			return nil, c.probs
+		}
+	}
+	return o, c.probs
+}
+
+// compiler collects the problems of one sql entity's settings.
+type compiler struct {
+	spec  *source.Spec
+	at    string // the entity's JSON pointer
+	probs []source.Problem
+}
+
+func (c *compiler) add(path, code, format string, args ...any) {
+	c.probs = append(c.probs, source.Problem{Path: path, Code: code, Message: fmt.Sprintf(format, args...)})
+}
+
+func (c *compiler) warn(path, code, format string, args ...any) {
+	c.probs = append(c.probs, source.Problem{Path: path, Code: code, Message: fmt.Sprintf(format, args...), Warning: true})
+}
+
+// dialect checks driver and dsn; with neither usable it goes on with
+// PostgreSQL's lexical rules so the entity is still checked.
+func (c *compiler) dialect() *dialect {
+	src := c.spec.Source
+	d, ok := dialects[strings.ToLower(src.Driver)]
+	switch {
+	case src.Driver == "":
+		c.add("/source/driver", "missing-setting", "source driver is missing: set driver: postgres or driver: mysql")
+	case !ok:
+		c.add("/source/driver", "invalid-value", "unknown sql driver %q (known: postgres, mysql; mariadb uses mysql)", src.Driver)
+	}
+	if !src.DSN.IsSet() {
+		c.add("/source/dsn", "missing-setting", "source dsn is missing: set dsn: ${env:NAME} to the connection string")
+	} else if d != nil {
+		if msg := checkDSN(d, src.DSN.Reveal()); msg != "" {
+			c.add("/source/dsn", "invalid-value", "%s", msg)
+		}
+	}
+	if d == nil {
+		d = postgres
+	}
+	return d
+}
+
+// relation is what the entity reads: a table (from, columns, where) or
+// a SELECT of its own (query).
+func (c *compiler) relation(o *opener, s *statements) {
+	ent, at, d := c.spec.Entity, c.at, s.d
 	switch {
 	case ent.From != "" && ent.Query != "":
-		add(at+"/query", "invalid-value", "entity %q sets both from and query: keep one (from reads a table, query runs a SELECT)", ent.Name)
+		c.add(at+"/query", "invalid-value", "entity %q sets both from and query: keep one (from reads a table, query runs a SELECT)", ent.Name)
 	case ent.From == "" && ent.Query == "":
-		add(at+"/from", "missing-setting", "entity %q needs from (a table name) or query (a SELECT)", ent.Name)
+		c.add(at+"/from", "missing-setting", "entity %q needs from (a table name) or query (a SELECT)", ent.Name)
 	case ent.From != "":
 		if msg := checkName(ent.From); msg != "" {
-			add(at+"/from", "invalid-value", "from %q: %s", ent.From, msg)
+			c.add(at+"/from", "invalid-value", "from %q: %s", ent.From, msg)
 		}
 		s.table = d.quoteName(ent.From)
-		s.cols = "*"
-		if len(ent.Columns) > 0 {
-			seen := map[string]bool{}
-			q := make([]string, len(ent.Columns))
-			for i, c := range ent.Columns {
-				if msg := checkName(c); msg != "" {
-					add(at+"/columns/"+strconv.Itoa(i), "invalid-value", "column %q: %s; use query for expressions", c, msg)
-				}
-				if seen[c] {
-					add(at+"/columns/"+strconv.Itoa(i), "invalid-value", "column %q is listed twice", c)
-				}
-				seen[c] = true
-				q[i] = d.quoteName(c)
-			}
-			s.cols = strings.Join(q, ", ")
-		}
+		s.cols = c.columns(d)
 		if ent.Where != "" {
-			s.where = checkExpr(d, ent.Where, "where", at+"/where", &probs)
+			s.where = checkExpr(d, ent.Where, "where", at+"/where", &c.probs)
 		}
 	default:
 		if len(ent.Columns) > 0 {
-			add(at+"/columns", "invalid-value", "columns applies to from: list the columns in the query instead")
+			c.add(at+"/columns", "invalid-value", "columns applies to from: list the columns in the query instead")
 		}
 		if ent.Where != "" {
-			add(at+"/where", "invalid-value", "where applies to from: write the condition in the query instead")
+			c.add(at+"/where", "invalid-value", "where applies to from: write the condition in the query instead")
 		}
 		q, issues := d.scan(ent.Query, true, "query")
 		for _, is := range issues {
-			add(at+"/query", is.code, "%s (at character %d)", is.msg, is.offset+1)
+			c.add(at+"/query", is.code, "%s (at character %d)", is.msg, is.offset+1)
 		}
 		if w := d.firstWord(ent.Query); w != "select" && w != "with" {
-			add(at+"/query", "invalid-value", "query must be a SELECT (or WITH … SELECT), not %q", w)
+			c.add(at+"/query", "invalid-value", "query must be a SELECT (or WITH … SELECT), not %q", w)
 		}
 		for _, p := range q {
 			if p.param != "" {
@@ -139,73 +158,101 @@ func compile(spec *source.Spec) (source.Opener, []source.Problem) {
 		}
 		s.query = q
 	}
+}
 
-	keys := ent.KeyColumns
-	keyPath := at + "/key_columns"
+// columns is the select list of a from entity: its columns, quoted, or *.
+func (c *compiler) columns(d *dialect) string {
+	ent := c.spec.Entity
+	if len(ent.Columns) == 0 {
+		return "*"
+	}
+	seen := map[string]bool{}
+	q := make([]string, len(ent.Columns))
+	for i, col := range ent.Columns {
+		if msg := checkName(col); msg != "" {
+			c.add(c.at+"/columns/"+strconv.Itoa(i), "invalid-value", "column %q: %s; use query for expressions", col, msg)
+		}
+		if seen[col] {
+			c.add(c.at+"/columns/"+strconv.Itoa(i), "invalid-value", "column %q is listed twice", col)
+		}
+		seen[col] = true
+		q[i] = d.quoteName(col)
+	}
+	return strings.Join(q, ", ")
+}
+
+// keys are the key columns the read pages on: key_columns, else the
+// primary key.
+func (c *compiler) keys(s *statements) []string {
+	ent := c.spec.Entity
+	keys, keyPath := []string(ent.KeyColumns), c.at+"/key_columns"
 	if len(keys) == 0 {
-		keys, keyPath = ent.PrimaryKey, at+"/primary_key"
+		keys, keyPath = ent.PrimaryKey, c.at+"/primary_key"
 	}
 	for i, k := range keys {
 		if msg := checkName(k); msg != "" {
-			add(keyPath+"/"+strconv.Itoa(i), "invalid-value", "key column %q: %s", k, msg)
+			c.add(keyPath+"/"+strconv.Itoa(i), "invalid-value", "key column %q: %s", k, msg)
 		}
-		s.keys = append(s.keys, d.quoteName(k))
+		s.keys = append(s.keys, s.d.quoteName(k))
 	}
+	return keys
+}
 
+// incremental picks the read's mode: keyset streams from a watermark
+// (with fallback and joined streams), pages on the key, or one stream.
+func (c *compiler) incremental(o *opener, s *statements, keys []string) {
+	ent, at, d := c.spec.Entity, c.at, s.d
 	inc := ent.Incremental
 	switch {
 	case inc != nil && !ent.FullRefresh:
 		s.mode = modeInc
 		o.incField, o.format = inc.Field, inc.Format
 		if inc.Column != "" {
-			s.inc = parenthesize(checkExpr(d, inc.Column, "incremental column", at+"/incremental/column", &probs))
+			s.inc = parenthesize(checkExpr(d, inc.Column, "incremental column", at+"/incremental/column", &c.probs))
 			if l := strings.ToLower(inc.Column); strings.Contains(l, "coalesce(") || strings.Contains(l, "ifnull(") {
-				warn(at+"/incremental/column", "sql-index-unfriendly", "entity %q: incremental.column %s is an expression no index serves: on a large table every page scans and sorts it. Use the plain column with a fallback, for example incremental: {field: updated_at, fallback: add_date}", ent.Name, inc.Column)
+				c.warn(at+"/incremental/column", "sql-index-unfriendly", "entity %q: incremental.column %s is an expression no index serves: on a large table every page scans and sorts it. Use the plain column with a fallback, for example incremental: {field: updated_at, fallback: add_date}", ent.Name, inc.Column)
 			}
 		} else {
 			s.inc = d.quoteName(inc.Field)
 		}
 		o.lookback = inc.Lookback.Duration
-		if inc.Fallback != "" {
-			if msg := checkName(inc.Fallback); msg != "" {
-				add(at+"/incremental/fallback", "invalid-value", "incremental fallback %q: %s (a column name: rows whose incremental column is NULL are read by it)", inc.Fallback, msg)
-			}
-			if inc.Column != "" {
-				warn(at+"/incremental/fallback", "sql-fallback", "entity %q sets both incremental.column and incremental.fallback: prefer the plain column with the fallback, which an index serves", ent.Name)
-			}
-			s.extra = append(s.extra, extra{name: inc.Fallback, col: d.quoteName(inc.Fallback), nullInc: true})
-		}
-		for i, j := range inc.Joined {
-			if msg := checkName(j); msg != "" {
-				add(at+"/incremental/joined/"+strconv.Itoa(i), "invalid-value", "incremental joined column %q: %s", j, msg)
-			}
-			if slices.ContainsFunc(s.extra, func(x extra) bool { return x.name == j }) {
-				add(at+"/incremental/joined/"+strconv.Itoa(i), "invalid-value", "incremental joined column %q is listed twice", j)
-			}
-			s.extra = append(s.extra, extra{name: j, col: d.quoteName(j)})
-		}
+		c.extraStreams(s, inc)
 		if s.query != nil {
-			lintJoins(ent, inc, &probs, at)
+			lintJoins(ent, inc, &c.probs, at)
 		}
 		if len(keys) == 0 {
-			add(at+"/primary_key", "missing-setting", "incremental sql entity %q needs primary_key (or key_columns): the read pages on (incremental column, key) so that rows sharing one time are neither lost nor repeated", ent.Name)
+			c.add(at+"/primary_key", "missing-setting", "incremental sql entity %q needs primary_key (or key_columns): the read pages on (incremental column, key) so that rows sharing one time are neither lost nor repeated", ent.Name)
 		}
 	case len(keys) > 0:
 		s.mode = modeKey
 	default:
 		s.mode = modeStream
 	}
-	if o.usesWM && s.mode != modeInc {
-		warn(at+"/query", "sql-placeholder", "entity %q is not incremental: :watermark, :window_start and :window_end are always NULL", ent.Name)
-	}
-	o.keySig = keySignature(s)
+}
 
-	for _, p := range probs {
-		if !p.Warning {
-			return nil, probs
+// extraStreams are the keyset streams beside the incremental column's:
+// the fallback column for rows where it is NULL, and each joined table's
+// change time.
+func (c *compiler) extraStreams(s *statements, inc *config.Incremental) {
+	ent, at, d := c.spec.Entity, c.at, s.d
+	if inc.Fallback != "" {
+		if msg := checkName(inc.Fallback); msg != "" {
+			c.add(at+"/incremental/fallback", "invalid-value", "incremental fallback %q: %s (a column name: rows whose incremental column is NULL are read by it)", inc.Fallback, msg)
 		}
+		if inc.Column != "" {
+			c.warn(at+"/incremental/fallback", "sql-fallback", "entity %q sets both incremental.column and incremental.fallback: prefer the plain column with the fallback, which an index serves", ent.Name)
+		}
+		s.extra = append(s.extra, extra{name: inc.Fallback, col: d.quoteName(inc.Fallback), nullInc: true})
 	}
-	return o, probs
+	for i, j := range inc.Joined {
+		if msg := checkName(j); msg != "" {
+			c.add(at+"/incremental/joined/"+strconv.Itoa(i), "invalid-value", "incremental joined column %q: %s", j, msg)
+		}
+		if slices.ContainsFunc(s.extra, func(x extra) bool { return x.name == j }) {
+			c.add(at+"/incremental/joined/"+strconv.Itoa(i), "invalid-value", "incremental joined column %q is listed twice", j)
+		}
+		s.extra = append(s.extra, extra{name: j, col: d.quoteName(j)})
+	}
 }
 
 // checkName accepts a table or column name, optionally qualified with
