@@ -136,7 +136,6 @@ func TestErrorWhenNeedsTheWholeBody(t *testing.T) {
 	}
 }
 
-
 // outcome prints what failed gave.
 func outcome(rule *errorRule, err error) string {
 	if err != nil {
