@@ -101,13 +101,13 @@ type prepared struct {
 
 // PrepareWrite encodes b's rows ahead of Write (sink.Preparer), so the
 // runner encodes the next batch while this one is being written.
-func (d *DB) PrepareWrite(ctx context.Context, b *sink.Batch) {
+func (d *DB) PrepareWrite(_ context.Context, b *sink.Batch) {
 	if b == nil || b.Table == nil {
 		return
 	}
-	p, _, err := d.target(ctx, b.Table)
-	if err != nil {
-		return // Write looks the table up again and says so
+	p, _, _ := d.cached(b.Table)
+	if p == nil {
+		return // not prepared yet: Write prepares the table, then encodes
 	}
 	e := getEncoded()
 	b.Prepared = &prepared{p: p, e: e, err: e.encode(p, b.Rows, b.SyncID)}
