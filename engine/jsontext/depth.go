@@ -9,6 +9,11 @@ const MaxDepth = 512
 // than limit levels deep, and the byte offset where it first does. It is
 // one linear pass that keeps no stack, so it is safe on any input.
 func TooDeep[T string | []byte](s T, limit int) (bool, int) {
+	if len(s) <= limit {
+		// Going deeper than limit takes limit+1 opening bytes: a short
+		// line (most records) needs no pass at all.
+		return false, 0
+	}
 	depth := 0
 	for i := 0; i < len(s); i++ {
 		switch s[i] {

@@ -17,6 +17,10 @@ func TestTooDeep(t *testing.T) {
 		{`["\\\"[[", [[1]]]`, 2, true, 12},
 		{`"unterminated [[[[`, 1, false, 0},
 		{`]]]][[`, 1, true, 5},
+		{`[[[`, 3, false, 0},
+		{`[[[[`, 3, true, 3},
+		{`[[[]]]`, 5, false, 0},
+		{`[[[[[[]]]]]]`, 5, true, 5},
 	}
 	for _, tc := range cases {
 		deep, at := TooDeep(tc.s, tc.limit)

@@ -19,11 +19,12 @@ import (
 // batch is still one transaction with its checkpoint; only one is in
 // flight at a time, and two value slabs take turns.
 type writer struct {
-	s    *syncer
-	ctx  context.Context
-	jobs chan job
-	free chan []any // slabs the destination is done with
-	done chan struct{}
+	s     *syncer
+	ctx   context.Context
+	jobs  chan job
+	ready chan job   // jobs prepared (sink.Preparer), or jobs itself
+	free  chan []any // slabs the destination is done with
+	done  chan struct{}
 
 	mu  sync.Mutex
 	err error
@@ -37,13 +38,31 @@ type job struct {
 func newWriter(s *syncer, ctx context.Context, slabSize int) *writer {
 	w := &writer{s: s, ctx: ctx, jobs: make(chan job, 1), free: make(chan []any, 2), done: make(chan struct{})}
 	w.free <- make([]any, slabSize)
+	w.ready = w.jobs
+	if p, ok := s.o.Dest.(sink.Preparer); ok {
+		// The next batch is encoded while this one is being written.
+		w.ready = make(chan job, 1)
+		go w.prepare(p)
+	}
 	go w.loop()
 	return w
 }
 
+// prepare does the destination's client-side work on each batch ahead of
+// its write.
+func (w *writer) prepare(p sink.Preparer) {
+	defer close(w.ready)
+	for j := range w.jobs {
+		if w.failed() == nil {
+			p.PrepareWrite(w.ctx, j.batch)
+		}
+		w.ready <- j
+	}
+}
+
 func (w *writer) loop() {
 	defer close(w.done)
-	for j := range w.jobs {
+	for j := range w.ready {
 		if w.failed() == nil {
 			w.write(j.batch)
 		}

@@ -126,6 +126,20 @@ type Batch struct {
 	// table's write lock alone, as an ordinary sync's does, instead of
 	// sharing it with the other partitions (disjoint key ranges).
 	Overlapping bool
+	// Prepared is a destination's own work on the batch done ahead of
+	// Write by its PrepareWrite (see Preparer), or nil.
+	Prepared any
+}
+
+// Preparer is implemented by destinations that can do the client side of
+// a batch's write (encoding its rows) ahead of Write, on another
+// goroutine, while the batch before it is still being written.
+// PrepareWrite keeps its result, error included, in b.Prepared; Write
+// uses it (or does the work itself when it is missing or stale) and
+// returns any error there as its own, so nothing changes but when the
+// work is done. PrepareWrite writes nothing to the destination.
+type Preparer interface {
+	PrepareWrite(ctx context.Context, b *Batch)
 }
 
 // StateKey is the entity name the batch's checkpoint and fence use.

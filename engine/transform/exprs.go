@@ -11,6 +11,7 @@ import (
 	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/diag"
 	"github.com/crmsync/crmsync/engine/exprfn"
+	"github.com/crmsync/crmsync/engine/jsonpick"
 	"github.com/crmsync/crmsync/engine/value"
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -119,10 +120,18 @@ func (c *compiler) compileWith(path, src string, env map[string]any, extra ...ex
 			}
 		}
 	}
+	readsRaw := false
 	for _, n := range identifiers(prog.Node()) {
 		switch n {
 		case "raw":
-			c.p.usesRaw = true
+			if !c.p.usesRaw {
+				c.p.usesRaw, c.p.raw = true, jsonpick.New("raw")
+			}
+			if !readsRaw {
+				readsRaw = true
+				tree, _ := parser.Parse(src) // parsed above without error
+				c.p.raw.Add(tree.Node)
+			}
 		case "ctx":
 			c.p.usesCtx = true
 		case "lookup":

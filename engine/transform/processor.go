@@ -170,8 +170,12 @@ func (pr *Processor) Process(rec source.Record, out *Output) {
 	pr.events = pr.events[:0]
 	vals := out.Values
 	if p.usesRaw {
-		var raw any
-		if err := json.Unmarshal([]byte(rec.JSON), &raw); err != nil {
+		// Only the paths the expressions read (or the whole record where
+		// one needs all of raw). A number out of float64's range makes
+		// raw nil only where an expression reads it; the whole decode
+		// made raw nil for one anywhere in the record.
+		raw, err := p.raw.Value(rec.JSON)
+		if err != nil {
 			raw = nil
 		}
 		pr.env["raw"] = raw

@@ -12,6 +12,7 @@ import (
 	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/convert"
 	"github.com/crmsync/crmsync/engine/diag"
+	"github.com/crmsync/crmsync/engine/jsonpick"
 	"github.com/crmsync/crmsync/engine/validate"
 	"github.com/crmsync/crmsync/engine/value"
 	"github.com/expr-lang/expr/vm"
@@ -122,11 +123,17 @@ type Program struct {
 	keyNames         []string // the primary key fields, as idIdx
 	blankKeyOK       bool
 	usesRaw, usesCtx bool
-	envSample        map[string]any
-	fieldNames       []string
-	extract          *extractor // paths of the record
-	parentExtract    *extractor // _parent. paths
-	usesLookup       bool       // an expression reads lookup
+	// raw is what the expressions read of raw: the member paths of
+	// raw.a.b chains, looked up in the record's bytes, or the whole
+	// record decoded with encoding/json where an expression needs all of
+	// raw (raw alone, raw[x] with x not a constant string, "a" in raw,
+	// keys(raw), $env). See jsonpick.
+	raw           *jsonpick.Set
+	envSample     map[string]any
+	fieldNames    []string
+	extract       *extractor // paths of the record
+	parentExtract *extractor // _parent. paths
+	usesLookup    bool       // an expression reads lookup
 }
 
 // StripsPoison reports whether any field is set to poison: strip.

@@ -1,9 +1,11 @@
 package postgres
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"strings"
 	"sync"
 
@@ -28,13 +30,17 @@ type encoded struct {
 	input []sink.Row
 	p     *plan
 	keys  []span // per kept row, the encoded fields of its primary key
-	index map[string]int32
-	kbuf  []byte
-	out   []byte // a COPY stream of selected tuples
-	state []uint8
+	// index finds a kept row by the maphash of its key's fields (no
+	// string per row); keys whose hash another key has go by their bytes
+	// in collided.
+	index    map[uint64]int32
+	collided map[string]int32
+	kbuf     []byte
+	out      []byte // a COPY stream of selected tuples
+	state    []uint8
 }
 
-var encodedPool = sync.Pool{New: func() any { return &encoded{index: map[string]int32{}} }}
+var encodedPool = sync.Pool{New: func() any { return &encoded{index: map[uint64]int32{}} }}
 
 func getEncoded() *encoded { return encodedPool.Get().(*encoded) }
 
@@ -54,6 +60,7 @@ func (e *encoded) encode(p *plan, rows []sink.Row, syncID int64) error {
 	e.rows, e.keys, e.src = e.rows[:0], e.keys[:0], e.src[:0]
 	e.input, e.p = rows, p
 	clear(e.index)
+	clear(e.collided)
 	npk := len(p.pk)
 	for i := range rows {
 		r := &rows[i]
@@ -108,18 +115,49 @@ func (e *encoded) encode(p *plan, rows []sink.Row, syncID int64) error {
 		for _, s := range ks {
 			e.kbuf = append(e.kbuf, e.buf[s.from:s.to]...)
 		}
-		if at, dup := e.index[string(e.kbuf)]; dup {
+		h := keyHash(e.kbuf)
+		at, dup := e.index[h]
+		switch {
+		case dup && !e.keyIs(int(at), npk):
+			if e.collided == nil {
+				e.collided = map[string]int32{}
+			}
+			if at, dup = e.collided[string(e.kbuf)]; !dup {
+				e.collided[string(e.kbuf)] = int32(len(e.rows))
+			}
+		case !dup:
+			e.index[h] = int32(len(e.rows))
+		}
+		if dup {
 			e.rows[at] = tuple // the last one wins, in the first one's place
 			e.src[at] = int32(i)
 			copy(e.keys[int(at)*npk:], ks)
 			e.keys = e.keys[:kstart]
 			continue
 		}
-		e.index[string(e.kbuf)] = int32(len(e.rows))
 		e.rows = append(e.rows, tuple)
 		e.src = append(e.src, int32(i))
 	}
 	return nil
+}
+
+var keySeed = maphash.MakeSeed()
+
+// keyHash is the index's hash of a key (a variable so a test can make
+// every key collide).
+var keyHash = func(k []byte) uint64 { return maphash.Bytes(keySeed, k) }
+
+// keyIs reports whether kept row at has the key in e.kbuf.
+func (e *encoded) keyIs(at, npk int) bool {
+	k := e.kbuf
+	for _, s := range e.keys[at*npk : (at+1)*npk] {
+		f := e.buf[s.from:s.to]
+		if len(k) < len(f) || !bytes.Equal(k[:len(f)], f) {
+			return false
+		}
+		k = k[len(f):]
+	}
+	return len(k) == 0
 }
 
 // rank is the position of column k among the key columns sorted by

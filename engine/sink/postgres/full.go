@@ -26,15 +26,8 @@ type fullRun struct {
 // table of a replace in progress. A table Write has not seen prepared is
 // prepared now.
 func (d *DB) target(ctx context.Context, t *sink.Table) (*plan, *fullRun, error) {
-	d.mu.Lock()
-	fr := d.full[t.Name]
-	physical := t.Name
-	if fr != nil && fr.newName != "" {
-		physical = fr.newName
-	}
-	p := d.plans[physical]
-	d.mu.Unlock()
-	if p != nil && (p.table == t || p.sig == signature(t)) {
+	p, fr, physical := d.cached(t)
+	if p != nil {
 		return p, fr, nil
 	}
 	if physical != t.Name {
@@ -47,6 +40,23 @@ func (d *DB) target(ctx context.Context, t *sink.Table) (*plan, *fullRun, error)
 	p = d.plans[physical]
 	d.mu.Unlock()
 	return p, fr, nil
+}
+
+// cached is target without preparing: t's plan when one is ready (else
+// nil), its full refresh, and the physical table name.
+func (d *DB) cached(t *sink.Table) (*plan, *fullRun, string) {
+	d.mu.Lock()
+	fr := d.full[t.Name]
+	physical := t.Name
+	if fr != nil && fr.newName != "" {
+		physical = fr.newName
+	}
+	p := d.plans[physical]
+	d.mu.Unlock()
+	if p != nil && (p.table == t || p.sig == signature(t)) {
+		return p, fr, physical
+	}
+	return nil, fr, physical
 }
 
 // BeginFull starts a full refresh of t. With write: replace, batches go to

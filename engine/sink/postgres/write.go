@@ -38,10 +38,13 @@ func (d *DB) Write(ctx context.Context, b *sink.Batch) (sink.Result, error) {
 	if err != nil {
 		return sink.Result{}, fmt.Errorf("%s: %w", where, err)
 	}
-	// Encode before the transaction: no locks are held while the client works.
-	e := getEncoded()
-	defer putEncoded(e)
-	if err := e.encode(p, b.Rows, b.SyncID); err != nil {
+	// Encode before the transaction: no locks are held while the client
+	// works. PrepareWrite may have done it already, for this plan.
+	e, err := d.encoded(p, b)
+	if e != nil {
+		defer putEncoded(e)
+	}
+	if err != nil {
 		return sink.Result{}, fmt.Errorf("%s: %w", where, err)
 	}
 	kids := make([]childWork, 0, len(b.Children))
@@ -87,6 +90,41 @@ func (d *DB) Write(ctx context.Context, b *sink.Batch) (sink.Result, error) {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// prepared is PrepareWrite's encoding of a batch for plan p.
+type prepared struct {
+	p   *plan
+	e   *encoded
+	err error
+}
+
+// PrepareWrite encodes b's rows ahead of Write (sink.Preparer), so the
+// runner encodes the next batch while this one is being written.
+func (d *DB) PrepareWrite(_ context.Context, b *sink.Batch) {
+	if b == nil || b.Table == nil {
+		return
+	}
+	p, _, _ := d.cached(b.Table)
+	if p == nil {
+		return // not prepared yet: Write prepares the table, then encodes
+	}
+	e := getEncoded()
+	b.Prepared = &prepared{p: p, e: e, err: e.encode(p, b.Rows, b.SyncID)}
+}
+
+// encoded is b encoded for p: PrepareWrite's when it was for the same
+// plan, else encoded now.
+func (d *DB) encoded(p *plan, b *sink.Batch) (*encoded, error) {
+	if pr, ok := b.Prepared.(*prepared); ok {
+		b.Prepared = nil
+		if pr.p == p {
+			return pr.e, pr.err
+		}
+		putEncoded(pr.e)
+	}
+	e := getEncoded()
+	return e, e.encode(p, b.Rows, b.SyncID)
 }
 
 // A batch whose connection drops before COMMIT is written again up to

@@ -3,11 +3,11 @@ package httpsrc
 import (
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/crmsync/crmsync/engine/config"
+	"github.com/crmsync/crmsync/engine/jsonpick"
 )
 
 // errorWhenBodies are bodies the error_when cases run on: objects,
@@ -86,7 +86,7 @@ func TestErrorWhenReadsOnlyItsPaths(t *testing.T) {
 			t.Fatalf("%s: %v", ex, p.list)
 		}
 		ref := *w
-		ref.whole, ref.headers = true, true
+		ref.body, ref.headers = &jsonpick.Set{Name: "body", Whole: true}, true
 		for _, body := range errorWhenBodies {
 			got := outcome(w.failed(200, h, body))
 			want := outcome(ref.failed(200, h, body))
@@ -124,38 +124,16 @@ func TestErrorWhenNeedsTheWholeBody(t *testing.T) {
 		if w == nil {
 			t.Fatalf("%s: %v", tc.expr, p.list)
 		}
-		if w.whole != tc.whole {
-			t.Errorf("%s: whole %v, want %v", tc.expr, w.whole, tc.whole)
+		if w.body.Whole != tc.whole {
+			t.Errorf("%s: whole %v, want %v", tc.expr, w.body.Whole, tc.whole)
 		}
 		if tc.whole {
 			continue
 		}
-		if got := strings.Join(pathList(w.paths, ""), " "); got != tc.paths {
+		if got := strings.Join(w.body.Paths(), " "); got != tc.paths {
 			t.Errorf("%s: paths %q, want %q", tc.expr, got, tc.paths)
 		}
 	}
-}
-
-// pathList lists n's paths sorted: leaves bare, an inner path also read
-// whole with a *.
-func pathList(n *pathNode, prefix string) []string {
-	var out []string
-	names := make([]string, 0, len(n.children))
-	for k := range n.children {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	for _, k := range names {
-		c := n.children[k]
-		switch {
-		case len(c.children) == 0:
-			out = append(out, prefix+k)
-		case c.use:
-			out = append(out, prefix+k+"*")
-		}
-		out = append(out, pathList(c, prefix+k+".")...)
-	}
-	return out
 }
 
 // outcome prints what failed gave.
@@ -203,7 +181,7 @@ func BenchmarkErrorWhen(b *testing.B) {
 	body := sb.String()
 	w := compileErrorWhen(config.ErrorWhen{{Expr: `body?.status == "error"`}}, "/e", &problems{})
 	whole := *w
-	whole.whole, whole.headers = true, true
+	whole.body, whole.headers = &jsonpick.Set{Name: "body", Whole: true}, true
 	h := http.Header{"Content-Type": {"application/json"}, "X-Hubspot-Ratelimit-Remaining": {"99"}}
 	for _, bc := range []struct {
 		name string
