@@ -96,23 +96,14 @@ var envRefRE = regexp.MustCompile(`\$\{env:([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}`
 // from a key the Secret has, every ${env:…} without a default is set, and
 // the ConfigMap's pipelines lint clean.
 func TestKubernetesExample(t *testing.T) {
-	dir := filepath.Join("..", "..", "deploy", "kubernetes")
-	paths, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	byKind := map[string][]k8s{}
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		for {
+	for kind, nodes := range k8sDocs(t, filepath.Join("..", "..", "deploy", "kubernetes")) {
+		for _, n := range nodes {
 			var m k8s
-			if err := dec.Decode(&m); errors.Is(err, io.EOF) {
-				break
-			} else if err != nil {
-				t.Fatalf("%s: %v", p, err)
+			if err := n.Decode(&m); err != nil {
+				t.Fatalf("%s: %v", kind, err)
 			}
-			byKind[m.Kind] = append(byKind[m.Kind], m)
+			byKind[kind] = append(byKind[kind], m)
 		}
 	}
 	for _, kind := range []string{"Deployment", "ConfigMap", "Secret", "Service"} {

@@ -46,16 +46,26 @@ func MustExist(ctx context.Context) bool {
 // DefaultDSN is the embedded default destination.
 const DefaultDSN = "sqlite:crmsync.db"
 
-// Open opens the destination a DSN names: sqlite:PATH, postgres://… or
-// postgresql://…. The scheme picks the destination.
-func Open(ctx context.Context, dsn string) (Destination, error) {
+// schemeOf is the destination a DSN names: sqlite, postgres (also
+// written postgresql).
+func schemeOf(dsn string) (string, error) {
 	scheme, _, ok := strings.Cut(dsn, ":")
 	if !ok {
 		// Not echoed: a key=value DSN may hold a password.
-		return nil, fmt.Errorf("destination: want sqlite:PATH or postgres://… (the value given has no scheme)")
+		return "", fmt.Errorf("destination: want sqlite:PATH or postgres://… (the value given has no scheme)")
 	}
 	if scheme == "postgresql" {
 		scheme = "postgres"
+	}
+	return scheme, nil
+}
+
+// Open opens the destination a DSN names: sqlite:PATH, postgres://… or
+// postgresql://…. The scheme picks the destination.
+func Open(ctx context.Context, dsn string) (Destination, error) {
+	scheme, err := schemeOf(dsn)
+	if err != nil {
+		return nil, err
 	}
 	mu.RLock()
 	f, ok := schemes[scheme]

@@ -1,9 +1,6 @@
 package sink
 
-import (
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 // Shape is what a destination makes of a table, known without
 // connecting: the schema that holds it and its columns with their SQL
@@ -39,12 +36,9 @@ func RegisterShape(scheme string, f ShapeFunc) {
 
 // Describe says what the destination a DSN names makes of t.
 func Describe(dsn string, t *Table) (Shape, error) {
-	scheme, _, ok := strings.Cut(dsn, ":")
-	if !ok {
-		return Shape{}, fmt.Errorf("destination: want sqlite:PATH or postgres://… (the value given has no scheme)")
-	}
-	if scheme == "postgresql" {
-		scheme = "postgres"
+	scheme, err := schemeOf(dsn)
+	if err != nil {
+		return Shape{}, err
 	}
 	mu.RLock()
 	f, ok := shapes[scheme]

@@ -38,7 +38,8 @@ var formerTypes = map[string]string{sqlDate: "DATE_TEXT", sqlDatetime: "DATETIME
 
 // sameType reports whether a column declared have holds what want does.
 func sameType(have, want string) bool {
-	return strings.EqualFold(have, want) || strings.EqualFold(have, formerTypes[want])
+	former, ok := formerTypes[want]
+	return strings.EqualFold(have, want) || ok && strings.EqualFold(have, former)
 }
 
 // timeLayout has fixed fractional digits so stored times sort as text;
