@@ -19,6 +19,7 @@ import (
 	"github.com/crmsync/crmsync/engine/authoring"
 	"github.com/crmsync/crmsync/engine/diag"
 	"github.com/crmsync/crmsync/engine/pipeline"
+	"github.com/crmsync/crmsync/engine/sink/memory"
 )
 
 func init() {
@@ -80,7 +81,12 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 		if dir == "" {
 			dir = authoring.DefaultFixturesDir(file)
 		}
-		plan, code := loadOffline(file, *profile, stderr)
+		env, err := authoring.ReadEnv(filepath.Join(dir, authoring.EnvFile))
+		if err != nil {
+			fmt.Fprintln(stderr, "crmsync test:", err)
+			return exitUsage
+		}
+		plan, code := loadOffline(file, *profile, env, stderr)
 		if plan == nil {
 			return code
 		}
@@ -100,10 +106,9 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		for _, e := range plan.Entities {
-			start := time.Now()
-			c := testEntity(ctx, plan, e, dir, replay, *update)
-			c.Seconds = time.Since(start).Seconds()
-			t.add(c)
+			for _, c := range testRounds(ctx, plan, e, dir, *profile, replay, *update, stderr) {
+				t.add(c)
+			}
 		}
 	}
 	if t.text {
@@ -136,6 +141,7 @@ const (
 type testCase struct {
 	Pipeline string         `json:"pipeline"`
 	Entity   string         `json:"entity,omitempty"`
+	Round    int            `json:"round,omitempty"` // of an entity whose fixtures hold rounds
 	File     string         `json:"file"`
 	Status   string         `json:"status"`
 	Message  string         `json:"message"`
@@ -179,23 +185,84 @@ func (t *testReport) add(c testCase) {
 	}
 }
 
-// testEntity replays one entity and compares (or, with update, writes)
-// its expected output.
-func testEntity(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, dir string, replay *authoring.Replayer, update bool) testCase {
-	c := testCase{Pipeline: plan.Name, Entity: e.Name, File: plan.File, name: plan.Name + " " + e.Name}
+// testRounds replays the rounds of one entity in order, each from the
+// state the one before left in the same in-memory destination (round 1:
+// a first sync), and compares (or, with update, writes) each round's
+// expected output. After a failed round the later ones are skipped: they
+// would start from the wrong state.
+func testRounds(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, dir, profile string, replay *authoring.Replayer, update bool, stderr io.Writer) []testCase {
+	start := time.Now()
+	rounds, err := authoring.Rounds(filepath.Join(dir, e.Name))
+	if err != nil {
+		c := testCase{Pipeline: plan.Name, Entity: e.Name, File: plan.File, name: plan.Name + " " + e.Name, Status: testFailed, Message: err.Error()}
+		return []testCase{c}
+	}
+	dest := memory.New()
+	var out []testCase
+	for _, r := range rounds {
+		start := start
+		if r.N > 1 {
+			start = time.Now()
+		}
+		c := testCase{Pipeline: plan.Name, Entity: e.Name, File: plan.File, name: plan.Name + " " + e.Name}
+		if len(rounds) > 1 {
+			c.Round = r.N
+			c.name = fmt.Sprintf("%s %s round %d", plan.Name, e.Name, r.N)
+		}
+		if len(out) > 0 && out[len(out)-1].Status == testFailed {
+			c.Status, c.Message = testSkipped, fmt.Sprintf("round %d failed, and this round starts from its state", r.N-1)
+			out = append(out, c)
+			continue
+		}
+		rp, re, err := roundPlan(plan, e, dir, r, profile, stderr)
+		if err != nil {
+			c.Status, c.Message = testFailed, err.Error()
+		} else {
+			c = testRound(ctx, c, rp, re, dir, r, replay, dest, update)
+		}
+		c.Seconds = time.Since(start).Seconds()
+		out = append(out, c)
+	}
+	return out
+}
+
+// roundPlan is the plan a round replays: the file's, or, when the round
+// folder has an env file of its own, the file loaded again with it.
+func roundPlan(plan *pipeline.Plan, e *pipeline.Entity, dir string, r authoring.Round, profile string, stderr io.Writer) (*pipeline.Plan, *pipeline.Entity, error) {
+	own, err := authoring.ReadEnv(filepath.Join(r.Dir, authoring.EnvFile))
+	if err != nil || len(own) == 0 {
+		return plan, e, err
+	}
+	env, err := authoring.RoundEnv(dir, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	var msgs strings.Builder
+	p, _ := loadOffline(plan.File, profile, env, &msgs)
+	if p == nil || p.Entity(e.Name) == nil {
+		return nil, nil, fmt.Errorf("loading %s with %s: %s", plan.File, filepath.Join(r.Dir, authoring.EnvFile), strings.TrimSpace(msgs.String()))
+	}
+	return p, p.Entity(e.Name), nil
+}
+
+// testRound replays one round of an entity into dest and compares (or,
+// with update, writes) its expected output.
+func testRound(ctx context.Context, c testCase, plan *pipeline.Plan, e *pipeline.Entity, dir string, r authoring.Round, replay *authoring.Replayer, dest *memory.DB, update bool) testCase {
 	fail := func(format string, a ...any) testCase {
 		c.Status, c.Message = testFailed, fmt.Sprintf(format, a...)
 		return c
 	}
-	expected := filepath.Join(dir, e.Name, authoring.ExpectedFile)
-	res, err := authoring.ReplayEntity(ctx, plan, e, dir, replay, authoring.Options{Version: version})
+	expected := filepath.Join(r.Dir, authoring.ExpectedFile)
+	res, err := authoring.ReplayRound(ctx, plan, e, r, replay, authoring.Options{Version: version, Dest: dest})
 	switch {
 	case errors.Is(err, authoring.ErrNotOffline):
 		c.Status, c.Message = testSkipped, fmt.Sprintf("a %s source cannot be replayed offline", plan.Source.Type)
 		return c
+	case errors.Is(err, authoring.ErrNoFixtures) && r.N > 1:
+		return fail("no recorded exchanges in %s (preview --record records round 1 only: save this round's from an incremental sync)", r.Dir)
 	case errors.Is(err, authoring.ErrNoFixtures):
 		return fail("no recorded exchanges in %s (record them: crmsync preview --record %s %s %s)",
-			filepath.Join(dir, e.Name), dir, plan.File, e.Name)
+			r.Dir, dir, plan.File, e.Name)
 	case err != nil:
 		return fail("%s", plan.Redact(err.Error()))
 	}
@@ -239,21 +306,28 @@ var unsetEnvRE = regexp.MustCompile(`^environment variable ([A-Za-z_][A-Za-z0-9_
 // loadOffline loads a pipeline for a replay, which needs no secret: an
 // unset ${env:…} variable without a default gets a placeholder (a URL
 // for names that look like one), so the file compiles in CI.
-func loadOffline(file, profile string, stderr io.Writer) (*pipeline.Plan, int) {
+//
+// env holds the values of the fixtures' env file: they win over the
+// process environment, so a replay sends what was recorded whatever the
+// shell holds.
+func loadOffline(file, profile string, env map[string]string, stderr io.Writer) (*pipeline.Plan, int) {
 	unset := map[string]bool{}
-	plan, findings := pipeline.LoadFile(file, pipeline.Options{Profile: profile})
+	lookup := func(name string) (string, bool) {
+		if v, ok := env[name]; ok {
+			return v, true
+		}
+		if unset[name] {
+			return placeholder(name), true
+		}
+		return os.LookupEnv(name)
+	}
+	plan, findings := pipeline.LoadFile(file, pipeline.Options{Profile: profile, LookupEnv: lookup})
 	for _, f := range findings {
 		if m := unsetEnvRE.FindStringSubmatch(f.Message); f.Code == "env-unset" && m != nil {
 			unset[m[1]] = true
 		}
 	}
 	if len(unset) > 0 {
-		lookup := func(name string) (string, bool) {
-			if unset[name] {
-				return placeholder(name), true
-			}
-			return os.LookupEnv(name)
-		}
 		plan, findings = pipeline.LoadFile(file, pipeline.Options{Profile: profile, LookupEnv: lookup})
 	}
 	if findings.HasErrors() {
