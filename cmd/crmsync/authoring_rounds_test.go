@@ -139,3 +139,32 @@ func auEdit(t *testing.T, path, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestShippedPipelineFixtures runs crmsync test over pipelines/: every
+// shipped HTTP and file pipeline replays its fixtures (round by round)
+// and maps what they expect. The pipelines without fixtures are exactly
+// those that cannot be replayed: SQL sources (genius, salespro), the
+// github source (zipcodes) and google_sheets, whose jwt auth needs a
+// private key file (their Go tests in pipelines/ cover them).
+func TestShippedPipelineFixtures(t *testing.T) {
+	dir := filepath.Join(auRoot, "pipelines")
+	code, out, errOut := auRun("test", dir)
+	if code != exitOK {
+		t.Fatalf("crmsync test pipelines/: exit %d\n%s%s", code, out, errOut)
+	}
+	var skipped []string
+	for _, l := range strings.Split(out, "\n") {
+		if f, ok := strings.CutPrefix(l, "skip  "); ok {
+			f, _, _ = strings.Cut(f, ":")
+			skipped = append(skipped, strings.TrimSuffix(filepath.Base(f), ".yaml"))
+		}
+	}
+	if got, want := strings.Join(skipped, " "), "genius google_sheets salespro zipcodes"; got != want {
+		t.Errorf("skipped %q, want %q:\n%s", got, want, out)
+	}
+	for _, want := range []string{"ok    hubspot deals round 2", "ok    leads_csv leads round 2", "ok    five9 contacts round 2", "ok    salespro_athena estimate round 2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

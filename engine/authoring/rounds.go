@@ -2,6 +2,8 @@ package authoring
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +16,8 @@ import (
 	"strings"
 
 	"github.com/crmsync/crmsync/engine/pipeline"
+	"github.com/crmsync/crmsync/engine/sink"
+	"github.com/crmsync/crmsync/engine/sink/memory"
 )
 
 // An entity's fixtures may hold several sync rounds, each in a folder of
@@ -33,6 +37,12 @@ const (
 	// NAME=value a line, # comments. In the fixtures folder for every
 	// entity and round; in a round folder for that round only.
 	EnvFile = "env"
+	// StateFile, in an entity's folder, is the checkpoint its first round
+	// starts from — {"watermark": "2024-04-01T00:00:00Z"} — for a
+	// pipeline whose first sync asks for a time relative to now
+	// (start: -30d), which no recording can match. Without it round 1 is
+	// a first sync.
+	StateFile = "state.json"
 )
 
 // Round is one sync round of an entity's fixtures.
@@ -141,6 +151,31 @@ func RoundEnv(fixturesDir string, r Round) (map[string]string, error) {
 	}
 	maps.Copy(out, own)
 	return out, nil
+}
+
+// SeedState stores the checkpoint of dir/<entity>/state.json, when there
+// is one, in dest: the state before the entity's first round.
+func SeedState(dest *memory.DB, plan *pipeline.Plan, e *pipeline.Entity, dir string) error {
+	path := filepath.Join(dir, e.Name, StateFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading fixtures: %w", err)
+	}
+	var st struct {
+		Watermark string `json:"watermark"`
+		Resume    string `json:"resume"`
+		Version   string `json:"version"`
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&st); err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	dest.SetCheckpoint(plan.Name, e.Name, sink.Checkpoint{Watermark: st.Watermark, Resume: st.Resume, Version: st.Version})
+	return nil
 }
 
 // ReplayRound reads one round of an entity offline, like ReplayEntity but

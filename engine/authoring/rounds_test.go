@@ -184,3 +184,24 @@ entities:
 		t.Errorf("one flat folder: %v, %+v", err, res)
 	}
 }
+
+func TestSeedState(t *testing.T) {
+	plan := testPlan(t)
+	e := plan.Entity("items")
+	dir := t.TempDir()
+	dest := memory.New()
+	if err := SeedState(dest, plan, e, dir); err != nil {
+		t.Fatalf("no state file: %v", err)
+	}
+	writeFiles(t, dir, map[string]string{"items/state.json": `{"watermark": "2024-04-01T00:00:00Z"}`})
+	if err := SeedState(dest, plan, e, dir); err != nil {
+		t.Fatal(err)
+	}
+	if cp, _ := dest.Checkpoint(context.Background(), "crm", "items"); cp.Watermark != "2024-04-01T00:00:00Z" {
+		t.Errorf("checkpoint %+v", cp)
+	}
+	writeFiles(t, dir, map[string]string{"items/state.json": `{"watermrk": "x"}`})
+	if err := SeedState(memory.New(), plan, e, dir); err == nil || !strings.Contains(err.Error(), `unknown field "watermrk"`) {
+		t.Errorf("a misspelt key: %v", err)
+	}
+}
