@@ -43,7 +43,7 @@ func pgSchemaDB(t *testing.T, crm string) (string, func(file string)) {
 	t.Cleanup(func() { db.Close() })
 	run := func(file string) {
 		t.Helper()
-		b, err := os.ReadFile(filepath.Join("..", "testdata", "crm", crm, file))
+		b, err := os.ReadFile(filepath.Join("testdata", "crm", crm, file))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -72,7 +72,7 @@ var (
 
 func newFakeAthena(t *testing.T) *fakeAthena {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "crm", "salespro_athena", "tables.json"))
+	b, err := os.ReadFile(filepath.Join("testdata", "crm", "salespro_athena", "tables.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

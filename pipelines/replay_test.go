@@ -54,7 +54,7 @@ type replay struct {
 
 func newReplay(t *testing.T, crm string, check func(*http.Request) error) *replay {
 	t.Helper()
-	dir := filepath.Join("..", "testdata", "crm", crm)
+	dir := filepath.Join("testdata", "crm", crm)
 	raw, err := os.ReadFile(filepath.Join(dir, "exchanges.yaml"))
 	if err != nil {
 		t.Fatal(err)

@@ -45,7 +45,7 @@ func mysqlDB(t *testing.T, crm string, rewrite func(string) string) (string, fun
 	t.Cleanup(func() { db.Close() })
 	run := func(file string) {
 		t.Helper()
-		b, err := os.ReadFile(filepath.Join("..", "testdata", "crm", crm, file))
+		b, err := os.ReadFile(filepath.Join("testdata", "crm", crm, file))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,7 +11,7 @@ import (
 
 func copyFixture(t *testing.T, crm, name, to string, appendTo bool) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "crm", crm, name))
+	b, err := os.ReadFile(filepath.Join("testdata", "crm", crm, name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,5 @@
-// Package pipelines_test runs the shipped pipelines (pipelines/*.yaml),
-// unchanged, against recorded CRM answers (testdata/crm/<crm>/), real
+// Package pipelines_test runs the shipped pipelines (the *.yaml beside it),
+// unchanged, against recorded CRM answers (<crm>.fixtures/, testdata/crm/<crm>/), real
 // databases and real files, into a real PostgreSQL destination.
 package pipelines_test
 
@@ -13,7 +13,6 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -187,7 +186,7 @@ func loadPlan(t *testing.T, crm string, env map[string]string) *pipeline.Plan {
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
-	plan, findings := pipeline.LoadFile(filepath.Join("..", "pipelines", crm+".yaml"), pipeline.Options{StrictEnv: true})
+	plan, findings := pipeline.LoadFile(crm+".yaml", pipeline.Options{StrictEnv: true})
 	if plan == nil {
 		t.Fatalf("loading pipelines/%s.yaml:\n%v", crm, findings)
 	}
