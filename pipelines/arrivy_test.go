@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmsync/crmsync/engine/runner"
 )
 
 // TestArrivy runs pipelines/arrivy.yaml against recorded answers: bare
@@ -13,14 +12,13 @@ import (
 // increments, task statuses per task, and tasks gone from Arrivy.
 func TestArrivy(t *testing.T) {
 	const key, token = "b532cd42-9650", "9M7vYsodaayx15a1LjXf9C"
-	srv := newReplay(t, "arrivy", func(r *http.Request) error {
+	srv := newFixtures(t, "arrivy", func(r *http.Request) error {
 		if err := wantHeader("X-Auth-Key", key)(r); err != nil {
 			return err
 		}
 		return wantHeader("X-Auth-Token", token)(r)
 	})
 	plan := loadPlan(t, "arrivy", map[string]string{
-		"ARRIVY_BASE_URL":   srv.URL,
 		"ARRIVY_AUTH_KEY":   key,
 		"ARRIVY_AUTH_TOKEN": token,
 		"ARRIVY_RATE_LIMIT": "1000", // the <PIPELINE>_RATE_LIMIT override; the file's 2/s would slow the test
@@ -28,8 +26,7 @@ func TestArrivy(t *testing.T) {
 	d := openDest(t)
 	logs := &logBuffer{}
 
-	res := syncRound(t, plan, d, logs, runner.Options{})
-	srv.served(t, 1)
+	res := srv.round(t, plan, d, logs, 1)
 	wantCounts(t, res, map[string]counts{
 		"entities":      {Processed: 4, Created: 4},
 		"groups":        {Processed: 2, Created: 2},
@@ -72,9 +69,7 @@ func TestArrivy(t *testing.T) {
 	}
 	wantRows(t, d, `SELECT id, state FROM arrivy_groups ORDER BY id`, "6192449487634432|CO", "6192449487634433|TX")
 
-	srv.setRun(2)
-	res = syncRound(t, plan, d, logs, runner.Options{})
-	srv.served(t, 2)
+	res = srv.round(t, plan, d, logs, 2)
 	wantCounts(t, res, map[string]counts{
 		"entities":      {Processed: 3, Unchanged: 3},
 		"groups":        {Processed: 1, Updated: 1},

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmsync/crmsync/engine/runner"
 )
 
 // TestCallRail runs pipelines/callrail.yaml against recorded answers: the
@@ -12,17 +11,15 @@ import (
 // one, and calls read from start_date = newest call less a day.
 func TestCallRail(t *testing.T) {
 	const key = "4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d"
-	srv := newReplay(t, "callrail", wantHeader("Authorization", `Token token="`+key+`"`))
+	srv := newFixtures(t, "callrail", wantHeader("Authorization", `Token token="`+key+`"`))
 	plan := loadPlan(t, "callrail", map[string]string{
-		"CALLRAIL_BASE_URL":   srv.URL,
 		"CALLRAIL_API_KEY":    key,
 		"CALLRAIL_RATE_LIMIT": "1000",
 	})
 	d := openDest(t)
 	logs := &logBuffer{}
 
-	res := syncRound(t, plan, d, logs, runner.Options{})
-	srv.served(t, 1)
+	res := srv.round(t, plan, d, logs, 1)
 	wantCounts(t, res, map[string]counts{
 		"accounts":         {Processed: 2, Created: 2},
 		"companies":        {Processed: 3, Created: 3},
@@ -58,9 +55,7 @@ func TestCallRail(t *testing.T) {
 		}
 	}
 
-	srv.setRun(2)
-	res = syncRound(t, plan, d, logs, runner.Options{})
-	srv.served(t, 2)
+	res = srv.round(t, plan, d, logs, 2)
 	wantCounts(t, res, map[string]counts{
 		"accounts":         {Processed: 2, Unchanged: 2},
 		"companies":        {Processed: 3, Unchanged: 3},

@@ -1,10 +1,10 @@
 package pipelines_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
-	"github.com/crmsync/crmsync/engine/runner"
 )
 
 // TestHubSpot runs pipelines/hubspot.yaml against recorded CRM v3 answers:
@@ -12,9 +12,8 @@ import (
 // incremental one from each entity's newest committed modification time.
 func TestHubSpot(t *testing.T) {
 	const token = "pat-na1-11111111-2222-3333-4444-555555555555"
-	srv := newReplay(t, "hubspot", wantHeader("Authorization", "Bearer "+token))
+	srv := newFixtures(t, "hubspot", wantHeader("Authorization", "Bearer "+token))
 	plan := loadPlan(t, "hubspot", map[string]string{
-		"HUBSPOT_BASE_URL":         srv.URL,
 		"HUBSPOT_TOKEN":            token,
 		"HUBSPOT_DIVISIONS_OBJECT": "2-4242",
 		// the genius users object's id comes from the environment too
@@ -23,8 +22,11 @@ func TestHubSpot(t *testing.T) {
 	d := openDest(t)
 	logs := &logBuffer{}
 
-	res := syncRound(t, plan, d, logs, runner.Options{})
-	srv.served(t, 1)
+	// HubSpot's rolling limit answers the first companies request once (a
+	// retried try is not kept in the fixtures).
+	srv.failFirst("companies", http.StatusTooManyRequests, map[string]string{"Retry-After": "1", "Content-Type": "application/json;charset=utf-8"},
+		`{"status":"error","message":"You have reached your secondly limit.","errorType":"RATE_LIMIT","correlationId":"c0ffee00-0000-4000-8000-000000000429","policyName":"SECONDLY"}`)
+	res := srv.round(t, plan, d, logs, 1)
 	wantCounts(t, res, map[string]counts{
 		"contacts":             {Processed: 8, Created: 8},
 		"companies":            {Processed: 2, Created: 2},
@@ -108,9 +110,7 @@ func TestHubSpot(t *testing.T) {
 
 	// Second round: each search starts at the stored watermark (epoch ms);
 	// the records at the watermark come back and are left unchanged.
-	srv.setRun(2)
-	res = syncRound(t, plan, d, logs, runner.Options{})
-	srv.served(t, 2)
+	res = srv.round(t, plan, d, logs, 2)
 	wantCounts(t, res, map[string]counts{
 		"contacts":             {Processed: 3, Created: 1, Updated: 1, Unchanged: 1},
 		"companies":            {},

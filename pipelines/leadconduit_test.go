@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmsync/crmsync/engine/runner"
 )
 
 // TestLeadConduit runs pipelines/leadconduit.yaml against recorded
@@ -13,17 +12,15 @@ import (
 // the last event of each page, and start = newest event less 2 hours.
 func TestLeadConduit(t *testing.T) {
 	const key = "lc_0f1e2d3c4b5a69788796a5b4c3d2e1f0"
-	srv := newReplay(t, "leadconduit", wantHeader("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("X:"+key))))
+	srv := newFixtures(t, "leadconduit", wantHeader("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("X:"+key))))
 	plan := loadPlan(t, "leadconduit", map[string]string{
-		"LEADCONDUIT_BASE_URL":   srv.URL,
 		"LEADCONDUIT_API_KEY":    key,
 		"LEADCONDUIT_RATE_LIMIT": "1000",
 	})
 	d := openDest(t)
 	logs := &logBuffer{}
 
-	res := syncRound(t, plan, d, logs, runner.Options{})
-	srv.served(t, 1)
+	res := srv.round(t, plan, d, logs, 1)
 	wantCounts(t, res, map[string]counts{"events": {Processed: 5, Created: 5}})
 	d.wantTypes(t, "leadconduit_events", map[string]string{"start_timestamp": "timestamp with time zone", "wait_ms": "bigint", "appended": "jsonb"})
 	wantRows(t, d, `SELECT id, type, outcome_combined, flow_name, start_timestamp, email, phone, state, postal_code, appended->'acme_crm'->>'lead_id' FROM leadconduit_events ORDER BY id`,
@@ -37,9 +34,7 @@ func TestLeadConduit(t *testing.T) {
 		t.Error("no validation warning for the messy lead's e-mail")
 	}
 
-	srv.setRun(2)
-	res = syncRound(t, plan, d, logs, runner.Options{})
-	srv.served(t, 2)
+	res = srv.round(t, plan, d, logs, 2)
 	wantCounts(t, res, map[string]counts{"events": {Processed: 3, Created: 2, Unchanged: 1}})
 	wantRows(t, d, `SELECT type, reason, first_name FROM leadconduit_events WHERE start_timestamp > '2024-03-03' ORDER BY id`,
 		"feedback|returned: not interested|∅", "source|∅|Ravi")

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmsync/crmsync/engine/runner"
 )
 
 // TestSalesRabbit runs pipelines/salesrabbit.yaml against recorded
@@ -12,9 +11,8 @@ import (
 // increment sent in an If-Modified-Since header.
 func TestSalesRabbit(t *testing.T) {
 	const token = "sr_live_0123456789abcdef0123456789abcdef"
-	srv := newReplay(t, "salesrabbit", wantHeader("Authorization", "Bearer "+token))
+	srv := newFixtures(t, "salesrabbit", wantHeader("Authorization", "Bearer "+token))
 	plan := loadPlan(t, "salesrabbit", map[string]string{
-		"SALESRABBIT_BASE_URL":   srv.URL,
 		"SALESRABBIT_TOKEN":      token,
 		"SALESRABBIT_PAGE_SIZE":  "2",
 		"SALESRABBIT_RATE_LIMIT": "1000",
@@ -22,8 +20,7 @@ func TestSalesRabbit(t *testing.T) {
 	d := openDest(t)
 	logs := &logBuffer{}
 
-	res := syncRound(t, plan, d, logs, runner.Options{})
-	srv.served(t, 1)
+	res := srv.round(t, plan, d, logs, 1)
 	wantCounts(t, res, map[string]counts{
 		"leads": {Processed: 5, Created: 5},
 		"users": {Processed: 3, Created: 3},
@@ -48,9 +45,7 @@ func TestSalesRabbit(t *testing.T) {
 		}
 	}
 
-	srv.setRun(2)
-	res = syncRound(t, plan, d, logs, runner.Options{})
-	srv.served(t, 2)
+	res = srv.round(t, plan, d, logs, 2)
 	wantCounts(t, res, map[string]counts{
 		"leads": {Processed: 2, Created: 1, Updated: 1},
 		"users": {Processed: 3, Unchanged: 3},
