@@ -1,6 +1,7 @@
 package pipelines_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,25 +10,24 @@ import (
 	"github.com/crmsync/crmsync/engine/runner"
 )
 
-func copyFixture(t *testing.T, crm, name, to string, appendTo bool) {
+// copyRound copies the exports of a recorded round
+// (leads_csv.fixtures/leads/round-N/files/, the files crmsync test reads)
+// into dir, replacing those of the same name.
+func copyRound(t *testing.T, n int, dir string) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "crm", crm, name))
+	from := filepath.Join("leads_csv.fixtures", "leads", fmt.Sprintf("round-%d", n), "files")
+	entries, err := os.ReadDir(from)
 	if err != nil {
 		t.Fatal(err)
 	}
-	flag := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-	if appendTo {
-		flag = os.O_WRONLY | os.O_APPEND
-	}
-	f, err := os.OpenFile(to, flag, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -36,9 +36,7 @@ func copyFixture(t *testing.T, crm, name, to string, appendTo bool) {
 // where they belong; a grown file and a new file load only their new rows.
 func TestLeadsCSV(t *testing.T) {
 	dir := t.TempDir()
-	for _, f := range []string{"google_ads_2024-01.csv", "home_show_2024-01.csv"} {
-		copyFixture(t, "leads_csv", f, filepath.Join(dir, f), false)
-	}
+	copyRound(t, 1, dir)
 	plan := loadPlan(t, "leads_csv", map[string]string{"LEADS_CSV_DIR": dir})
 	d := openDest(t)
 	logs := &logBuffer{}
@@ -69,8 +67,7 @@ func TestLeadsCSV(t *testing.T) {
 	}
 
 	// The Google export grows by one row and a Facebook file arrives.
-	copyFixture(t, "leads_csv", "google_ads_2024-01.csv.append", filepath.Join(dir, "google_ads_2024-01.csv"), true)
-	copyFixture(t, "leads_csv", "facebook_2024-02.csv.next", filepath.Join(dir, "facebook_2024-02.csv"), false)
+	copyRound(t, 2, dir)
 	res = syncRound(t, plan, d, logs, runner.Options{})
 	wantCounts(t, res, map[string]counts{"leads": {Processed: 3, Created: 2, Updated: 1}})
 	wantRows(t, d, `SELECT lead_id, budget, services::text, source_file FROM leads_csv_leads WHERE lead_id IN ('GA-1002', 'GA-1005', 'FB-3001') ORDER BY lead_id`,
