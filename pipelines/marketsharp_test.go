@@ -1,19 +1,18 @@
 package pipelines_test
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/crmsync/crmsync/engine/pipeline"
-	"github.com/crmsync/crmsync/engine/runner"
 )
 
 // marketsharpAuth checks MarketSharp's header:
@@ -44,9 +43,8 @@ func marketsharpAuth(company, key string, secret []byte) func(*http.Request) err
 func TestMarketSharp(t *testing.T) {
 	const company, key = "4711", "a1b2c3d4-api-key"
 	secret := []byte("marketsharp-shared-secret")
-	srv := newReplay(t, "marketsharp", marketsharpAuth(company, key, secret))
+	srv := newFixtures(t, "marketsharp", marketsharpAuth(company, key, secret))
 	plan := loadPlan(t, "marketsharp", map[string]string{
-		"MARKETSHARP_BASE_URL":   srv.URL + "/WcfDataService.svc",
 		"MARKETSHARP_COMPANY_ID": company,
 		"MARKETSHARP_API_KEY":    key,
 		"MARKETSHARP_SECRET_KEY": base64.StdEncoding.EncodeToString(secret),
@@ -56,8 +54,14 @@ func TestMarketSharp(t *testing.T) {
 	d := openDest(t)
 	logs := &logBuffer{}
 
-	res := syncRound(t, plan, d, logs, runner.Options{})
-	srv.served(t, 1)
+	// The first contacts request finds the service busy and is retried
+	// (fixtures keep only the exchanges that succeeded).
+	srv.failFirst("contacts", http.StatusServiceUnavailable, map[string]string{"Content-Type": "application/xml", "Retry-After": "0"},
+		`<?xml version="1.0" encoding="utf-8"?><error><message>The server is busy.</message></error>`)
+	res := srv.round(t, plan, d, logs, 1)
+	if r := res["contacts"]; r.Retries != 1 {
+		t.Errorf("contacts: %d retries, want the 503 retried once", r.Retries)
+	}
 	wantCounts(t, res, map[string]counts{
 		"contacts":                   {Processed: 3, Created: 3},
 		"customers":                  {Processed: 1, Created: 1},
@@ -139,9 +143,7 @@ func TestMarketSharp(t *testing.T) {
 		t.Error("the log shows a MarketSharp secret")
 	}
 
-	srv.setRun(2)
-	res = syncRound(t, plan, d, logs, runner.Options{})
-	srv.served(t, 2)
+	res = srv.round(t, plan, d, logs, 2)
 	wantCounts(t, res, map[string]counts{
 		"contacts":            {Processed: 2, Created: 1, Updated: 1},
 		"customers":           {},
@@ -165,17 +167,16 @@ func TestMarketSharp(t *testing.T) {
 	// Bad answers: a feed that is not well-formed XML and an OData error
 	// document fail their entity with a clear error; the rows committed
 	// before stay.
-	srv.setRun(3)
 	for _, tc := range []struct{ entity, want string }{
 		{"contacts", "the body is not well-formed XML at line 5"},
 		{"customers", `status 400: the server answered Bad Request: the server says "Syntax error at position 11`},
 	} {
 		e := plan.Entities[slices.IndexFunc(plan.Entities, func(e *pipeline.Entity) bool { return e.Name == tc.entity })]
-		r := runner.Sync(context.Background(), plan, e, runner.Options{Dest: d.Destination, Logger: logs.logger()})
+		r := srv.sync(t, plan, e, d, logs, filepath.Join("testdata", "marketsharp-bad", tc.entity))
 		if r.Err == nil {
 			t.Fatalf("run 3 %s: no error", tc.entity)
 		}
-		for _, want := range []string{fmt.Sprintf("entity %q: page 1: GET %s/WcfDataService.svc/", tc.entity, srv.URL), tc.want} {
+		for _, want := range []string{fmt.Sprintf("entity %q: page 1: GET https://api4.marketsharpm.com/WcfDataService.svc/", tc.entity), tc.want} {
 			if !strings.Contains(r.Err.Error(), want) {
 				t.Errorf("run 3 %s: error %q\nlacks %q", tc.entity, r.Err, want)
 			}
@@ -184,7 +185,6 @@ func TestMarketSharp(t *testing.T) {
 			t.Errorf("run 3 %s: the error shows the API key", tc.entity)
 		}
 	}
-	srv.served(t, 3)
 	if n := d.count(t, "marketsharp_contacts"); n != 4 {
 		t.Errorf("after the bad answers: %d contacts, want the 4 committed", n)
 	}
