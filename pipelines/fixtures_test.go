@@ -28,6 +28,9 @@ type fixtures struct {
 	dir   string // <crm>.fixtures
 	p     *authoring.Replayer
 	check func(*http.Request) error // sees each live request, credentials and all
+	// edit, when set, may change a live request after check saw it and
+	// before it is compared with its fixture (a value relative to now).
+	edit func(*http.Request)
 
 	mu   sync.Mutex
 	fail map[string]*http.Response // entity → an answer its first request gets instead
@@ -107,6 +110,9 @@ func (c *checked) RoundTrip(req *http.Request) (*http.Response, error) {
 			c.f.t.Errorf("request %s %s: %v", req.Method, req.URL, err)
 			return nil, fmt.Errorf("the test's check: %w", err)
 		}
+	}
+	if c.f.edit != nil {
+		c.f.edit(req)
 	}
 	c.f.mu.Lock()
 	resp := c.f.fail[c.entity]
