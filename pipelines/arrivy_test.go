@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
 )
 
 // TestArrivy runs pipelines/arrivy.yaml against recorded answers: bare

@@ -3,7 +3,6 @@ package pipelines_test
 import (
 	"strings"
 	"testing"
-
 )
 
 // TestCallRail runs pipelines/callrail.yaml against recorded answers: the

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
 )
 
 // TestHubSpot runs pipelines/hubspot.yaml against recorded CRM v3 answers:

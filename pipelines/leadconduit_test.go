@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"strings"
 	"testing"
-
 )
 
 // TestLeadConduit runs pipelines/leadconduit.yaml against recorded

@@ -3,7 +3,6 @@ package pipelines_test
 import (
 	"strings"
 	"testing"
-
 )
 
 // TestSalesRabbit runs pipelines/salesrabbit.yaml against recorded
