@@ -67,7 +67,7 @@ func TestRecordThenTest(t *testing.T) {
 			"amount:     { path: properties.amount, type: decimal, validate: [{ min: 20000 }], on_invalid: reject }",
 			[]string{"FAIL  hubspot deals", "outcome: expected ok, got rejected", "reasons: expected null, got [\"field amount: value"}},
 		{"request", `params: { limit: "25", `, `params: { limit: "20", `,
-			[]string{`FAIL  hubspot companies: request 1 does not match fixture 001.request.json: query parameter limit: recorded "25", now "20"`}},
+			[]string{`FAIL  hubspot companies: request 1 (GET /crm/v3/objects/companies) does not match fixture 001.request.json: query parameter limit: recorded "25", now "20"`}},
 	}
 	for _, e := range edits {
 		t.Run(e.name, func(t *testing.T) {

@@ -98,6 +98,9 @@ func previewCmd(args []string, stdout, stderr io.Writer) int {
 				code = exitFailed
 				continue
 			}
+			if rs, _ := authoring.Rounds(dir); len(rs) > 0 {
+				dir = rs[0].Dir // round-1/ of an entity whose fixtures hold rounds
+			}
 			fmt.Fprintf(stderr, "recorded %d %s in %s; expected output: %d records in %s\n", n, plural(n, "exchange", "exchanges"),
 				dir, len(rres.Records), filepath.Join(dir, authoring.ExpectedFile))
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/crmsync/crmsync/engine/authoring"
 	"github.com/crmsync/crmsync/engine/diag"
 	"github.com/crmsync/crmsync/engine/pipeline"
+	"github.com/crmsync/crmsync/engine/sink/memory"
 )
 
 func init() {
@@ -32,7 +33,7 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fixtures := fs.String("fixtures", "", "the fixtures `DIR` (default: beside the pipeline, hubspot.yaml → hubspot.fixtures); only with one FILE")
-	update := fs.Bool("update", false, "rewrite each entity's expected.jsonl from the replay instead of comparing")
+	update := fs.Bool("update", false, "rewrite each entity's (each round's) expected.jsonl from the replay instead of comparing")
 	profile := fs.String("env", "", "environment profile to apply (environments: in the file)")
 	asJSON := fs.Bool("json", false, "print one JSON document: every entity's status, record counts and differences")
 	junit := fs.String("junit", "", "also write a JUnit XML report to `FILE` (one testcase per entity) for CI")
@@ -40,7 +41,9 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(fs.Output(), "Usage: crmsync test [--fixtures DIR] [--update] [--env PROFILE] [--json] [--junit FILE] FILE|DIR...")
 		fmt.Fprintln(fs.Output(), "Replays each entity's recorded HTTP exchanges offline (a local server answers in their place; file sources read")
 		fmt.Fprintln(fs.Output(), "their files) and compares the mapped records with <fixtures>/<entity>/expected.jsonl. Record fixtures with")
-		fmt.Fprintln(fs.Output(), "crmsync preview --record DIR. Needs no secret and no network. Exit status: 0 passed, 1 any failed, 2 usage error.")
+		fmt.Fprintln(fs.Output(), "crmsync preview --record DIR. An entity's round-N/ folders are replayed in order, each an incremental sync from the")
+		fmt.Fprintln(fs.Output(), "state the round before left; <fixtures>/env gives ${env:…} values. Needs no secret and no network.")
+		fmt.Fprintln(fs.Output(), "Exit status: 0 passed, 1 any failed, 2 usage error.")
 		printFlags(fs.Output(), fs)
 	}
 	pos, code, ok := parseArgs(fs, args, stdout)
@@ -80,7 +83,18 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 		if dir == "" {
 			dir = authoring.DefaultFixturesDir(file)
 		}
-		plan, code := loadOffline(file, *profile, stderr)
+		if st, err := os.Stat(dir); (err != nil || !st.IsDir()) && !named[file] {
+			// A folder's pipeline without fixtures is skipped unloaded: a
+			// SQL source's placeholder DSN need not compile.
+			t.add(testCase{File: file, name: file, Status: testSkipped, Message: "no fixtures folder " + dir})
+			continue
+		}
+		env, err := authoring.ReadEnv(filepath.Join(dir, authoring.EnvFile))
+		if err != nil {
+			fmt.Fprintln(stderr, "crmsync test:", err)
+			return exitUsage
+		}
+		plan, code := loadOffline(file, *profile, env, stderr)
 		if plan == nil {
 			return code
 		}
@@ -89,8 +103,6 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 		if st, err := os.Stat(dir); (err != nil || !st.IsDir()) && !(*update && local) {
 			c := testCase{Pipeline: plan.Name, File: file, name: file}
 			switch {
-			case !named[file]:
-				c.Status, c.Message = testSkipped, "no fixtures folder "+dir
 			case local:
 				c.Status, c.Message = testFailed, fmt.Sprintf("no fixtures folder %s (write the expected output: crmsync test --update %s)", dir, file)
 			default:
@@ -100,10 +112,9 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		for _, e := range plan.Entities {
-			start := time.Now()
-			c := testEntity(ctx, plan, e, dir, replay, *update)
-			c.Seconds = time.Since(start).Seconds()
-			t.add(c)
+			for _, c := range testRounds(ctx, plan, e, dir, *profile, replay, *update, stderr) {
+				t.add(c)
+			}
 		}
 	}
 	if t.text {
@@ -136,6 +147,7 @@ const (
 type testCase struct {
 	Pipeline string         `json:"pipeline"`
 	Entity   string         `json:"entity,omitempty"`
+	Round    int            `json:"round,omitempty"` // of an entity whose fixtures hold rounds
 	File     string         `json:"file"`
 	Status   string         `json:"status"`
 	Message  string         `json:"message"`
@@ -179,23 +191,91 @@ func (t *testReport) add(c testCase) {
 	}
 }
 
-// testEntity replays one entity and compares (or, with update, writes)
-// its expected output.
-func testEntity(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, dir string, replay *authoring.Replayer, update bool) testCase {
-	c := testCase{Pipeline: plan.Name, Entity: e.Name, File: plan.File, name: plan.Name + " " + e.Name}
+// testRounds replays the rounds of one entity in order, each from the
+// state the one before left in the same in-memory destination (round 1:
+// a first sync), and compares (or, with update, writes) each round's
+// expected output. After a failed round the later ones are skipped: they
+// would start from the wrong state.
+func testRounds(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, dir, profile string, replay *authoring.Replayer, update bool, stderr io.Writer) []testCase {
+	start := time.Now()
+	rounds, err := authoring.Rounds(filepath.Join(dir, e.Name))
+	if err != nil {
+		c := testCase{Pipeline: plan.Name, Entity: e.Name, File: plan.File, name: plan.Name + " " + e.Name, Status: testFailed, Message: err.Error()}
+		return []testCase{c}
+	}
+	dest := memory.New()
+	if err := authoring.SeedState(dest, plan, e, dir); err != nil {
+		return []testCase{{Pipeline: plan.Name, Entity: e.Name, File: plan.File, name: plan.Name + " " + e.Name, Status: testFailed, Message: err.Error()}}
+	}
+	var out []testCase
+	failed := 0 // the round that failed
+	for _, r := range rounds {
+		start := start
+		if r.N > 1 {
+			start = time.Now()
+		}
+		c := testCase{Pipeline: plan.Name, Entity: e.Name, File: plan.File, name: plan.Name + " " + e.Name}
+		if len(rounds) > 1 {
+			c.Round = r.N
+			c.name = fmt.Sprintf("%s %s round %d", plan.Name, e.Name, r.N)
+		}
+		if failed > 0 {
+			c.Status, c.Message = testSkipped, fmt.Sprintf("round %d failed, and this round starts from its state", failed)
+			out = append(out, c)
+			continue
+		}
+		rp, re, err := roundPlan(plan, e, dir, r, profile, stderr)
+		if err != nil {
+			c.Status, c.Message = testFailed, err.Error()
+		} else {
+			c = testRound(ctx, c, rp, re, dir, r, replay, dest, update)
+		}
+		c.Seconds = time.Since(start).Seconds()
+		if c.Status == testFailed {
+			failed = r.N
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// roundPlan is the plan a round replays: the file's, or, when the round
+// folder has an env file of its own, the file loaded again with it.
+func roundPlan(plan *pipeline.Plan, e *pipeline.Entity, dir string, r authoring.Round, profile string, stderr io.Writer) (*pipeline.Plan, *pipeline.Entity, error) {
+	own, err := authoring.ReadEnv(filepath.Join(r.Dir, authoring.EnvFile))
+	if err != nil || len(own) == 0 {
+		return plan, e, err
+	}
+	env, err := authoring.RoundEnv(dir, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	var msgs strings.Builder
+	p, _ := loadOffline(plan.File, profile, env, &msgs)
+	if p == nil || p.Entity(e.Name) == nil {
+		return nil, nil, fmt.Errorf("loading %s with %s: %s", plan.File, filepath.Join(r.Dir, authoring.EnvFile), strings.TrimSpace(msgs.String()))
+	}
+	return p, p.Entity(e.Name), nil
+}
+
+// testRound replays one round of an entity into dest and compares (or,
+// with update, writes) its expected output.
+func testRound(ctx context.Context, c testCase, plan *pipeline.Plan, e *pipeline.Entity, dir string, r authoring.Round, replay *authoring.Replayer, dest *memory.DB, update bool) testCase {
 	fail := func(format string, a ...any) testCase {
 		c.Status, c.Message = testFailed, fmt.Sprintf(format, a...)
 		return c
 	}
-	expected := filepath.Join(dir, e.Name, authoring.ExpectedFile)
-	res, err := authoring.ReplayEntity(ctx, plan, e, dir, replay, authoring.Options{Version: version})
+	expected := filepath.Join(r.Dir, authoring.ExpectedFile)
+	res, err := authoring.ReplayRound(ctx, plan, e, r, replay, authoring.Options{Version: version, Dest: dest})
 	switch {
 	case errors.Is(err, authoring.ErrNotOffline):
 		c.Status, c.Message = testSkipped, fmt.Sprintf("a %s source cannot be replayed offline", plan.Source.Type)
 		return c
+	case errors.Is(err, authoring.ErrNoFixtures) && r.N > 1:
+		return fail("no recorded exchanges in %s (preview --record records round 1 only: save this round's from an incremental sync)", r.Dir)
 	case errors.Is(err, authoring.ErrNoFixtures):
 		return fail("no recorded exchanges in %s (record them: crmsync preview --record %s %s %s)",
-			filepath.Join(dir, e.Name), dir, plan.File, e.Name)
+			r.Dir, dir, plan.File, e.Name)
 	case err != nil:
 		return fail("%s", plan.Redact(err.Error()))
 	}
@@ -239,21 +319,28 @@ var unsetEnvRE = regexp.MustCompile(`^environment variable ([A-Za-z_][A-Za-z0-9_
 // loadOffline loads a pipeline for a replay, which needs no secret: an
 // unset ${env:…} variable without a default gets a placeholder (a URL
 // for names that look like one), so the file compiles in CI.
-func loadOffline(file, profile string, stderr io.Writer) (*pipeline.Plan, int) {
+//
+// env holds the values of the fixtures' env file: they win over the
+// process environment, so a replay sends what was recorded whatever the
+// shell holds.
+func loadOffline(file, profile string, env map[string]string, stderr io.Writer) (*pipeline.Plan, int) {
 	unset := map[string]bool{}
-	plan, findings := pipeline.LoadFile(file, pipeline.Options{Profile: profile})
+	lookup := func(name string) (string, bool) {
+		if v, ok := env[name]; ok {
+			return v, true
+		}
+		if unset[name] {
+			return placeholder(name), true
+		}
+		return os.LookupEnv(name)
+	}
+	plan, findings := pipeline.LoadFile(file, pipeline.Options{Profile: profile, LookupEnv: lookup})
 	for _, f := range findings {
 		if m := unsetEnvRE.FindStringSubmatch(f.Message); f.Code == "env-unset" && m != nil {
 			unset[m[1]] = true
 		}
 	}
 	if len(unset) > 0 {
-		lookup := func(name string) (string, bool) {
-			if unset[name] {
-				return placeholder(name), true
-			}
-			return os.LookupEnv(name)
-		}
 		plan, findings = pipeline.LoadFile(file, pipeline.Options{Profile: profile, LookupEnv: lookup})
 	}
 	if findings.HasErrors() {

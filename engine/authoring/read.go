@@ -37,6 +37,10 @@ type Options struct {
 	Logger         *slog.Logger
 	Version        string
 	SkipValidation bool
+	// Dest is the in-memory destination to sync into, with the state
+	// (checkpoints, rows) earlier syncs left there; nil: a new one, so
+	// the read is a first sync.
+	Dest *memory.DB
 }
 
 // Result is what a read mapped. Nothing of it was written anywhere.
@@ -88,7 +92,10 @@ func (r *Result) Lines() []string {
 // left it. Nothing is written anywhere. On error the result holds what
 // was mapped before it, and the error keeps its chain.
 func Read(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, o Options) (*Result, error) {
-	res := &Result{Pipeline: plan.Name, Entity: e.Name, Total: -1, Dest: memory.New()}
+	res := &Result{Pipeline: plan.Name, Entity: e.Name, Total: -1, Dest: o.Dest}
+	if res.Dest == nil {
+		res.Dest = memory.New()
+	}
 	if e.Program == nil || e.Source == nil {
 		return res, fmt.Errorf("entity %q did not compile", e.Name)
 	}

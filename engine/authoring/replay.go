@@ -139,7 +139,7 @@ func (t *ReplayTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		fail = fmt.Errorf("request %d (%s %s) was not recorded: the fixtures hold %d", i+1, live.Method, pathQuery(live.URL), len(t.fx))
 	default:
 		if d := requestDiff(t.fx[i].Request, live); d != "" {
-			fail = fmt.Errorf("request %d does not match fixture %s%s: %s", i+1, t.fx[i].Name, requestSuffix, d)
+			fail = fmt.Errorf("request %d (%s %s) does not match fixture %s%s: %s", i+1, live.Method, pathOf(live.URL), t.fx[i].Name, requestSuffix, d)
 		}
 	}
 	if fail != nil {
@@ -157,6 +157,15 @@ func (t *ReplayTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	return t.base.RoundTrip(out)
+}
+
+// pathOf is a URL's path: what a mismatch names the request by (the
+// difference itself follows).
+func pathOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Path
+	}
+	return raw
 }
 
 // requestDiff says how a live request differs from the recorded one, ""

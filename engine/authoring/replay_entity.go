@@ -23,6 +23,13 @@ var (
 // (source.Local) from its own files. A request that differs from its
 // fixture, or a read that stops before the last fixture, is an error.
 func ReplayEntity(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, dir string, p *Replayer, o Options) (*Result, error) {
+	return replayDir(ctx, plan, e, filepath.Join(dir, e.Name), p, o, false)
+}
+
+// replayDir replays the exchanges in one folder (an entity's, or one
+// round's of it). whole: they are a whole sync, read to the source's end
+// (see Round.Whole); else the read stops after the last one.
+func replayDir(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, dir string, p *Replayer, o Options, whole bool) (*Result, error) {
 	if LocalFiles(e) {
 		o.Wrap, o.Limit, o.Pages, o.More = nil, 0, 0, nil
 		return Read(ctx, plan, e, o)
@@ -30,7 +37,7 @@ func ReplayEntity(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, 
 	if !Recordable(e) {
 		return nil, fmt.Errorf("source type %q: %w", plan.Source.Type, ErrNotOffline)
 	}
-	fx, err := LoadFixtures(filepath.Join(dir, e.Name))
+	fx, err := LoadFixtures(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -43,6 +50,9 @@ func ReplayEntity(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, 
 	o.Unlimited = true
 	o.Limit, o.Pages = 0, 0
 	o.More = func() bool { return t.Remaining() > 0 }
+	if whole {
+		o.More = nil
+	}
 	res, err := Read(ctx, plan, e, o)
 	if m := t.Mismatch(); m != nil {
 		return res, m
@@ -59,8 +69,16 @@ func ReplayEntity(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, 
 // RecordFixtures writes the fixtures of one entity from the exchanges of a read
 // into dir/<entity>/, then replays them to write expected.jsonl. It
 // returns how many exchanges were stored and the replayed result.
+//
+// An entity whose fixtures hold rounds gets its round 1 (the first sync,
+// which is what a preview reads) rewritten; the later rounds are kept.
 func RecordFixtures(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity, dir string, xs []Exchange, o Options) (int, *Result, error) {
-	n, err := WriteFixtures(filepath.Join(dir, e.Name), xs)
+	rounds, err := Rounds(filepath.Join(dir, e.Name))
+	if err != nil {
+		return 0, nil, err
+	}
+	target, whole := rounds[0].Dir, rounds[0].Whole
+	n, err := WriteFixtures(target, xs)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -72,11 +90,11 @@ func RecordFixtures(ctx context.Context, plan *pipeline.Plan, e *pipeline.Entity
 		return n, nil, err
 	}
 	defer p.Close()
-	res, err := ReplayEntity(ctx, plan, e, dir, p, o)
+	res, err := replayDir(ctx, plan, e, target, p, o, whole)
 	if err != nil {
 		return n, res, fmt.Errorf("replaying what was just recorded: %w", err)
 	}
-	return n, res, WriteExpected(filepath.Join(dir, e.Name, ExpectedFile), res.Lines())
+	return n, res, WriteExpected(filepath.Join(target, ExpectedFile), res.Lines())
 }
 
 // Recordable reports whether an entity's exchanges can be recorded and
