@@ -7,8 +7,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-
-	"github.com/crmsync/crmsync/engine/config"
 )
 
 // pager walks the pages of one query. A new one is made for each query
@@ -51,7 +49,7 @@ type pagerCtx struct {
 // shared ones) and its compile step.
 type pagerKind struct {
 	keys    []string
-	compile func(pg *config.Paginate, pc *pagerCtx) pagerSpec
+	compile func(pg *Paginate, pc *pagerCtx) pagerSpec
 }
 
 var pagerKinds = map[string]pagerKind{}
@@ -81,9 +79,9 @@ var sharedPageKeys = []string{"style", "total", "has_more", "max_pages", "max_em
 // otherwise paged forever.
 const defaultMaxEmpty = 3
 
-func (o *opener) compilePaginate(pg *config.Paginate, at string, req *config.Request, p *problems) {
+func (o *opener) compilePaginate(pg *Paginate, at string, req *Request, p *problems) {
 	if pg == nil {
-		pg = &config.Paginate{Style: "none"}
+		pg = &Paginate{Style: "none"}
 	}
 	pc := &pagerCtx{problems: p, at: at, method: o.req.method, params: req.Params}
 	style := pg.Style
@@ -152,7 +150,7 @@ func (pc *pagerCtx) where(in string) string {
 
 // limit finds the page size: paginate.limit, else a number the entity
 // already sends in limitParam. 0 when unknown.
-func (pc *pagerCtx) limit(pg *config.Paginate, limitParam string) (n int, send bool) {
+func (pc *pagerCtx) limit(pg *Paginate, limitParam string) (n int, send bool) {
 	if pg.Limit < 0 {
 		pc.errf(pc.at+"/limit", "invalid-value", "limit must be 1 or more")
 	}
@@ -177,7 +175,7 @@ func pagerStyles() []string {
 }
 
 // setPageKeys lists the paginate settings the file gives.
-func setPageKeys(pg *config.Paginate) []string {
+func setPageKeys(pg *Paginate) []string {
 	var out []string
 	add := func(key string, set bool) {
 		if set {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"hash/maphash"
 
-	"github.com/crmsync/crmsync/engine/config"
 	"github.com/tidwall/gjson"
 )
 
@@ -18,7 +17,7 @@ type cursorSpec struct {
 	path, param, in string
 }
 
-func compileCursor(pg *config.Paginate, pc *pagerCtx) pagerSpec {
+func compileCursor(pg *Paginate, pc *pagerCtx) pagerSpec {
 	s := &cursorSpec{path: pg.Cursor, param: pg.Param, in: pc.where(pg.In)}
 	if s.path == "" {
 		pc.errf(pc.at+"/cursor", "missing-setting", "pagination style cursor needs cursor: the gjson path of the next cursor in the body (HubSpot: paging.next.after)")

@@ -3,7 +3,6 @@ package httpsrc
 import (
 	"fmt"
 
-	"github.com/crmsync/crmsync/engine/config"
 	"github.com/tidwall/gjson"
 )
 
@@ -14,7 +13,7 @@ func init() {
 // nextURLSpec: the body holds the next page's URL, full or relative.
 type nextURLSpec struct{ path string }
 
-func compileNextURL(pg *config.Paginate, pc *pagerCtx) pagerSpec {
+func compileNextURL(pg *Paginate, pc *pagerCtx) pagerSpec {
 	if pg.NextURL == "" {
 		pc.errf(pc.at+"/next_url", "missing-setting", "pagination style next_url needs next_url: the gjson path of the next page's URL in the body")
 	} else {

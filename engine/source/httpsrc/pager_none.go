@@ -1,9 +1,7 @@
 package httpsrc
 
-import "github.com/crmsync/crmsync/engine/config"
-
 func init() {
-	registerPager("none", pagerKind{compile: func(*config.Paginate, *pagerCtx) pagerSpec { return nonePager{} }})
+	registerPager("none", pagerKind{compile: func(*Paginate, *pagerCtx) pagerSpec { return nonePager{} }})
 }
 
 // nonePager reads one page.

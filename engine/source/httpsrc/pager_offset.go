@@ -1,7 +1,5 @@
 package httpsrc
 
-import "github.com/crmsync/crmsync/engine/config"
-
 func init() {
 	registerPager("offset", pagerKind{keys: []string{"offset_param", "limit_param", "limit", "in"}, compile: compileOffset})
 }
@@ -14,7 +12,7 @@ type offsetSpec struct {
 	sendLimit                   bool
 }
 
-func compileOffset(pg *config.Paginate, pc *pagerCtx) pagerSpec {
+func compileOffset(pg *Paginate, pc *pagerCtx) pagerSpec {
 	s := &offsetSpec{offsetParam: pg.OffsetParam, limitParam: pg.LimitParam, in: pc.where(pg.In)}
 	if s.offsetParam == "" {
 		s.offsetParam = "offset"

@@ -1,7 +1,6 @@
 package httpsrc
 
 import (
-	"github.com/crmsync/crmsync/engine/config"
 	"github.com/tidwall/gjson"
 )
 
@@ -17,7 +16,7 @@ type pageSpec struct {
 	totalPages                string // gjson path
 }
 
-func compilePage(pg *config.Paginate, pc *pagerCtx) pagerSpec {
+func compilePage(pg *Paginate, pc *pagerCtx) pagerSpec {
 	s := &pageSpec{pageParam: pg.PageParam, limitParam: pg.LimitParam, in: pc.where(pg.In), start: 1}
 	if s.pageParam == "" {
 		s.pageParam = "page"

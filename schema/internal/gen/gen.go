@@ -12,13 +12,15 @@
 // Where things are:
 //   - a new validator, function, field type, pagination style, auth type
 //     or source type appears by registering it; nothing here changes;
-//   - a new setting is a yaml key in package config plus one line in the
-//     def of its mapping here (sourceSettings, entitySettings, fieldDef,
-//     paginateDef, …); the generator stops naming any key config decodes
-//     and no line describes, or the reverse (checkDecoded, sameKeys);
-//   - which source type reads a source or entity key is registered by the
-//     type (source.RegisterSettings), and picks source_<type> and
-//     entity_<type>.
+//   - a new setting is a yaml key in its owner's settings struct (package
+//     config for the skeleton, the source kind's package for its own)
+//     plus one line in the def of its mapping here (sourceSettings,
+//     entitySettings, fieldDef, …); the generator stops naming any key
+//     the structs decode and no line describes, or the reverse
+//     (checkDecoded, sameKeys);
+//   - which source type reads a source or entity key is what its
+//     registered settings types decode (source.Kind), and picks
+//     source_<type> and entity_<type>.
 //
 // The builders mirror the Python generator this replaces, one for one:
 // S("…", enum=[…]) is S("…", enum(list)), I("…", minimum=1) is
