@@ -210,37 +210,40 @@ type Retry struct {
 	When ErrorWhen `yaml:"when"`
 }
 
-// Paginate picks a pagination style and its settings.
+// Paginate picks a pagination style and holds the settings every style
+// reads; each style owns its other keys (its config struct, registered
+// with registerPager), decoded from Node when the style compiles.
 type Paginate struct {
-	Style string `yaml:"style"` // none | offset | page | cursor | next_url | link_header
+	Style string `yaml:"style" desc:"Pagination style."`
 
-	// offset and page
-	OffsetParam string `yaml:"offset_param"`
-	PageParam   string `yaml:"page_param"`
-	LimitParam  string `yaml:"limit_param"`
-	Limit       int    `yaml:"limit"`
-	StartPage   *int   `yaml:"start_page"`
-	Total       string `yaml:"total"`       // gjson path of the total record count
-	TotalPages  string `yaml:"total_pages"` // gjson path of the total page count
+	Total   string `yaml:"total" desc:"offset, page: gjson path of the total record count in the body; reading stops when it is reached."`
+	HasMore string `yaml:"has_more" desc:"gjson path of a boolean in the body that says whether more pages follow."`
 
-	// cursor and next_url
-	Cursor  string `yaml:"cursor"`   // gjson path of the next cursor
-	Param   string `yaml:"param"`    // where the cursor goes
-	In      string `yaml:"in"`       // query | body | header (default query)
-	NextURL string `yaml:"next_url"` // gjson path of the next page's full URL
-	HasMore string `yaml:"has_more"` // gjson path of a "more pages" boolean
-
-	MaxPages int `yaml:"max_pages"`
+	MaxPages int `yaml:"max_pages" desc:"Stop after this many pages (0: no limit)." minimum:"0"`
 	// MaxEmptyPages stops paging after this many pages in a row without
 	// records (0: the default, 3).
-	MaxEmptyPages int `yaml:"max_empty_pages"`
+	MaxEmptyPages int `yaml:"max_empty_pages" minimum:"0" desc:"Stop, with a warning, after this many pages in a row without records even when the server says more follow (a cursor handed out for every empty page would otherwise be followed forever). The records read so far count; the sync succeeds. Default 3; 0: the default."`
 
 	// A query that stops after a fixed number of results (HubSpot search:
 	// 10,000) is restarted after RestartAfter records, with {{ watermark }}
 	// set to the newest value of RestartWatermark (a gjson path into each
 	// record) seen so far and the cursor cleared.
-	RestartAfter     int    `yaml:"restart_after"`
-	RestartWatermark string `yaml:"restart_watermark"`
+	RestartAfter     int    `yaml:"restart_after" minimum:"1" desc:"cursor: restart the query after this many records (HubSpot search stops at 10,000), from the newest restart_watermark seen."`
+	RestartWatermark string `yaml:"restart_watermark" desc:"cursor: gjson path, in each record, of the value the query is sorted by; its newest value becomes {{ watermark }} when the query restarts."`
+
+	// Node is the paginate mapping as written, for the style's own keys.
+	Node *yaml.Node `yaml:"-"`
+}
+
+// UnmarshalYAML decodes the shared keys and keeps the mapping for the
+// style.
+func (pg *Paginate) UnmarshalYAML(n *yaml.Node) error {
+	type plain Paginate // no UnmarshalYAML: no recursion
+	if err := n.Decode((*plain)(pg)); err != nil {
+		return err
+	}
+	pg.Node = n
+	return nil
 }
 
 // XMLFormat tunes how an XML body maps to JSON keys.

@@ -1,7 +1,8 @@
 package httpsrc
 
 func init() {
-	registerPager("link_header", pagerKind{compile: func(*Paginate, *pagerCtx) pagerSpec { return linkHeaderSpec{} }})
+	registerPager("link_header", `The RFC 8288 Link header's rel="next" (GitHub).`,
+		func(*struct{}, *Paginate, *pagerCtx) pagerSpec { return linkHeaderSpec{} })
 }
 
 // linkHeaderSpec follows the RFC 8288 Link header's rel="next" (GitHub).

@@ -1,7 +1,7 @@
 package httpsrc
 
 func init() {
-	registerPager("none", pagerKind{compile: func(*Paginate, *pagerCtx) pagerSpec { return nonePager{} }})
+	registerPager("none", "One page.", func(*struct{}, *Paginate, *pagerCtx) pagerSpec { return nonePager{} })
 }
 
 // nonePager reads one page.

@@ -267,7 +267,7 @@ func checkDecoded(defs *Obj) error {
 		v   any
 	}{
 		{"auth", httpsrc.Auth{}}, {"rate_limit", httpsrc.RateLimit{}}, {"retry", httpsrc.Retry{}},
-		{"paginate", httpsrc.Paginate{}}, {"request", httpsrc.Request{}}, {"incremental", config.Incremental{}},
+		{"request", httpsrc.Request{}}, {"incremental", config.Incremental{}},
 		{"error_rule", httpsrc.ErrorRule{}}, {"lookup", httpsrc.LookupRequest{}}, {"incremental_request", httpsrc.IncrementalRequest{}}, {"job", httpsrc.Job{}}, {"rows", httpsrc.Rows{}},
 		{"csv", filesrc.CSVFormat{}}, {"field", config.Field{}}, {"child", config.Child{}}, {"defaults", config.Defaults{}},
 	} {
