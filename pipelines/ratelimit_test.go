@@ -11,6 +11,7 @@ import (
 
 	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/pipeline"
+	"github.com/crmsync/crmsync/engine/source/httpsrc"
 )
 
 // TestShippedRateLimitsAreOverridable: every rate budget of a shipped
@@ -88,7 +89,7 @@ func TestShippedRateLimitsAreOverridable(t *testing.T) {
 				t.Fatalf("loading: %v", findings)
 			}
 			if sourceLimit {
-				if rl := plan.Source.RateLimit; rl == nil || rl.PerSecond != 123 {
+				if rl := plan.Source.Settings.(*httpsrc.SourceConfig).RateLimit; rl == nil || rl.PerSecond != 123 {
 					t.Errorf("%sRATE_LIMIT=123 gives the source rate_limit %+v", config.EnvPrefix(name), rl)
 				}
 			}
@@ -97,7 +98,7 @@ func TestShippedRateLimitsAreOverridable(t *testing.T) {
 				if !ok {
 					continue
 				}
-				if rl := e.Config.RateLimit; rl == nil || rl.PerSecond != 77 {
+				if rl := e.Config.Settings.(*httpsrc.EntityConfig).RateLimit; rl == nil || rl.PerSecond != 77 {
 					t.Errorf("%s=77 gives entity %s the rate_limit %+v", v, e.Name, rl)
 				}
 			}

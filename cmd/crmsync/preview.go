@@ -21,6 +21,7 @@ import (
 	"github.com/crmsync/crmsync/engine/authoring"
 	"github.com/crmsync/crmsync/engine/diag"
 	"github.com/crmsync/crmsync/engine/pipeline"
+	"github.com/crmsync/crmsync/engine/source"
 	"github.com/tidwall/gjson"
 )
 
@@ -358,12 +359,13 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// recordsPath is the entity's records path, else the source's.
-func recordsPath(plan *pipeline.Plan, e *pipeline.Entity) string {
-	if e.Config != nil && e.Config.Records != "" {
-		return e.Config.Records
+// recordsPath is the entity's records path (the entity's, else the
+// source's), when its source reads one.
+func recordsPath(_ *pipeline.Plan, e *pipeline.Entity) string {
+	if rp, ok := e.Source.(source.RecordsPather); ok {
+		return rp.RecordsPath()
 	}
-	return plan.Source.Records
+	return ""
 }
 
 // loadForAuthoring loads a pipeline file for preview and check: an

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/crmsync/crmsync/engine/pipeline"
+	"github.com/crmsync/crmsync/engine/source"
 	"github.com/tidwall/gjson"
 )
 
@@ -45,14 +46,16 @@ func NewRedactor(plan *pipeline.Plan) *Redactor {
 	for _, h := range secretHeaders {
 		r.headers[h] = true
 	}
-	if plan.Source != nil && plan.Source.Auth != nil {
-		for name := range plan.Source.Auth.Headers {
+	for _, e := range plan.Entities {
+		sn, ok := e.Source.(source.SecretNamer)
+		if !ok {
+			continue
+		}
+		headers, params := sn.SecretNames()
+		for _, name := range headers {
 			r.headers[http.CanonicalHeaderKey(name)] = true
 		}
-		for name := range plan.Source.Auth.Sign { // signed: computed per request
-			r.headers[http.CanonicalHeaderKey(name)] = true
-		}
-		for name := range plan.Source.Auth.Query {
+		for _, name := range params {
 			r.params[strings.ToLower(name)] = true
 		}
 	}

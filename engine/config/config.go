@@ -2,12 +2,15 @@
 // pipeline YAML file decodes into after interpolation, profiles and
 // environment overrides, before it is compiled into a plan.
 //
-// The JSON Schema in schema/pipeline.schema.json describes the same
-// language for editors and for lint; the two are kept in step by tests.
+// config holds the shared skeleton only: each source kind owns its keys
+// (package source's Kind), decoded into its own structs. The JSON Schema
+// in schema/pipeline.schema.json is generated from both.
 package config
 
 import (
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Pipeline is one pipeline file: one CRM.
@@ -22,16 +25,27 @@ type Pipeline struct {
 	Environment map[string]yamlIgnore `yaml:"environments"` // applied before decoding; kept for the schema
 }
 
-// Source says where records come from. Type picks the reader; each type
-// reads only the settings that belong to it (the schema rejects the others).
-// The settings of each type live in their own struct, in their own file.
+// Source says where records come from. Type picks the reader, a source
+// kind registered in package source; the kind owns every other key of
+// source: (its settings struct lives in its own package, and the schema
+// offers a source only its kind's keys).
 type Source struct {
-	Type string `yaml:"type"` // http | sql | file | github
+	Type string `yaml:"type"`
+	// Node is the source: mapping as written; Settings the kind's
+	// settings decoded from it (Document.DecodeSettings), a pointer to
+	// the kind's struct.
+	Node     *yaml.Node `yaml:"-"`
+	Settings any        `yaml:"-"`
+}
 
-	HTTPSource   `yaml:",inline"`
-	SQLSource    `yaml:",inline"`
-	FileSource   `yaml:",inline"`
-	GitHubSource `yaml:",inline"`
+// UnmarshalYAML decodes type and keeps the mapping for the kind.
+func (s *Source) UnmarshalYAML(n *yaml.Node) error {
+	type plain Source // no UnmarshalYAML: no recursion
+	if err := n.Decode((*plain)(s)); err != nil {
+		return err
+	}
+	s.Node = n
+	return nil
 }
 
 // Incremental says which field's maximum becomes the watermark, and how
@@ -106,9 +120,27 @@ type Entity struct {
 	// {{ window.start }} and {{ window.end }}.
 	PartitionEvery string `yaml:"partition_every"`
 
-	HTTPEntity `yaml:",inline"`
-	SQLEntity  `yaml:",inline"`
-	FileEntity `yaml:",inline"`
+	// Parent makes the entity iterate over another entity's records (a
+	// substream); only kinds that say so take it (source.Kind.Optional).
+	Parent *Parent `yaml:"parent"`
+
+	// Node is the entity's mapping as written; Settings the source
+	// kind's settings decoded from it (its own keys), a pointer to the
+	// kind's entity struct.
+	Node     *yaml.Node `yaml:"-"`
+	Settings any        `yaml:"-"`
+}
+
+// Parent makes an entity iterate over the records of another entity
+// (a substream): one read per parent record, with {{ parent.<path> }}
+// available to the request.
+type Parent struct {
+	Entity string `yaml:"entity"`
+	// Batch, above 1, makes one read per batch of up to that many parent
+	// records: {{ parent.<path> }} then reads a JSON array of them
+	// ({{ parent.#.id }}), as batch APIs such as HubSpot's v4
+	// associations batch read want.
+	Batch int `yaml:"batch"`
 }
 
 // Child emits rows into a child table from a nested array of each record.

@@ -55,14 +55,14 @@ func toValue(n *yaml.Node) any {
 	return nil
 }
 
-// Decode fills a Pipeline from the document. It assumes the schema check
-// passed; a decode error here is reported as a position-less error.
+// Decode fills a Pipeline's skeleton from the document. It assumes the
+// schema check passed; a decode error here is reported as a position-less
+// error. The kind's own settings are decoded by DecodeSettings.
 func (d *Document) Decode() (*Pipeline, error) {
 	var p Pipeline
 	if err := d.Root.Decode(&p); err != nil {
 		// yaml.v3 fills what it can; the caller decides whether the
 		// schema findings already cover the error.
-		d.Secrets = append(d.Secrets, p.secrets()...)
 		return &p, fmt.Errorf("decoding %s: %w", d.File, err)
 	}
 	for _, e := range p.Entities {
@@ -70,34 +70,5 @@ func (d *Document) Decode() (*Pipeline, error) {
 			e.Incremental = nil
 		}
 	}
-	d.Secrets = append(d.Secrets, p.secrets()...)
 	return &p, nil
-}
-
-// secrets lists every non-empty value held in a Secret setting.
-func (p *Pipeline) secrets() []string {
-	var out []string
-	add := func(s Secret) {
-		if s.IsSet() {
-			out = append(out, s.Reveal())
-		}
-	}
-	add(p.Source.DSN)
-	add(p.Source.Token)
-	if a := p.Source.Auth; a != nil {
-		for _, s := range a.Headers {
-			add(s)
-		}
-		for _, s := range a.Query {
-			add(s)
-		}
-		add(a.Token)
-		add(a.Password)
-		add(a.ClientSecret)
-		add(a.RefreshToken)
-		add(a.AccessKeyID)
-		add(a.SecretAccessKey)
-		add(a.SessionToken)
-	}
-	return out
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -33,7 +34,8 @@ type Document struct {
 	// Interpolated holds the JSON pointers of values that came from ${…}.
 	Interpolated map[string]bool
 
-	findings diag.List
+	findings      diag.List
+	settingsTypes func(string) (reflect.Type, reflect.Type, bool)
 }
 
 // Overrides are settings taken from the environment, applied over the file.
@@ -55,6 +57,11 @@ type Options struct {
 	// StrictEnv: an unset variable without a default, or an unreadable
 	// ${file:…}, is an error instead of a warning.
 	StrictEnv bool
+	// SettingsTypes returns the Go types a source type's settings and its
+	// entities' own settings decode into (the kind registry knows them;
+	// config does not import the kinds). Secret settings are found by
+	// their type through it.
+	SettingsTypes func(sourceType string) (source, entity reflect.Type, ok bool)
 }
 
 // Findings returns what parsing found so far.
@@ -132,7 +139,7 @@ var yamlLineRE = regexp.MustCompile(`line (\d+)(?:, column (\d+))?`)
 // Parse reads a pipeline file into a Document. Problems are collected as
 // findings; a nil Document means the file could not be parsed at all.
 func Parse(file string, data []byte, opts Options) *Document {
-	d := &Document{File: file, values: map[string]Pos{}, keys: map[string]Pos{}}
+	d := &Document{File: file, values: map[string]Pos{}, keys: map[string]Pos{}, settingsTypes: opts.SettingsTypes}
 	if opts.LookupEnv == nil {
 		opts.LookupEnv = os.LookupEnv
 	}
@@ -281,20 +288,28 @@ func (d *Document) Paths() []string {
 	return out
 }
 
-// IsSecretPath reports whether a JSON pointer names a secret setting:
-// the sql dsn, the github token, and the credentials of auth (api key
-// headers and query values included). They decode into Secret values.
-func IsSecretPath(p string) bool {
-	switch p {
-	case "/source/dsn", "/source/token", "/source/auth/token", "/source/auth/password",
-		"/source/auth/client_secret", "/source/auth/refresh_token",
-		"/source/auth/access_key_id", "/source/auth/secret_access_key", "/source/auth/session_token":
-		return true
+// IsSecretPath reports whether a JSON pointer names a secret setting: a
+// setting of the source's kind (or of an entity's) whose Go type is
+// Secret, such as the sql dsn, the github token, the credentials of http
+// auth (api key headers and query values included).
+func (d *Document) IsSecretPath(p string) bool {
+	if d.settingsTypes == nil {
+		return false
 	}
-	for _, m := range []string{"/source/auth/headers/", "/source/auth/query/"} {
-		if rest, ok := strings.CutPrefix(p, m); ok && rest != "" && !strings.Contains(rest, "/") {
-			return true
-		}
+	typ := Lookup(Lookup(d.Root, "source"), "type")
+	if typ == nil || typ.Kind != yaml.ScalarNode {
+		return false
+	}
+	src, ent, ok := d.settingsTypes(typ.Value)
+	if !ok {
+		return false
+	}
+	tokens := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	switch {
+	case len(tokens) > 1 && tokens[0] == "source":
+		return SecretAt(src, tokens[1:])
+	case len(tokens) > 2 && tokens[0] == "entities":
+		return SecretAt(ent, tokens[2:])
 	}
 	return false
 }

@@ -108,7 +108,7 @@ func (d *Document) interpolate(n *yaml.Node, path, dir string, opts Options) {
 				}
 				d.findings = append(d.findings, diag.Finding{File: d.File, Line: n.Line, Column: n.Column,
 					Severity: envSeverity(opts), Code: "env-unset",
-					Message: unsetMessage(name, path)})
+					Message: d.unsetMessage(name, path)})
 				return ""
 			default: // file
 				p := strings.TrimSpace(arg)
@@ -175,8 +175,8 @@ func retag(s string) string {
 
 // unsetMessage says what to do about an unset variable: export a secret,
 // or give an ordinary setting a default.
-func unsetMessage(name, path string) string {
-	if IsSecretPath(path) {
+func (d *Document) unsetMessage(name, path string) string {
+	if d.IsSecretPath(path) {
 		return fmt.Sprintf("environment variable %s is not set: export it before running (a secret has no default in the file)", name)
 	}
 	return fmt.Sprintf("environment variable %s is not set and has no default (export it, or write ${env:%s:-default})", name, name)

@@ -22,12 +22,8 @@ func TestInterpolateNested(t *testing.T) {
 			if d.Findings().HasErrors() {
 				t.Fatal(d.Findings())
 			}
-			p, err := d.Decode()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if p.Source.BaseURL != c.want {
-				t.Errorf("got %q, want %q", p.Source.BaseURL, c.want)
+			if got := Lookup(Lookup(d.Root, "source"), "base_url").Value; got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
 			}
 		})
 	}

@@ -30,40 +30,6 @@ func (l *StringList) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// UnmarshalYAML reads error_when: one expression, a mapping
-// {expr, retry}, or a list of either.
-func (w *ErrorWhen) UnmarshalYAML(n *yaml.Node) error {
-	one := func(n *yaml.Node) (ErrorRule, error) {
-		if n.Kind == yaml.ScalarNode {
-			return ErrorRule{Expr: n.Value}, nil
-		}
-		type plain ErrorRule // no UnmarshalYAML: no recursion
-		var r plain
-		err := n.Decode(&r)
-		return ErrorRule(r), err
-	}
-	*w = nil
-	switch {
-	case n.Kind == yaml.ScalarNode && (n.Tag == "!!null" || n.Value == ""):
-		return nil
-	case n.Kind == yaml.SequenceNode:
-		for _, c := range n.Content {
-			r, err := one(c)
-			if err != nil {
-				return err
-			}
-			*w = append(*w, r)
-		}
-		return nil
-	}
-	r, err := one(n)
-	if err != nil {
-		return err
-	}
-	*w = ErrorWhen{r}
-	return nil
-}
-
 // ParseDuration reads "500ms", "1m30s" or a whole number of seconds.
 func ParseDuration(s string) (time.Duration, error) {
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
@@ -142,7 +108,7 @@ type Entities []*Entity
 // UnmarshalYAML decodes a mapping of name → entity, in order.
 func (es *Entities) UnmarshalYAML(n *yaml.Node) error {
 	return decodeOrdered(n, func(name string, v *yaml.Node) error {
-		e := &Entity{Name: name}
+		e := &Entity{Name: name, Node: v}
 		if err := v.Decode(e); err != nil {
 			return err
 		}

@@ -2,9 +2,7 @@ package pipeline
 
 import (
 	"fmt"
-	"maps"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,7 +31,6 @@ type compiler struct {
 	plan  *Plan
 	srcOK bool           // the source compiles (known type, no schema error)
 	defTZ *time.Location // defaults.timezone
-	srcTZ *time.Location // source.timezone, else defTZ
 
 	names       map[string]bool   // entity names
 	lookupNames []string          // source.lookups
@@ -107,7 +104,6 @@ func (c *compiler) fileSettings() {
 	}
 	c.srcOK = known && schemaOK
 	c.defTZ = loadZone(d, "/defaults/timezone", p.Defaults.Timezone, time.UTC, "America/New_York")
-	c.srcTZ = loadZone(d, "/source/timezone", p.Source.Timezone, c.defTZ, "UTC or America/Chicago")
 }
 
 // loadZone is the IANA zone name, or def when name is empty or unknown
@@ -133,6 +129,9 @@ type entityCompile struct {
 	tf     transform.Options // what its fields (and children's) compile with
 	prog   *transform.Program
 	fields map[string]int // field name → index
+	// windows: time-window partitions whose settings hold together; the
+	// source kind checks its request reads the window.
+	windows bool
 }
 
 // entity compiles one entity. A schema problem elsewhere in the entity
@@ -315,13 +314,6 @@ func (c *compiler) windowPartitions(ec *entityCompile) {
 		}
 		ec.e.PartitionEvery = every
 	}
-	var reqs []any
-	if ce.Request != nil {
-		reqs = append(reqs, ce.Request)
-	}
-	if ce.Job != nil && ce.Job.Start != nil {
-		reqs = append(reqs, ce.Job.Start)
-	}
 	switch {
 	case ce.PartitionRows != 0:
 		d.Addf(path+"/partition_rows", diag.Error, "conflicting-settings", "entity %q: partition_rows is for sql sources; an http entity is partitioned by time windows (partitions: N or partition_every: 7d)", ce.Name)
@@ -331,14 +323,14 @@ func (c *compiler) windowPartitions(ec *entityCompile) {
 		d.Addf(at, diag.Error, "invalid-value", "partitions of entity %q must be between 1 and 1024, not %d", ce.Name, ce.Partitions)
 	case ce.Incremental == nil || ce.Incremental.Start == "":
 		d.AddKeyf(path, diag.Error, "conflicting-settings", "entity %q: time-window partitions need incremental.start (the start of the first window: a time, or -30d)", ce.Name)
-	case !mentions(reqs, "window.start") || !mentions(reqs, "window.end"):
-		d.Addf(at, diag.Error, "conflicting-settings", "entity %q: time-window partitions need its request (or job.start) to filter by {{ window.start }} and {{ window.end }}; without both every window would read everything", ce.Name)
 	case ec.write != sink.Upsert:
 		d.Addf(at, diag.Error, "conflicting-settings", "entity %q: partitions need write: upsert (a %s sync swaps or appends the whole table in one run; not built for partitions)", ce.Name, ec.write)
 	case ce.DeleteMissing != "":
 		d.Addf(at, diag.Error, "conflicting-settings", "entity %q: partitions cannot be combined with delete_missing (no one partition sees every key; not built)", ce.Name)
 	case ce.Parent != nil:
 		d.Addf(at, diag.Error, "conflicting-settings", "entity %q: a substream (parent) cannot be partitioned", ce.Name)
+	default:
+		ec.windows = true
 	}
 }
 
@@ -362,64 +354,6 @@ func parseEvery(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is shorter than a minute", s)
 	}
 	return d, nil
-}
-
-// mentions reports whether any string inside the requests (path,
-// params, headers, body) uses the template variable name.
-func mentions(reqs []any, name string) bool {
-	var walk func(v any) bool
-	walk = func(v any) bool {
-		switch x := v.(type) {
-		case *config.Request:
-			if walk(x.Path) || walk(x.Body) {
-				return true
-			}
-			for k, s := range x.Params {
-				if walk(k) || walk(s) {
-					return true
-				}
-			}
-			for k, s := range x.Headers {
-				if walk(k) || walk(s) {
-					return true
-				}
-			}
-		case string:
-			for rest := x; ; {
-				i := strings.Index(rest, "{{")
-				if i < 0 {
-					return false
-				}
-				j := strings.Index(rest[i:], "}}")
-				if j < 0 {
-					return false
-				}
-				if strings.TrimSpace(rest[i+2:i+j]) == name {
-					return true
-				}
-				rest = rest[i+j+2:]
-			}
-		case map[string]any:
-			for k, e := range x {
-				if walk(k) || walk(e) {
-					return true
-				}
-			}
-		case []any:
-			for _, e := range x {
-				if walk(e) {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	for _, r := range reqs {
-		if walk(r) {
-			return true
-		}
-	}
-	return false
 }
 
 // parent: a substream's parent is another entity of the file.
@@ -481,35 +415,22 @@ func (c *compiler) children(ec *entityCompile) {
 	}
 }
 
-// lookups compiles source.lookups: each is a reader of its own, compiled
-// like an entity's request (same client, auth, limits and retries).
+// lookups compiles the source's lookups, when its kind has them.
 func (c *compiler) lookups() {
 	p := c.p
-	if len(p.Source.Lookups) == 0 {
+	k, ok := source.KindOf(p.Source.Type)
+	if !ok || k.Lookups == nil || p.Source.Settings == nil {
 		return
 	}
-	for _, name := range slices.Sorted(maps.Keys(p.Source.Lookups)) {
-		c.lookupNames = append(c.lookupNames, name)
-		lk := p.Source.Lookups[name]
-		path := "/source/lookups/" + config.Escape(name)
-		if lk == nil || !c.srcOK || isBad(c.bad, path) {
-			continue
-		}
-		compileSource, _ := source.Lookup(p.Source.Type)
-		ent := &config.Entity{Name: "lookup " + name}
-		ent.Request, ent.Records, ent.Paginate = lk.Request, lk.Records, lk.Paginate
-		opener, problems := compileSource(&source.Spec{Pipeline: p.Name, Source: &p.Source, Entity: ent, Path: path,
-			BaseDir: filepath.Dir(c.d.File), Timezone: c.srcTZ})
-		for _, pr := range problems {
-			c.report(pr)
-		}
-		if opener != nil {
-			if lk.Cache.Set && lk.Cache.Duration <= 0 {
-				c.d.Addf(path+"/cache", diag.Error, "invalid-value", "lookup %q: cache must be above 0 (leave it out to read the lookup at the start of every sync)", name)
-			}
-			c.plan.Lookups = append(c.plan.Lookups, &Lookup{Name: name, Key: lk.Key, Cache: lk.Cache.Duration, Source: opener,
-				cacheKey: c.plan.Hash + "\x00" + p.Name + "\x00" + name})
-		}
+	names, lookups, problems := k.Lookups(&source.Spec{Pipeline: p.Name, Source: &p.Source, BaseDir: filepath.Dir(c.d.File), Timezone: c.defTZ},
+		func(path string) bool { return !c.srcOK || isBad(c.bad, path) })
+	c.lookupNames = append(c.lookupNames, names...)
+	for _, pr := range problems {
+		c.report(pr)
+	}
+	for _, lk := range lookups {
+		c.plan.Lookups = append(c.plan.Lookups, &Lookup{Name: lk.Name, Key: lk.Key, Cache: lk.Cache, Source: lk.Opener,
+			cacheKey: c.plan.Hash + "\x00" + p.Name + "\x00" + lk.Name})
 	}
 }
 
@@ -518,7 +439,7 @@ func (c *compiler) source(ec *entityCompile) {
 	p, d, e := c.p, c.d, ec.e
 	compileSource, _ := source.Lookup(p.Source.Type)
 	opener, problems := compileSource(&source.Spec{Pipeline: p.Name, Source: &p.Source, Entity: ec.ce, Path: ec.path,
-		BaseDir: filepath.Dir(d.File), BatchSize: e.BatchSize, Timezone: c.srcTZ})
+		BaseDir: filepath.Dir(d.File), BatchSize: e.BatchSize, Timezone: c.defTZ, Windows: ec.windows})
 	for _, pr := range problems {
 		c.report(pr)
 	}
@@ -542,7 +463,7 @@ func checkParentCycles(d *config.Document, plan *Plan) {
 // checkLiteralSecrets warns about secrets written into the file itself.
 func checkLiteralSecrets(d *config.Document) {
 	for _, p := range d.Paths() {
-		if config.IsSecretPath(p) && !d.Interpolated[p] {
+		if d.IsSecretPath(p) && !d.Interpolated[p] {
 			d.Addf(p, diag.Warning, "literal-secret", "a secret is written into the file: use ${env:NAME} or ${file:PATH} so it stays out of version control")
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/exprfn"
 	"github.com/crmsync/crmsync/engine/pipeline"
+	"github.com/crmsync/crmsync/engine/source/httpsrc"
 	"github.com/crmsync/crmsync/engine/validate"
 	"github.com/crmsync/crmsync/engine/value"
 	"github.com/crmsync/crmsync/schema"
@@ -222,13 +223,14 @@ entities:
 		}
 	}
 	var dump bytes.Buffer
-	for _, s := range []any{plan.Source.Auth.Headers["X-Auth-Key"], plan.Source.Auth.Query["api_key"]} {
+	auth := plan.Source.Settings.(*httpsrc.SourceConfig).Auth
+	for _, s := range []any{auth.Headers["X-Auth-Key"], auth.Query["api_key"]} {
 		dump.WriteString(strings.Join([]string{fmtAll(s)}, ""))
 	}
 	if strings.Contains(dump.String(), "SECRET") {
 		t.Fatalf("a secret prints: %s", dump.String())
 	}
-	if got := plan.Source.Auth.Headers["X-Auth-Key"].Reveal(); got != "key-SECRET-1" {
+	if got := auth.Headers["X-Auth-Key"].Reveal(); got != "key-SECRET-1" {
 		t.Fatalf("Reveal = %q", got)
 	}
 }
@@ -274,8 +276,8 @@ entities:
 		t.Fatalf("unknown profile not reported: %v", f)
 	}
 	plan, _ := pipeline.Load("h.yaml", src, pipeline.Options{LookupEnv: func(k string) (string, bool) { return "45s", k == "HUBSPOT_TIMEOUT" }})
-	if plan.Source.Timeout.Duration.Seconds() != 45 {
-		t.Fatalf("HUBSPOT_TIMEOUT not applied: %v", plan.Source.Timeout)
+	if plan.Source.Settings.(*httpsrc.SourceConfig).Timeout.Duration.Seconds() != 45 {
+		t.Fatalf("HUBSPOT_TIMEOUT not applied: %v", plan.Source.Settings.(*httpsrc.SourceConfig).Timeout)
 	}
 }
 
@@ -320,11 +322,11 @@ entities:
 	if plan == nil {
 		t.Fatal(f)
 	}
-	if got := plan.Source.Auth.Token.Reveal(); got != "12345" {
+	if got := plan.Source.Settings.(*httpsrc.SourceConfig).Auth.Token.Reveal(); got != "12345" {
 		t.Errorf("token %q, want the text 12345", got)
 	}
-	if plan.Source.RateLimit.PerSecond != 4 || plan.Entities[0].BatchSize != 50 {
-		t.Errorf("rate %v batch %d", plan.Source.RateLimit.PerSecond, plan.Entities[0].BatchSize)
+	if plan.Source.Settings.(*httpsrc.SourceConfig).RateLimit.PerSecond != 4 || plan.Entities[0].BatchSize != 50 {
+		t.Errorf("rate %v batch %d", plan.Source.Settings.(*httpsrc.SourceConfig).RateLimit.PerSecond, plan.Entities[0].BatchSize)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/diag"
+	"github.com/crmsync/crmsync/engine/source"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -57,7 +58,8 @@ func plainIOError(err error) string {
 // Load compiles a pipeline file's content. It returns the plan (nil when
 // any finding is an error) and every finding, sorted by position.
 func Load(file string, data []byte, o Options) (*Plan, diag.List) {
-	d := config.Parse(file, data, config.Options{Profile: o.Profile, LookupEnv: o.LookupEnv, ReadFile: o.ReadFile, StrictEnv: o.StrictEnv})
+	d := config.Parse(file, data, config.Options{Profile: o.Profile, LookupEnv: o.LookupEnv, ReadFile: o.ReadFile, StrictEnv: o.StrictEnv,
+		SettingsTypes: source.SettingsTypes})
 	if d.Root == nil || d.Findings().HasErrors() && hasCode(d.Findings(), "yaml-syntax", "unknown-profile") {
 		return nil, d.Findings().Sort()
 	}
@@ -65,7 +67,7 @@ func Load(file string, data []byte, o Options) (*Plan, diag.List) {
 	if blocksCompile(bad) {
 		return nil, d.Findings().Sort()
 	}
-	p, err := d.Decode()
+	p, err := source.Decode(d)
 	if err != nil && len(bad) == 0 {
 		// The schema passed, so this is ours, not the user's.
 		d.Addf("", diag.Error, "internal", "%v", err)

@@ -135,6 +135,19 @@ func otherKindKey(schemaURL, key string) (typ string, ok bool) {
 	return m[2], slices.Contains(allowedKeys(union), key)
 }
 
+// styleDef matches the schema location of a pagination style's keys.
+var styleDef = regexp.MustCompile(`/\$defs/paginate_([a-z0-9_]+)(/additionalProperties)?$`)
+
+// otherStyleKey reports whether key, unknown where it is, is a key of
+// another pagination style, and names the style in force.
+func otherStyleKey(schemaURL, key string) (style string, ok bool) {
+	m := styleDef.FindStringSubmatch(schemaURL)
+	if m == nil || m[1] == "any" {
+		return "", false
+	}
+	return m[1], slices.Contains(allowedKeys("#/$defs/paginate_any"), key)
+}
+
 func pointer(loc []string) string {
 	var b strings.Builder
 	for _, t := range loc {
@@ -150,6 +163,10 @@ func reportSchemaError(d *config.Document, e *jsonschema.ValidationError, path s
 	case *kind.AdditionalProperties:
 		allowed := allowedKeys(e.SchemaURL)
 		for _, p := range k.Properties {
+			if style, ok := otherStyleKey(e.SchemaURL, p); ok {
+				d.AddKeyf(path+"/"+config.Escape(p), diag.Error, "wrong-style-setting", "setting %q of %s does not belong to pagination style %s", p, what, style)
+				continue
+			}
 			if typ, ok := otherKindKey(e.SchemaURL, p); ok {
 				msg := fmt.Sprintf("setting %q of %s does not belong to a source of type %s", p, what, typ)
 				if what == "source" {

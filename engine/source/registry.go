@@ -2,8 +2,10 @@ package source
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"sort"
 	"sync"
 	"time"
@@ -19,15 +21,22 @@ type Problem = diag.Problem
 // Spec is what a source kind compiles one entity from.
 type Spec struct {
 	Pipeline string
-	Source   *config.Source
-	Entity   *config.Entity
-	Path     string // JSON pointer of the entity, "/entities/<name>"
-	BaseDir  string // folder of the pipeline file, for relative paths
+	// Source and Entity are the skeleton of the file's source and entity;
+	// their Settings hold the kind's own settings, decoded into the
+	// kind's types (Kind.Source, Kind.Entity).
+	Source  *config.Source
+	Entity  *config.Entity
+	Path    string // JSON pointer of the entity, "/entities/<name>"
+	BaseDir string // folder of the pipeline file, for relative paths
 	// BatchSize is the entity's resolved batch size (entity, defaults,
 	// environment override): a good page size for sources that choose one.
 	BatchSize int
-	// Timezone is the resolved zone for naive times (source, defaults), nil = UTC.
+	// Timezone is the resolved zone for naive times (defaults.timezone),
+	// nil = UTC; a kind with a zone setting of its own reads that first.
 	Timezone *time.Location
+	// Windows says the entity's full reads are partitioned by time
+	// windows ({{ window.start }}, {{ window.end }}).
+	Windows bool
 }
 
 // Env is what a reader gets at run time.
@@ -49,33 +58,88 @@ type Opener interface {
 	Open(ctx context.Context, env *Env) (Reader, error)
 }
 
+// SecretNamer is an Opener that names the request headers and query
+// parameters whose values are secrets of its settings (an http source's
+// api keys and signed headers), so tools that print requests redact them.
+type SecretNamer interface {
+	SecretNames() (headers, params []string)
+}
+
+// RecordsPather is an Opener that reads records from a path in each
+// response body (an http entity's records, else its source's), for the
+// tools that explain a read that found none.
+type RecordsPather interface {
+	RecordsPath() string
+}
+
 // CompileFunc checks one entity's source settings and prepares its
 // reader. It reports every problem it finds, and returns a nil Opener
 // when any is an error.
 type CompileFunc func(spec *Spec) (Opener, []Problem)
 
+// Kind is one source type. It owns its settings: Source and Entity are
+// nil pointers of the structs its source: mapping and each entity's own
+// keys decode into (yaml tags; the JSON Schema and the reference are
+// generated from them), and Compile reads them from Spec.Source.Settings
+// and Spec.Entity.Settings.
+type Kind struct {
+	Name    string
+	Source  any // e.g. (*httpsrc.SourceConfig)(nil); type: is the skeleton's
+	Entity  any // e.g. (*httpsrc.EntityConfig)(nil)
+	Compile CompileFunc
+	// Optional names keys of the entity skeleton (config.Entity) that
+	// only the kinds naming them take: parent (substreams).
+	Optional []string
+	// Lookups, when set, compiles the source's lookups: requests read
+	// once per sync whose records expressions read as lookup.<name>.
+	Lookups LookupFunc
+}
+
+// CompiledLookup is one compiled lookup of a source.
+type CompiledLookup struct {
+	Name   string
+	Key    string        // gjson path: the records become a map by it
+	Cache  time.Duration // keep the records this long (0: read every sync)
+	Opener Opener
+}
+
+// LookupFunc compiles a source's lookups. names lists every lookup the
+// source declares, compiled or not (so expressions naming one are not
+// reported as unknown); skip says a path has schema problems already.
+type LookupFunc func(spec *Spec, skip func(path string) bool) (names []string, lookups []CompiledLookup, problems []Problem)
+
 var (
 	mu    sync.RWMutex
-	kinds = map[string]CompileFunc{}
+	kinds = map[string]Kind{}
 )
 
 // Register makes a source type available by name. It panics on a
-// duplicate, as database/sql does.
-func Register(typ string, f CompileFunc) {
+// duplicate, as database/sql does, and on a kind without settings types
+// or compile step.
+func Register(k Kind) {
 	mu.Lock()
 	defer mu.Unlock()
-	if _, dup := kinds[typ]; dup {
-		panic("source: Register called twice for " + typ)
+	if _, dup := kinds[k.Name]; dup {
+		panic("source: Register called twice for " + k.Name)
 	}
-	kinds[typ] = f
+	if k.Compile == nil || settingsType(k.Source) == nil || settingsType(k.Entity) == nil {
+		panic("source: kind " + k.Name + " needs Compile and pointer-to-struct Source and Entity settings types")
+	}
+	kinds[k.Name] = k
+}
+
+// KindOf returns a registered source type.
+func KindOf(typ string) (Kind, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	k, ok := kinds[typ]
+	return k, ok
 }
 
 // Lookup returns the compile function of a source type.
 func Lookup(typ string) (CompileFunc, bool) {
-	mu.RLock()
-	defer mu.RUnlock()
-	f, ok := kinds[typ]
-	return f, ok
+	k, ok := KindOf(typ)
+	return k.Compile, ok
 }
 
 // Types lists the registered source types.
@@ -90,31 +154,44 @@ func Types() []string {
 	return out
 }
 
-// Settings names the keys a source type reads: under source: and in each
-// entity, beside the keys every entity has. The JSON Schema offers a
-// source and its entities only the keys of its type.
-type Settings struct {
-	Source []string
-	Entity []string
-}
+// SourceType and EntityType are the struct types a kind's settings decode
+// into.
+func (k Kind) SourceType() reflect.Type { return settingsType(k.Source) }
+func (k Kind) EntityType() reflect.Type { return settingsType(k.Entity) }
 
-var settings = map[string]Settings{}
+// NewSource and NewEntity return a new zero settings value to decode into.
+func (k Kind) NewSource() any { return reflect.New(k.SourceType()).Interface() }
+func (k Kind) NewEntity() any { return reflect.New(k.EntityType()).Interface() }
 
-// RegisterSettings records the keys a source type reads. It panics on a
-// duplicate.
-func RegisterSettings(typ string, s Settings) {
-	mu.Lock()
-	defer mu.Unlock()
-	if _, dup := settings[typ]; dup {
-		panic("source: RegisterSettings called twice for " + typ)
+func settingsType(v any) reflect.Type {
+	t := reflect.TypeOf(v)
+	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return nil
 	}
-	settings[typ] = s
+	return t.Elem()
 }
 
-// SettingsOf returns the keys a source type reads.
-func SettingsOf(typ string) (Settings, bool) {
-	mu.RLock()
-	defer mu.RUnlock()
-	s, ok := settings[typ]
-	return s, ok
+// SettingsTypes gives config.Options.SettingsTypes for the registered
+// kinds: the types a source type's settings decode into.
+func SettingsTypes(typ string) (src, ent reflect.Type, ok bool) {
+	k, ok := KindOf(typ)
+	if !ok {
+		return nil, nil, false
+	}
+	return k.SourceType(), k.EntityType(), true
+}
+
+// Decode decodes a parsed pipeline file: its skeleton, then the settings
+// of its source's kind (none when the type is not registered). Like
+// config's Decode it fills what it can and returns the first error.
+func Decode(d *config.Document) (*config.Pipeline, error) {
+	p, err := d.Decode()
+	k, ok := KindOf(p.Source.Type)
+	if !ok {
+		return p, err
+	}
+	if serr := d.DecodeSettings(p, k.SourceType(), k.EntityType()); err == nil && serr != nil {
+		err = fmt.Errorf("decoding %s: %w", d.File, serr)
+	}
+	return p, err
 }

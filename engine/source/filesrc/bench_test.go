@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/source"
 )
 
@@ -42,7 +41,7 @@ func TestMemoryFlat(t *testing.T) {
 	info, _ := f.Stat()
 	f.Close()
 
-	op, _ := Compile(spec(dir, config.FileSource{Path: "big.csv"}, config.FileEntity{}, 1000))
+	op, _ := Compile(spec(dir, SourceConfig{Path: "big.csv"}, EntityConfig{}, 1000))
 	rd, _ := op.Open(context.Background(), nil)
 	runtime.GC()
 	var ms runtime.MemStats
@@ -73,7 +72,7 @@ func BenchmarkCSV(b *testing.B) {
 	var data bytes.Buffer
 	const rows = 50_000
 	writeLeads(&data, rows)
-	fm, _ := CompileFormat(spec(".", config.FileSource{Path: "x.csv"}, config.FileEntity{}, 1000))
+	fm, _ := compileFormat(spec(".", SourceConfig{Path: "x.csv"}, EntityConfig{}, 1000))
 	emit := func(source.Page) error { return nil }
 	b.SetBytes(int64(data.Len()))
 	b.ReportAllocs()
@@ -98,7 +97,7 @@ func BenchmarkJSONL(b *testing.B) {
 	for i := range rows {
 		fmt.Fprintf(&data, `{"id":%d,"properties":{"email":"a%d@example.com","firstname":"José","lastname":"Müller"},"updatedAt":"2024-05-01T10:00:00Z"}`+"\n", i, i)
 	}
-	fm, _ := CompileFormat(spec(".", config.FileSource{Path: "x.jsonl"}, config.FileEntity{}, 1000))
+	fm, _ := compileFormat(spec(".", SourceConfig{Path: "x.jsonl"}, EntityConfig{}, 1000))
 	emit := func(source.Page) error { return nil }
 	b.SetBytes(int64(data.Len()))
 	b.ReportAllocs()

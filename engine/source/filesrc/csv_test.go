@@ -46,7 +46,7 @@ func TestCSVSpectrum(t *testing.T) {
 				}
 				want[0][k] = ours
 			}
-			r := read(t, spec(".", config.FileSource{Path: path}, config.FileEntity{}, 2), "", 0)
+			r := read(t, spec(".", SourceConfig{Path: path}, EntityConfig{}, 2), "", 0)
 			if r.err != nil || len(r.rejects) > 0 {
 				t.Fatalf("err %v, rejects %v", r.err, r.rejects)
 			}
@@ -95,11 +95,11 @@ func TestCSVKitEdgeCases(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file+"/"+tt.encoding, func(t *testing.T) {
-			src := config.FileSource{Path: "testdata/csvkit/" + tt.file}
+			src := SourceConfig{Path: "testdata/csvkit/" + tt.file}
 			if tt.encoding != "" {
-				src.CSV = &config.CSVFormat{Encoding: tt.encoding}
+				src.CSV = &CSVFormat{Encoding: tt.encoding}
 			}
-			r := read(t, spec(".", src, config.FileEntity{}, 10), "", 0)
+			r := read(t, spec(".", src, EntityConfig{}, 10), "", 0)
 			if r.err != nil {
 				t.Fatal(r.err)
 			}
@@ -168,14 +168,14 @@ func checkGolden(t *testing.T, path string, r run) {
 func TestLeadsGolden(t *testing.T) {
 	tests := []struct {
 		file string
-		csv  *config.CSVFormat
+		csv  *CSVFormat
 	}{
 		{"leads_messy.csv", nil},
-		{"leads_cp1252.csv", &config.CSVFormat{Delimiter: ";", Encoding: "windows-1252"}},
+		{"leads_cp1252.csv", &CSVFormat{Delimiter: ";", Encoding: "windows-1252"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			r := read(t, spec("testdata/leads", config.FileSource{Path: tt.file, CSV: tt.csv}, config.FileEntity{}, 3), "", 0)
+			r := read(t, spec("testdata/leads", SourceConfig{Path: tt.file, CSV: tt.csv}, EntityConfig{}, 3), "", 0)
 			if r.err != nil {
 				t.Fatal(r.err)
 			}
@@ -186,7 +186,7 @@ func TestLeadsGolden(t *testing.T) {
 
 // TestColumnPaths shows how downstream gjson paths reach CSV columns.
 func TestColumnPaths(t *testing.T) {
-	r := read(t, spec("testdata/leads", config.FileSource{Path: "leads_messy.csv"}, config.FileEntity{}, 100), "", 0)
+	r := read(t, spec("testdata/leads", SourceConfig{Path: "leads_messy.csv"}, EntityConfig{}, 100), "", 0)
 	if r.err != nil || len(r.records) == 0 {
 		t.Fatal(r.err)
 	}
@@ -204,7 +204,7 @@ func TestColumnPaths(t *testing.T) {
 	// The rule in docs/guides/sources.md ("Field paths into CSV records"): a backslash before each special character.
 	dir := t.TempDir()
 	writeFile(t, dir, "a.csv", "Amount (USD),p|q,x*y,a.b.c\n1,2,3,4\n")
-	r = read(t, spec(dir, config.FileSource{Path: "a.csv"}, config.FileEntity{}, 10), "", 0)
+	r = read(t, spec(dir, SourceConfig{Path: "a.csv"}, EntityConfig{}, 10), "", 0)
 	for path, want := range map[string]string{`Amount \(USD\)`: "1", `p\|q`: "2", `x\*y`: "3", `a\.b\.c`: "4"} {
 		if got := gjson.Get(r.records[0].JSON, path); got.String() != want {
 			t.Errorf("path %q: got %q, want %q", path, got.String(), want)
@@ -218,30 +218,30 @@ func TestCSVOptions(t *testing.T) {
 		name    string
 		file    string
 		content string
-		csv     *config.CSVFormat
-		ent     config.FileEntity
+		csv     *CSVFormat
+		ent     EntityConfig
 		want    []string
 		rows    []int
 		rejects []string
 		err     string
 	}{
-		{name: "semicolon", file: "a.csv", content: "a;b\n1;\"x;y\"\n", csv: &config.CSVFormat{Delimiter: ";"},
+		{name: "semicolon", file: "a.csv", content: "a;b\n1;\"x;y\"\n", csv: &CSVFormat{Delimiter: ";"},
 			want: []string{`{"a":"1","b":"x;y"}`}},
 		{name: "tab by extension", file: "a.tsv", content: "a\tb\n1\t2\n", want: []string{`{"a":"1","b":"2"}`}},
-		{name: "tab written as \\t", file: "a.txt", content: "a\tb\n1\t2\n", csv: &config.CSVFormat{Delimiter: `\t`},
-			ent: config.FileEntity{Format: "csv"}, want: []string{`{"a":"1","b":"2"}`}},
-		{name: "pipe", file: "a.csv", content: "a|b\r\n1|2\r\n", csv: &config.CSVFormat{Delimiter: "|"}, want: []string{`{"a":"1","b":"2"}`}},
-		{name: "single quote", file: "a.csv", content: "a,b\n'x, y','it''s'\n", csv: &config.CSVFormat{Quote: "'"},
+		{name: "tab written as \\t", file: "a.txt", content: "a\tb\n1\t2\n", csv: &CSVFormat{Delimiter: `\t`},
+			ent: EntityConfig{Format: "csv"}, want: []string{`{"a":"1","b":"2"}`}},
+		{name: "pipe", file: "a.csv", content: "a|b\r\n1|2\r\n", csv: &CSVFormat{Delimiter: "|"}, want: []string{`{"a":"1","b":"2"}`}},
+		{name: "single quote", file: "a.csv", content: "a,b\n'x, y','it''s'\n", csv: &CSVFormat{Quote: "'"},
 			want: []string{`{"a":"x, y","b":"it's"}`}},
-		{name: "no quoting", file: "a.csv", content: "a\tb\n\"x\t\"y\n", csv: &config.CSVFormat{Delimiter: "\t", Quote: "none"},
+		{name: "no quoting", file: "a.csv", content: "a\tb\n\"x\t\"y\n", csv: &CSVFormat{Delimiter: "\t", Quote: "none"},
 			want: []string{`{"a":"\"x","b":"\"y"}`}},
 		{name: "comment and skip_rows", file: "a.csv", content: "Export of 2024-05-01\n\"unbalanced\nid,name\n# a comment\n1,x\n#2,y\n3,z\n",
-			csv: &config.CSVFormat{Comment: "#", SkipRows: 2}, want: []string{`{"id":"1","name":"x"}`, `{"id":"3","name":"z"}`}, rows: []int{5, 7}},
-		{name: "columns without header", file: "a.csv", content: "1,x\n2,y\n", csv: &config.CSVFormat{Columns: config.StringList{"id", "name"}},
+			csv: &CSVFormat{Comment: "#", SkipRows: 2}, want: []string{`{"id":"1","name":"x"}`, `{"id":"3","name":"z"}`}, rows: []int{5, 7}},
+		{name: "columns without header", file: "a.csv", content: "1,x\n2,y\n", csv: &CSVFormat{Columns: config.StringList{"id", "name"}},
 			want: []string{`{"id":"1","name":"x"}`, `{"id":"2","name":"y"}`}, rows: []int{1, 2}},
-		{name: "columns rename a header", file: "a.csv", content: "ID,Full Name\n1,x\n", csv: &config.CSVFormat{Columns: config.StringList{"id", "name"}, Header: ptr(true)},
+		{name: "columns rename a header", file: "a.csv", content: "ID,Full Name\n1,x\n", csv: &CSVFormat{Columns: config.StringList{"id", "name"}, Header: ptr(true)},
 			want: []string{`{"id":"1","name":"x"}`}},
-		{name: "header false names columns", file: "a.csv", content: "1,x\n2,y,z\n", csv: &config.CSVFormat{Header: ptr(false)},
+		{name: "header false names columns", file: "a.csv", content: "1,x\n2,y,z\n", csv: &CSVFormat{Header: ptr(false)},
 			want: []string{`{"column_1":"1","column_2":"x"}`}, rejects: []string{"a.csv:2: row has 3 fields, the header has 2"}},
 		{name: "empty header names", file: "a.csv", content: "id,,name,\n1,2,3,4\n", want: []string{`{"id":"1","column_2":"2","name":"3","column_4":"4"}`}},
 		{name: "quoted empty and spaces kept", file: "a.csv", content: "a,b\n\"\", x \n", want: []string{`{"a":"","b":" x "}`}},
@@ -255,20 +255,20 @@ func TestCSVOptions(t *testing.T) {
 		{name: "empty file", file: "a.csv", content: ""},
 		{name: "duplicate header", file: "a.csv", content: "id,email,Email,email\n1,2,3,4\n",
 			err: `file "a.csv": duplicate column "email" in the header (columns 2 and 4): rename one, or set csv.columns`},
-		{name: "required columns missing", file: "a.csv", content: "id,name\n1,x\n", ent: config.FileEntity{RequiredColumns: config.StringList{"id", "email", "phone"}},
+		{name: "required columns missing", file: "a.csv", content: "id,name\n1,x\n", ent: EntityConfig{RequiredColumns: config.StringList{"id", "email", "phone"}},
 			err: `file "a.csv": the header lacks the required columns "email", "phone" (it has "id", "name")`},
-		{name: "required columns present, extra allowed", file: "a.csv", content: "id,email,x\n1,e,y\n", ent: config.FileEntity{RequiredColumns: config.StringList{"email", "id"}},
+		{name: "required columns present, extra allowed", file: "a.csv", content: "id,email,x\n1,e,y\n", ent: EntityConfig{RequiredColumns: config.StringList{"email", "id"}},
 			want: []string{`{"id":"1","email":"e","x":"y"}`}},
-		{name: "required columns of an empty file", file: "a.csv", content: "", ent: config.FileEntity{RequiredColumns: config.StringList{"id"}},
+		{name: "required columns of an empty file", file: "a.csv", content: "", ent: EntityConfig{RequiredColumns: config.StringList{"id"}},
 			err: `file "a.csv": the file is empty: no header with the required columns "id"`},
-		{name: "columns width differs from header", file: "a.csv", content: "a,b,c\n1,2,3\n", csv: &config.CSVFormat{Columns: config.StringList{"x", "y"}, Header: ptr(true)},
+		{name: "columns width differs from header", file: "a.csv", content: "a,b,c\n1,2,3\n", csv: &CSVFormat{Columns: config.StringList{"x", "y"}, Header: ptr(true)},
 			err: `file "a.csv": line 1: the header has 3 columns but csv.columns names 2`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			writeFile(t, dir, tt.file, tt.content)
-			r := read(t, spec(dir, config.FileSource{Path: tt.file, CSV: tt.csv}, tt.ent, 50), "", 0)
+			r := read(t, spec(dir, SourceConfig{Path: tt.file, CSV: tt.csv}, tt.ent, 50), "", 0)
 			if tt.err != "" {
 				var fe *FileError
 				if !errors.As(r.err, &fe) || r.err.Error() != tt.err || fe.File != tt.file {

@@ -5,7 +5,6 @@ import (
 	"path"
 	"strings"
 
-	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/source"
 )
 
@@ -83,18 +82,18 @@ func KindOf(name string) string {
 	return ""
 }
 
-// CompileFormat merges the entity's path, format and csv settings over
-// the source's (csv field by field) and checks them without I/O.
-func CompileFormat(spec *source.Spec) (*Format, []source.Problem) {
+// CompileFormat merges the entity's path, format and csv settings
+// (spec.Entity.Settings, an *EntityConfig) over the source's src (csv
+// field by field) and checks them without I/O.
+func CompileFormat(spec *source.Spec, src *SourceConfig) (*Format, []source.Problem) {
 	var probs []source.Problem
 	bad := func(at, code, format string, args ...any) {
 		probs = append(probs, source.Problem{Path: at, Code: code, Message: fmt.Sprintf(format, args...)})
 	}
-	src := spec.Source.FileSource
-	var ent config.FileEntity
-	if spec.Entity != nil {
-		ent = spec.Entity.FileEntity
+	if src == nil {
+		src = &SourceConfig{}
 	}
+	ent := entityOf(spec)
 	f := &Format{Path: src.Path, Kind: src.Format}
 	pathAt, formatAt := "/source/path", "/source/format"
 	if ent.Path != "" {
@@ -156,13 +155,13 @@ func CompileFormat(spec *source.Spec) (*Format, []source.Problem) {
 
 // compileCSV merges the entity's csv settings over the source's, field by
 // field, and reports each bad value at the place it was written.
-func compileCSV(entPath string, src, ent *config.CSVFormat, probs []source.Problem) (csvOptions, []source.Problem) {
+func compileCSV(entPath string, src, ent *CSVFormat, probs []source.Problem) (csvOptions, []source.Problem) {
 	o := csvOptions{delim: ',', quote: '"', header: true, encoding: "utf-8"}
 	bad := func(at, format string, args ...any) {
 		probs = append(probs, source.Problem{Path: at, Code: "invalid-value", Message: fmt.Sprintf(format, args...)})
 	}
 	// pick returns the entity's value when set, else the source's, and where it came from.
-	pick := func(get func(*config.CSVFormat) bool) (*config.CSVFormat, string) {
+	pick := func(get func(*CSVFormat) bool) (*CSVFormat, string) {
 		if ent != nil && get(ent) {
 			return ent, entPath + "/csv/"
 		}
@@ -171,7 +170,7 @@ func compileCSV(entPath string, src, ent *config.CSVFormat, probs []source.Probl
 		}
 		return nil, ""
 	}
-	if c, at := pick(func(c *config.CSVFormat) bool { return c.Delimiter != "" }); c != nil {
+	if c, at := pick(func(c *CSVFormat) bool { return c.Delimiter != "" }); c != nil {
 		if b, ok := oneChar(c.Delimiter); ok && b != '\r' && b != '\n' {
 			o.delim, o.delimSet = b, true
 		} else {
@@ -179,7 +178,7 @@ func compileCSV(entPath string, src, ent *config.CSVFormat, probs []source.Probl
 		}
 	}
 	quoteAt := ""
-	if c, at := pick(func(c *config.CSVFormat) bool { return c.Quote != "" }); c != nil {
+	if c, at := pick(func(c *CSVFormat) bool { return c.Quote != "" }); c != nil {
 		quoteAt = at + "quote"
 		if strings.EqualFold(c.Quote, "none") {
 			o.quote = 0
@@ -192,7 +191,7 @@ func compileCSV(entPath string, src, ent *config.CSVFormat, probs []source.Probl
 	if o.quote != 0 && o.quote == o.delim {
 		bad(quoteAt, "quote and delimiter are both %q", string(o.delim))
 	}
-	if c, at := pick(func(c *config.CSVFormat) bool { return c.Comment != "" }); c != nil {
+	if c, at := pick(func(c *CSVFormat) bool { return c.Comment != "" }); c != nil {
 		b, ok := oneChar(c.Comment)
 		switch {
 		case !ok || b == '\r' || b == '\n':
@@ -203,7 +202,7 @@ func compileCSV(entPath string, src, ent *config.CSVFormat, probs []source.Probl
 			o.comment = b
 		}
 	}
-	if c, at := pick(func(c *config.CSVFormat) bool { return c.Columns != nil }); c != nil {
+	if c, at := pick(func(c *CSVFormat) bool { return c.Columns != nil }); c != nil {
 		o.columns = c.Columns
 		o.header = false // explicit names: the file has no header unless header: true says so
 		seen := map[string]bool{}
@@ -214,16 +213,16 @@ func compileCSV(entPath string, src, ent *config.CSVFormat, probs []source.Probl
 			seen[name] = true
 		}
 	}
-	if c, _ := pick(func(c *config.CSVFormat) bool { return c.Header != nil }); c != nil {
+	if c, _ := pick(func(c *CSVFormat) bool { return c.Header != nil }); c != nil {
 		o.header = *c.Header
 	}
-	if c, at := pick(func(c *config.CSVFormat) bool { return c.SkipRows != 0 }); c != nil {
+	if c, at := pick(func(c *CSVFormat) bool { return c.SkipRows != 0 }); c != nil {
 		if c.SkipRows < 0 {
 			bad(at+"skip_rows", "skip_rows %d is negative", c.SkipRows)
 		}
 		o.skipRows = max(c.SkipRows, 0)
 	}
-	if c, at := pick(func(c *config.CSVFormat) bool { return c.Encoding != "" }); c != nil {
+	if c, at := pick(func(c *CSVFormat) bool { return c.Encoding != "" }); c != nil {
 		name := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(c.Encoding)), "_", "-")
 		if e, ok := encodings[name]; ok {
 			o.encoding = e

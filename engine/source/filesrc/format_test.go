@@ -11,35 +11,35 @@ import (
 func TestCompileProblems(t *testing.T) {
 	tests := []struct {
 		name string
-		src  config.FileSource
-		ent  config.FileEntity
+		src  SourceConfig
+		ent  EntityConfig
 		want []source.Problem // Path and Code only; Message checked non-empty
 		ok   bool             // an opener comes back (warnings only)
 	}{
-		{name: "fine", src: config.FileSource{Path: "data/*.csv"}, ok: true},
-		{name: "entity path", ent: config.FileEntity{Path: "x.jsonl"}, ok: true},
-		{name: "glob without extension", src: config.FileSource{Path: "drop/*"}, ok: true},
+		{name: "fine", src: SourceConfig{Path: "data/*.csv"}, ok: true},
+		{name: "entity path", ent: EntityConfig{Path: "x.jsonl"}, ok: true},
+		{name: "glob without extension", src: SourceConfig{Path: "drop/*"}, ok: true},
 		{name: "no path", want: []source.Problem{{Path: "/entities/e/path", Code: "missing-setting"}}},
-		{name: "bad glob", src: config.FileSource{Path: "data/[.csv"}, want: []source.Problem{{Path: "/source/path", Code: "invalid-value"}}},
-		{name: "unknown format", src: config.FileSource{Path: "a.csv"}, ent: config.FileEntity{Format: "xml"},
+		{name: "bad glob", src: SourceConfig{Path: "data/[.csv"}, want: []source.Problem{{Path: "/source/path", Code: "invalid-value"}}},
+		{name: "unknown format", src: SourceConfig{Path: "a.csv"}, ent: EntityConfig{Format: "xml"},
 			want: []source.Problem{{Path: "/entities/e/format", Code: "invalid-value"}}},
-		{name: "format not told by name", src: config.FileSource{Path: "export.txt"}, want: []source.Problem{{Path: "/source/format", Code: "missing-setting"}}},
-		{name: "bad csv settings", src: config.FileSource{Path: "a.csv", CSV: &config.CSVFormat{Encoding: "ebcdic", SkipRows: -1}},
-			ent: config.FileEntity{CSV: &config.CSVFormat{Delimiter: ";;", Comment: "//"}},
+		{name: "format not told by name", src: SourceConfig{Path: "export.txt"}, want: []source.Problem{{Path: "/source/format", Code: "missing-setting"}}},
+		{name: "bad csv settings", src: SourceConfig{Path: "a.csv", CSV: &CSVFormat{Encoding: "ebcdic", SkipRows: -1}},
+			ent: EntityConfig{CSV: &CSVFormat{Delimiter: ";;", Comment: "//"}},
 			want: []source.Problem{
 				{Path: "/entities/e/csv/delimiter", Code: "invalid-value"},
 				{Path: "/entities/e/csv/comment", Code: "invalid-value"},
 				{Path: "/source/csv/skip_rows", Code: "invalid-value"},
 				{Path: "/source/csv/encoding", Code: "invalid-value"},
 			}},
-		{name: "quote is delimiter", src: config.FileSource{Path: "a.csv", CSV: &config.CSVFormat{Delimiter: "'", Quote: "'"}},
+		{name: "quote is delimiter", src: SourceConfig{Path: "a.csv", CSV: &CSVFormat{Delimiter: "'", Quote: "'"}},
 			want: []source.Problem{{Path: "/source/csv/quote", Code: "invalid-value"}}},
-		{name: "newline delimiter", src: config.FileSource{Path: "a.csv", CSV: &config.CSVFormat{Delimiter: "\n"}},
+		{name: "newline delimiter", src: SourceConfig{Path: "a.csv", CSV: &CSVFormat{Delimiter: "\n"}},
 			want: []source.Problem{{Path: "/source/csv/delimiter", Code: "invalid-value"}}},
-		{name: "csv settings on jsonl", src: config.FileSource{Path: "a.jsonl", CSV: &config.CSVFormat{Delimiter: ";"}},
+		{name: "csv settings on jsonl", src: SourceConfig{Path: "a.jsonl", CSV: &CSVFormat{Delimiter: ";"}},
 			want: []source.Problem{{Path: "/source/csv", Code: "ignored-setting", Warning: true}}, ok: true},
-		{name: "required column not in columns", src: config.FileSource{Path: "a.csv", CSV: &config.CSVFormat{Columns: config.StringList{"id", "id"}}},
-			ent:  config.FileEntity{RequiredColumns: config.StringList{"email"}},
+		{name: "required column not in columns", src: SourceConfig{Path: "a.csv", CSV: &CSVFormat{Columns: config.StringList{"id", "id"}}},
+			ent:  EntityConfig{RequiredColumns: config.StringList{"email"}},
 			want: []source.Problem{{Path: "/source/csv/columns", Code: "invalid-value"}, {Path: "/entities/e/required_columns", Code: "invalid-value"}}},
 	}
 	for _, tt := range tests {
@@ -66,8 +66,8 @@ func TestCompileProblems(t *testing.T) {
 func TestCSVMerge(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "a.csv", "skip me\nid;name\n1;Jos\xe9\n")
-	src := config.FileSource{Path: "a.csv", CSV: &config.CSVFormat{Delimiter: ";", SkipRows: 1}}
-	ent := config.FileEntity{CSV: &config.CSVFormat{Encoding: "latin1"}}
+	src := SourceConfig{Path: "a.csv", CSV: &CSVFormat{Delimiter: ";", SkipRows: 1}}
+	ent := EntityConfig{CSV: &CSVFormat{Encoding: "latin1"}}
 	r := read(t, spec(dir, src, ent, 10), "", 0)
 	if want := []string{`{"id":"1","name":"José"}`}; r.err != nil || !reflect.DeepEqual(jsons(r.records), want) {
 		t.Errorf("got %q %v, want %q", jsons(r.records), r.err, want)

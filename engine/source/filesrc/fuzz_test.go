@@ -6,8 +6,6 @@ import (
 	"io"
 	"testing"
 	"unicode/utf8"
-
-	"github.com/crmsync/crmsync/engine/config"
 )
 
 // FuzzCSV: any bytes give valid JSON objects or rejects, never a panic,
@@ -20,8 +18,8 @@ func FuzzCSV(f *testing.F) {
 		if delim == '"' || delim == '#' || delim == '\r' || delim == '\n' || delim >= 0x80 {
 			delim = ','
 		}
-		fm, probs := CompileFormat(spec(".", config.FileSource{Path: "f.csv", CSV: &config.CSVFormat{
-			Delimiter: string([]byte{delim}), Comment: "#", Header: ptr(!noHeader)}}, config.FileEntity{}, 10))
+		fm, probs := compileFormat(spec(".", SourceConfig{Path: "f.csv", CSV: &CSVFormat{
+			Delimiter: string([]byte{delim}), Comment: "#", Header: ptr(!noHeader)}}, EntityConfig{}, 10))
 		if len(probs) > 0 {
 			t.Fatalf("problems %v", probs)
 		}

@@ -23,15 +23,20 @@ type run struct {
 }
 
 // spec builds a source spec of type file for an entity named e.
-func spec(dir string, src config.FileSource, ent config.FileEntity, batch int) *source.Spec {
+func spec(dir string, src SourceConfig, ent EntityConfig, batch int) *source.Spec {
 	return &source.Spec{
 		Pipeline:  "t",
-		Source:    &config.Source{Type: "file", FileSource: src},
-		Entity:    &config.Entity{Name: "e", FileEntity: ent},
+		Source:    &config.Source{Type: "file", Settings: &src},
+		Entity:    &config.Entity{Name: "e", Settings: &ent},
 		Path:      "/entities/e",
 		BaseDir:   dir,
 		BatchSize: batch,
 	}
+}
+
+// compileFormat compiles the spec's file settings.
+func compileFormat(sp *source.Spec) (*Format, []source.Problem) {
+	return CompileFormat(sp, sp.Source.Settings.(*SourceConfig))
 }
 
 // read compiles and reads once from resume; stopAfter > 0 makes emit

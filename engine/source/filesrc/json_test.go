@@ -7,8 +7,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/crmsync/crmsync/engine/config"
 )
 
 func TestJSONFormats(t *testing.T) {
@@ -47,7 +45,7 @@ func TestJSONFormats(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			writeFile(t, dir, tt.file, tt.content)
-			r := read(t, spec(dir, config.FileSource{Path: tt.file, Format: tt.format}, config.FileEntity{}, 50), "", 0)
+			r := read(t, spec(dir, SourceConfig{Path: tt.file, Format: tt.format}, EntityConfig{}, 50), "", 0)
 			if tt.err != "" {
 				var fe *FileError
 				if !errors.As(r.err, &fe) || r.err.Error() != tt.err {
@@ -92,7 +90,7 @@ func TestGzip(t *testing.T) {
 	writeFile(t, dir, "b.jsonl.gz", gz(t, "{\"id\":3}\n"))
 	writeFile(t, dir, "c.json.gz", gz(t, `[{"id":4}]`))
 	writeFile(t, dir, "d.csv.gz", "not gzip at all")
-	r := read(t, spec(dir, config.FileSource{Path: "*.gz"}, config.FileEntity{}, 50), "", 0)
+	r := read(t, spec(dir, SourceConfig{Path: "*.gz"}, EntityConfig{}, 50), "", 0)
 	want := []string{`{"id":"1","name":"x, y"}`, `{"id":"2","name":"z"}`, `{"id":3}`, `{"id":4}`}
 	if got := jsons(r.records); !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q, want %q", got, want)

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/source"
 )
 
@@ -21,7 +20,7 @@ func TestPagesBoundedByBytes(t *testing.T) {
 	for i := range rows {
 		fmt.Fprintf(&data, `{"id":%d,"note":%q}`+"\n", i, note)
 	}
-	fm, _ := CompileFormat(spec(".", config.FileSource{Path: "x.jsonl"}, config.FileEntity{}, 100_000))
+	fm, _ := compileFormat(spec(".", SourceConfig{Path: "x.jsonl"}, EntityConfig{}, 100_000))
 	var pages []source.Page
 	emit := func(p source.Page) error { pages = append(pages, p); return nil }
 	pg := NewPager(100_000, emit, &State{V: stateVersion}, "")

@@ -11,21 +11,17 @@ import (
 	"os"
 	"time"
 
-	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/source"
 )
 
 func init() {
-	source.Register("file", Compile)
-	source.RegisterSettings("file", source.Settings{
-		Source: config.YAMLKeys(config.FileSource{}),
-		Entity: config.YAMLKeys(config.FileEntity{}),
-	})
+	source.Register(source.Kind{Name: "file", Source: (*SourceConfig)(nil), Entity: (*EntityConfig)(nil), Compile: Compile})
 }
 
 // Compile checks an entity's file settings; it does no I/O.
 func Compile(spec *source.Spec) (source.Opener, []source.Problem) {
-	f, probs := CompileFormat(spec)
+	src, _ := spec.Source.Settings.(*SourceConfig)
+	f, probs := CompileFormat(spec, src)
 	for _, p := range probs {
 		if !p.Warning {
 			return nil, probs

@@ -41,27 +41,27 @@ func TestGlobOrder(t *testing.T) {
 		{filepath.Join(dir, "data", "[ab].csv"), []string{"a.csv:2", "b.csv:2"}},
 	}
 	for _, tt := range tests {
-		r := read(t, spec(dir, config.FileSource{Path: tt.path}, config.FileEntity{}, 10), "", 0)
+		r := read(t, spec(dir, SourceConfig{Path: tt.path}, EntityConfig{}, 10), "", 0)
 		if r.err != nil || !reflect.DeepEqual(names(r.records), tt.want) {
 			t.Errorf("%s: got %v %v, want %v", tt.path, names(r.records), r.err, tt.want)
 		}
 	}
 	// A file whose format cannot be told is an error for that file only.
-	r := read(t, spec(dir, config.FileSource{Path: "data/sub/**"}, config.FileEntity{}, 10), "", 0)
+	r := read(t, spec(dir, SourceConfig{Path: "data/sub/**"}, EntityConfig{}, 10), "", 0)
 	var fe *FileError
 	if !errors.As(r.err, &fe) || fe.File != "skip.txt" || !reflect.DeepEqual(names(r.records), []string{"c.csv:2", "deeper/d.csv:2"}) {
 		t.Errorf("data/sub/**: got %v, %v", names(r.records), r.err)
 	}
 	// A directory is the files directly in it, each read by its name's format.
-	r = read(t, spec(dir, config.FileSource{Path: "data/sub"}, config.FileEntity{}, 10), "", 0)
+	r = read(t, spec(dir, SourceConfig{Path: "data/sub"}, EntityConfig{}, 10), "", 0)
 	if !errors.As(r.err, &fe) || fe.File != "skip.txt" || !reflect.DeepEqual(names(r.records), []string{"c.csv:2"}) {
 		t.Errorf("directory: got %v, %v", names(r.records), r.err)
 	}
 	// No match is no records; a missing named file is an error.
-	if r := read(t, spec(dir, config.FileSource{Path: "nothing/*.csv"}, config.FileEntity{}, 10), "", 0); r.err != nil || len(r.pages) != 0 {
+	if r := read(t, spec(dir, SourceConfig{Path: "nothing/*.csv"}, EntityConfig{}, 10), "", 0); r.err != nil || len(r.pages) != 0 {
 		t.Errorf("no match: %v, %d pages", r.err, len(r.pages))
 	}
-	if r := read(t, spec(dir, config.FileSource{Path: "missing.csv"}, config.FileEntity{}, 10), "", 0); !errors.Is(r.err, os.ErrNotExist) {
+	if r := read(t, spec(dir, SourceConfig{Path: "missing.csv"}, EntityConfig{}, 10), "", 0); !errors.Is(r.err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", r.err)
 	}
 }
@@ -71,7 +71,7 @@ func TestCheckpoint(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "a.csv", "id,v\n1,a\n2,b\n")
 	writeFile(t, dir, "b.csv", "id,v\n3,c\n")
-	sp := spec(dir, config.FileSource{Path: "*.csv"}, config.FileEntity{}, 10)
+	sp := spec(dir, SourceConfig{Path: "*.csv"}, EntityConfig{}, 10)
 
 	r1 := read(t, sp, "", 0)
 	if r1.err != nil || !reflect.DeepEqual(names(r1.records), []string{"a.csv:2", "a.csv:3", "b.csv:2"}) {
@@ -134,7 +134,7 @@ func TestCheckpointBigFile(t *testing.T) {
 	}
 	content := b.String() // about 240 KiB, over the 128 KiB sampled
 	writeFile(t, dir, "big.csv", content)
-	sp := spec(dir, config.FileSource{Path: "big.csv"}, config.FileEntity{}, 1000)
+	sp := spec(dir, SourceConfig{Path: "big.csv"}, EntityConfig{}, 1000)
 	r1 := read(t, sp, "", 0)
 	if len(r1.records) != 5000 {
 		t.Fatalf("first run: %d records, %v", len(r1.records), r1.err)
@@ -156,7 +156,7 @@ func TestCheckpointBigFile(t *testing.T) {
 	// A small file touched but not changed is still skipped: its
 	// fingerprint is a hash of all of it.
 	writeFile(t, dir, "small.csv", "id\n1\n")
-	sp2 := spec(dir, config.FileSource{Path: "small.csv"}, config.FileEntity{}, 10)
+	sp2 := spec(dir, SourceConfig{Path: "small.csv"}, EntityConfig{}, 10)
 	s1 := read(t, sp2, "", 0)
 	os.Chtimes(filepath.Join(dir, "small.csv"), time.Now(), time.Now().Add(time.Hour))
 	if s2 := read(t, sp2, s1.resume, 0); len(s2.pages) != 0 {
@@ -205,18 +205,18 @@ func testResumeAfterKill(t *testing.T, n, batch int) {
 	cp1252, _ := charmap.Windows1252.NewEncoder().String(csvText.String())
 	tests := []struct {
 		file, content string
-		csv           *config.CSVFormat
+		csv           *CSVFormat
 	}{
 		{"a.csv", csvText.String(), nil},
 		{"a.csv.gz", gz(t, csvText.String()), nil},
-		{"a.csv", cp1252, &config.CSVFormat{Encoding: "windows-1252"}},
+		{"a.csv", cp1252, &CSVFormat{Encoding: "windows-1252"}},
 		{"a.jsonl", jsonl.String(), nil},
 		{"a.json", jsonArr.String(), nil},
 	}
 	for _, tt := range tests {
 		dir := t.TempDir()
 		writeFile(t, dir, tt.file, tt.content)
-		sp := spec(dir, config.FileSource{Path: tt.file, CSV: tt.csv}, config.FileEntity{}, batch)
+		sp := spec(dir, SourceConfig{Path: tt.file, CSV: tt.csv}, EntityConfig{}, batch)
 		full := read(t, sp, "", 0)
 		if full.err != nil || len(full.records) < n-1 {
 			t.Fatalf("%s: full read: %d records, %v", tt.file, len(full.records), full.err)
@@ -249,7 +249,7 @@ func TestFileErrorsDoNotStopOthers(t *testing.T) {
 	writeFile(t, dir, "b.csv", "id,mail\n2,b@x\n")
 	writeFile(t, dir, "c.csv", "id,email\n3,c@x\n")
 	writeFile(t, dir, "d.csv", "id,email,email\n4,d@x,e\n")
-	sp := spec(dir, config.FileSource{Path: "*.csv"}, config.FileEntity{RequiredColumns: config.StringList{"email"}}, 10)
+	sp := spec(dir, SourceConfig{Path: "*.csv"}, EntityConfig{RequiredColumns: config.StringList{"email"}}, 10)
 	for run := 1; run <= 2; run++ {
 		r := read(t, sp, "", 0)
 		if run == 2 {

@@ -14,6 +14,7 @@ import (
 	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/source"
 	"github.com/crmsync/crmsync/engine/source/filesrc"
+	"github.com/crmsync/crmsync/engine/source/httpsrc"
 )
 
 type run struct {
@@ -30,12 +31,11 @@ type killed struct{}
 func (killed) Error() string { return "killed" }
 
 func ghSpec(base, repo, ref, token, path string, batch int) *source.Spec {
-	src := &config.Source{Type: "github"}
-	src.Repo, src.Ref, src.Token = repo, ref, config.NewSecret(token)
-	src.Path = path
-	src.BaseURL = base
-	src.Retry = &config.Retry{Attempts: 3, Initial: config.Duration{Duration: time.Millisecond, Set: true}}
-	return &source.Spec{Pipeline: "t", Source: src, Entity: &config.Entity{Name: "e"}, Path: "/entities/e", BatchSize: batch}
+	gh := &SourceConfig{Repo: repo, Ref: ref, Token: config.NewSecret(token), BaseURL: base,
+		Retry: &httpsrc.Retry{Attempts: 3, Initial: config.Duration{Duration: time.Millisecond, Set: true}}}
+	gh.Path = path
+	src := &config.Source{Type: "github", Settings: gh}
+	return &source.Spec{Pipeline: "t", Source: src, Entity: &config.Entity{Name: "e", Settings: &filesrc.EntityConfig{}}, Path: "/entities/e", BatchSize: batch}
 }
 
 func ghRead(t *testing.T, sp *source.Spec, resume string, stopAfter int) run {

@@ -15,20 +15,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/source"
 	"github.com/crmsync/crmsync/engine/source/filesrc"
 )
 
 func init() {
-	source.Register("github", Compile)
 	// A repository file is read like a file, through GitHub's API, with
-	// the http settings that make sense for it.
-	source.RegisterSettings("github", source.Settings{
-		Source: append(append(config.YAMLKeys(config.GitHubSource{}), config.YAMLKeys(config.FileSource{})...),
-			"base_url", "retry", "timeout", "rate_limit"),
-		Entity: config.YAMLKeys(config.FileEntity{}),
-	})
+	// the http settings that make sense for it; an entity's settings are
+	// a file entity's.
+	source.Register(source.Kind{Name: "github", Source: (*SourceConfig)(nil), Entity: (*filesrc.EntityConfig)(nil), Compile: Compile})
 }
 
 // DefaultBaseURL is GitHub's API; GitHub Enterprise is https://host/api/v3.
@@ -51,13 +46,16 @@ type settings struct {
 
 // Compile checks an entity's github settings; it does no I/O.
 func Compile(spec *source.Spec) (source.Opener, []source.Problem) {
-	f, probs := filesrc.CompileFormat(spec)
+	gh, _ := spec.Source.Settings.(*SourceConfig)
+	if gh == nil {
+		gh = &SourceConfig{}
+	}
+	f, probs := filesrc.CompileFormat(spec, &gh.SourceConfig)
 	bad := func(at, code, format string, args ...any) {
 		probs = append(probs, source.Problem{Path: at, Code: code, Message: fmt.Sprintf(format, args...)})
 	}
-	gh := spec.Source.GitHubSource
 	s := &settings{ref: gh.Ref, token: gh.Token.Reveal(), format: f, batch: spec.BatchSize,
-		baseURL: strings.TrimRight(spec.Source.BaseURL, "/"), attempts: 4, initial: 500 * time.Millisecond, maxWait: 30 * time.Second}
+		baseURL: strings.TrimRight(gh.BaseURL, "/"), attempts: 4, initial: 500 * time.Millisecond, maxWait: 30 * time.Second}
 	switch {
 	case gh.Repo == "":
 		bad("/source/repo", "missing-setting", `repo is required, as "owner/name"`)
@@ -68,7 +66,7 @@ func Compile(spec *source.Spec) (source.Opener, []source.Problem) {
 	}
 	p := strings.Trim(f.Path, "/")
 	pathAt := "/source/path"
-	if spec.Entity != nil && spec.Entity.Path != "" {
+	if ent, _ := spec.Entity.Settings.(*filesrc.EntityConfig); ent != nil && ent.Path != "" {
 		pathAt = spec.Path + "/path"
 	}
 	if dir, _ := splitPath(p); strings.Contains(p, "**") || strings.ContainsAny(dir, "*?[") {
@@ -85,8 +83,8 @@ func Compile(spec *source.Spec) (source.Opener, []source.Problem) {
 		probs = append(probs, source.Problem{Path: "/source/base_url", Code: "insecure", Warning: true,
 			Message: "the token would travel unencrypted over http: use https"})
 	}
-	s.timeout = spec.Source.Timeout.Or(time.Minute)
-	if r := spec.Source.Retry; r != nil {
+	s.timeout = gh.Timeout.Or(time.Minute)
+	if r := gh.Retry; r != nil {
 		if r.Attempts > 0 {
 			s.attempts = r.Attempts
 		}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 	"sort"
-
-	"github.com/crmsync/crmsync/engine/config"
 )
 
 // authenticator signs the request of every page.
@@ -25,7 +23,7 @@ type authMaker func(st *sourceState, env *openEnv) authenticator
 
 // authKind compiles one auth type's settings. secretParams are query
 // parameter names whose values must never be printed.
-type authKind func(a *config.Auth, c *problems, at string) (mk authMaker, secretParams []string)
+type authKind func(a *Auth, c *problems, at string) (mk authMaker, secretParams []string)
 
 var authKinds = map[string]authKind{}
 
@@ -52,7 +50,7 @@ func authTypes() []string {
 }
 
 func init() {
-	registerAuth("none", func(*config.Auth, *problems, string) (authMaker, []string) {
+	registerAuth("none", func(*Auth, *problems, string) (authMaker, []string) {
 		return func(*sourceState, *openEnv) authenticator { return noAuth{} }, nil
 	})
 }

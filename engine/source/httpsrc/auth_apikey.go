@@ -3,8 +3,6 @@ package httpsrc
 import (
 	"context"
 	"net/http"
-
-	"github.com/crmsync/crmsync/engine/config"
 )
 
 func init() { registerAuth("api_key", compileAPIKey) }
@@ -15,7 +13,7 @@ type apiKeyAuth struct {
 	headers, query []kv
 }
 
-func compileAPIKey(a *config.Auth, c *problems, at string) (authMaker, []string) {
+func compileAPIKey(a *Auth, c *problems, at string) (authMaker, []string) {
 	if len(a.Headers) == 0 && len(a.Query) == 0 {
 		c.errf(at+"/headers", "missing-setting", "auth type api_key needs headers or query (name → secret value), for example headers: {X-Auth-Key: ${env:KEY}}")
 	}

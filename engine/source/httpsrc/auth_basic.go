@@ -3,8 +3,6 @@ package httpsrc
 import (
 	"context"
 	"net/http"
-
-	"github.com/crmsync/crmsync/engine/config"
 )
 
 func init() { registerAuth("basic", compileBasic) }
@@ -15,7 +13,7 @@ type basicAuth struct {
 	user, pass string
 }
 
-func compileBasic(a *config.Auth, c *problems, at string) (authMaker, []string) {
+func compileBasic(a *Auth, c *problems, at string) (authMaker, []string) {
 	if a.Username == "" {
 		c.errf(at+"/username", "missing-setting", "auth type basic needs username")
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 	"regexp"
-
-	"github.com/crmsync/crmsync/engine/config"
 )
 
 func init() { registerAuth("bearer", compileBearer) }
@@ -18,7 +16,7 @@ type bearerAuth struct {
 	value string
 }
 
-func compileBearer(a *config.Auth, c *problems, at string) (authMaker, []string) {
+func compileBearer(a *Auth, c *problems, at string) (authMaker, []string) {
 	if !a.Token.IsSet() {
 		c.errf(at+"/token", "missing-setting", "auth type bearer needs token (write it as ${env:NAME} or ${file:PATH})")
 	}

@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/crmsync/crmsync/engine/config"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/jwt"
 )
@@ -38,7 +37,7 @@ type serviceAccountKey struct {
 	TokenURI     string `json:"token_uri"`
 }
 
-func compileJWT(a *config.Auth, c *problems, at string) (authMaker, []string) {
+func compileJWT(a *Auth, c *problems, at string) (authMaker, []string) {
 	switch {
 	case a.KeyFile == "" && !a.Key.IsSet():
 		c.errf(at+"/key_file", "missing-setting", "auth type jwt needs key_file (the path of the service-account JSON key, ${env:GOOGLE_APPLICATION_CREDENTIALS}) or key (its contents, ${env:NAME})")
@@ -74,7 +73,7 @@ func compileJWT(a *config.Auth, c *problems, at string) (authMaker, []string) {
 // later one with it. A key that does not read is not remembered: the
 // next request (crmsync serve's next tick) reads the file again. The
 // caller (oauth2Auth.token) runs one fetch at a time.
-func jwtFetch(a *config.Auth) func(ctx context.Context) (*oauth2.Token, error) {
+func jwtFetch(a *Auth) func(ctx context.Context) (*oauth2.Token, error) {
 	var conf *jwt.Config
 	return func(ctx context.Context) (*oauth2.Token, error) {
 		if conf == nil {
@@ -90,7 +89,7 @@ func jwtFetch(a *config.Auth) func(ctx context.Context) (*oauth2.Token, error) {
 
 // jwtConfig parses the service-account key. Its errors name the file
 // (or key:) and the member, never a value of it.
-func jwtConfig(a *config.Auth) (*jwt.Config, error) {
+func jwtConfig(a *Auth) (*jwt.Config, error) {
 	from, raw := "auth.key", []byte(a.Key.Reveal())
 	if a.KeyFile != "" {
 		from = "auth.key_file " + a.KeyFile

@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/crmsync/crmsync/engine/config"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -43,7 +42,7 @@ type oauth2Auth struct {
 // OAuth2Grants are the grants auth type oauth2 can use (grant:).
 var OAuth2Grants = []string{"client_credentials", "refresh_token"}
 
-func compileOAuth2(a *config.Auth, c *problems, at string) (authMaker, []string) {
+func compileOAuth2(a *Auth, c *problems, at string) (authMaker, []string) {
 	grant := a.Grant
 	if grant == "" {
 		grant = "client_credentials"
@@ -90,7 +89,7 @@ func compileOAuth2(a *config.Auth, c *problems, at string) (authMaker, []string)
 	}, nil
 }
 
-func newOAuth2(grant string, a *config.Auth, client *http.Client, timeout time.Duration) *oauth2Auth {
+func newOAuth2(grant string, a *Auth, client *http.Client, timeout time.Duration) *oauth2Auth {
 	o := &oauth2Auth{client: client, timeout: timeout}
 	switch grant {
 	case "refresh_token":

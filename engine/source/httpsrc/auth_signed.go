@@ -10,7 +10,6 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
 
-	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/exprfn"
 )
 
@@ -40,7 +39,7 @@ type signedHeader struct {
 	prog      *vm.Program
 }
 
-func compileSigned(a *config.Auth, c *problems, at string) (authMaker, []string) {
+func compileSigned(a *Auth, c *problems, at string) (authMaker, []string) {
 	if len(a.Sign) == 0 {
 		c.errf(at+"/sign", "missing-setting", "auth type signed needs sign: header name → expression, for example Authorization: 'secrets.id + \":\" + base64(hmac_sha256(secrets.key, string(unix_now())))'")
 	}

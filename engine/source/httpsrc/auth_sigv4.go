@@ -12,8 +12,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-
-	"github.com/crmsync/crmsync/engine/config"
 )
 
 func init() { registerAuth("aws_sigv4", compileSigV4) }
@@ -34,7 +32,7 @@ type sigv4Auth struct {
 // with dashes (athena, execute-api, us-east-1).
 var signingName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 
-func compileSigV4(a *config.Auth, c *problems, at string) (authMaker, []string) {
+func compileSigV4(a *Auth, c *problems, at string) (authMaker, []string) {
 	if a.Service == "" {
 		c.errf(at+"/service", "missing-setting", "auth type aws_sigv4 needs service: the signing name of the AWS service (athena, execute-api, es)")
 	} else if !signingName.MatchString(a.Service) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/jsontext"
 	"github.com/crmsync/crmsync/engine/source"
 	"github.com/tidwall/gjson"
@@ -24,9 +23,9 @@ type changeSpec struct {
 
 var _ source.ChangeProber = (*reader)(nil)
 
-func compileChangedWhen(spec *source.Spec, p *problems, base *opener, cw *config.ChangedWhen) *changeSpec {
+func compileChangedWhen(spec *source.Spec, p *problems, base *opener, cw *ChangedWhen) *changeSpec {
 	at := spec.Path + "/changed_when"
-	if spec.Entity.HTTPEntity.Parent != nil {
+	if spec.Entity.Parent != nil {
 		p.errf(at, "invalid-value", "changed_when does not apply to an entity read per parent record")
 	}
 	if cw.Request == nil || cw.Request.Path == "" {
@@ -39,7 +38,7 @@ func compileChangedWhen(spec *source.Spec, p *problems, base *opener, cw *config
 	}
 	req := cw.Request
 	if req == nil {
-		req = &config.Request{}
+		req = &Request{}
 	}
 	c := *base
 	c.inc, c.rows, c.restart = nil, nil, nil

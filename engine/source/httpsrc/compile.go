@@ -12,18 +12,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/jsontext"
 	"github.com/crmsync/crmsync/engine/source"
 	"github.com/crmsync/crmsync/engine/xmljson"
 )
 
 func init() {
-	source.Register("http", compile)
-	source.RegisterSettings("http", source.Settings{
-		Source: append(config.YAMLKeys(config.HTTPSource{}), "format"), // format is shared with file sources
-		Entity: config.YAMLKeys(config.HTTPEntity{}),
-	})
+	source.Register(source.Kind{Name: "http", Source: (*SourceConfig)(nil), Entity: (*EntityConfig)(nil),
+		Compile: compile, Lookups: compileLookups, Optional: []string{"parent"}})
 }
 
 // Methods are the HTTP methods a request may use (method:).
@@ -103,8 +99,9 @@ type opener struct {
 	auth             authMaker
 	job              *jobSpec // an asynchronous job run before the first page; nil without one
 	secretParams     []string
-	format           string // incremental.format, for window, now and restarts
-	bodyFormat       string // json | xml | "" (by Content-Type)
+	secretHeaders    []string // api_key headers and signed headers: values to redact
+	format           string   // incremental.format, for window, now and restarts
+	bodyFormat       string   // json | xml | "" (by Content-Type)
 	xml              *xmljson.Options
 	// resumable: a full read commits the pager's position with each page
 	// (no incremental, no parent, no restart_after); resumeKey names the
@@ -146,13 +143,13 @@ func compile(spec *source.Spec) (source.Opener, []source.Problem) {
 }
 
 func compileEntity(spec *source.Spec, p *problems) *opener {
-	src, ent := &spec.Source.HTTPSource, &spec.Entity.HTTPEntity
+	src, ent := sourceOf(spec), entityOf(spec)
 	ep := spec.Path
 	o := &opener{pipeline: spec.Pipeline, entity: spec.Entity.Name}
 
 	req := ent.Request
 	if req == nil {
-		req = &config.Request{}
+		req = &Request{}
 	}
 	base := strings.TrimRight(src.BaseURL, "/")
 	switch u, err := url.Parse(base); {
@@ -180,6 +177,9 @@ func compileEntity(spec *source.Spec, p *problems) *opener {
 		o.entRate = &r
 	}
 	o.auth, o.secretParams = compileAuth(src.Auth, p)
+	if a := src.Auth; a != nil {
+		o.secretHeaders = append(sortedKeys(a.Headers), sortedKeys(a.Sign)...)
+	}
 	if len(src.ErrorWhen) > 0 {
 		o.errorWhen = compileErrorWhen(src.ErrorWhen, "/source/error_when", p)
 	}
@@ -206,7 +206,7 @@ func compileEntity(spec *source.Spec, p *problems) *opener {
 		feed = &c
 	}
 	o.compileRequest(spec, p, full)
-	if spec.Entity.Incremental == nil && ent.Parent == nil && o.restart == nil && o.pager != nil {
+	if spec.Entity.Incremental == nil && spec.Entity.Parent == nil && o.restart == nil && o.pager != nil {
 		o.resumable = true
 		o.resumeKey = resumeKey(o.req.method, o.req.base, req.Path, fmt.Sprint(sortedMap(req.Params)), o.records, fmt.Sprintf("%T%+v", o.pager, o.pager), rowsKey(o.rows))
 	}
@@ -214,7 +214,8 @@ func compileEntity(spec *source.Spec, p *problems) *opener {
 		o.job = compileJob(spec, p, o, ent.Job)
 		o.resumable = false // a job id expires: a read that starts again starts a new job
 	}
-	if ent.Parent != nil && ent.Parent.Entity == "" {
+	checkWindows(spec, ent, p)
+	if spec.Entity.Parent != nil && spec.Entity.Parent.Entity == "" {
 		p.errf(ep+"/parent/entity", "missing-setting", "parent needs entity: the name of the entity whose records this one is read for")
 	}
 	if inc != nil {
@@ -222,7 +223,7 @@ func compileEntity(spec *source.Spec, p *problems) *opener {
 		if spec.Entity.Incremental == nil {
 			p.errf(at, "missing-setting", "incremental_request is the request of incremental runs: the entity needs incremental (the field whose newest value is the watermark)")
 		}
-		if ent.Parent != nil {
+		if spec.Entity.Parent != nil {
 			p.errf(at, "invalid-value", "incremental_request does not apply to an entity read per parent record")
 		}
 		v := variant{req: &inc.Request, at: at, records: inc.Records, recAt: at + "/records", paginate: inc.Paginate, pgAt: at + "/paginate",
@@ -249,19 +250,19 @@ func compileEntity(spec *source.Spec, p *problems) *opener {
 // variant is one request of an entity: the full read's, or
 // incremental_request's, with where each setting is in the file.
 type variant struct {
-	req            *config.Request
+	req            *Request
 	at             string // JSON pointer of the request
 	records, recAt string
-	paginate       *config.Paginate
+	paginate       *Paginate
 	pgAt           string
-	rows           *config.Rows
+	rows           *Rows
 	rowsAt         string
 }
 
 // compileRequest compiles a request with its records path and paging.
 func (o *opener) compileRequest(spec *source.Spec, p *problems, v variant) {
-	ent := &spec.Entity.HTTPEntity
-	src := &spec.Source.HTTPSource
+	ent := entityOf(spec)
+	src := sourceOf(spec)
 	req := v.req
 	var tpls []*template // every template, for the checks at the end
 	o.req.path = p.template(v.at+"/path", req.Path)
@@ -323,7 +324,7 @@ func (o *opener) compileRequest(spec *source.Spec, p *problems, v variant) {
 	o.compilePaginate(v.paginate, v.pgAt, req, p)
 
 	usesParent := slices.ContainsFunc(tpls, func(t *template) bool { return t.uses(varParent) }) || o.req.body.uses(varParent)
-	if usesParent && ent.Parent == nil {
+	if usesParent && spec.Entity.Parent == nil {
 		p.errf(v.at, "bad-template", "{{ parent.… }} is only set for an entity read per parent record: add parent: {entity: <name>}")
 	}
 	usesJob := slices.ContainsFunc(tpls, func(t *template) bool { return t.uses(varJob) }) || o.req.body.uses(varJob)
@@ -382,7 +383,7 @@ func compileIncremental(spec *source.Spec, p *problems, o *opener) {
 }
 
 // compileLimits reads the timeouts, the body limits and allow_origins.
-func compileLimits(src *config.HTTPSource, p *problems, o *opener) {
+func compileLimits(src *SourceConfig, p *problems, o *opener) {
 	o.headerTimeout = src.HeaderTimeout.Or(o.timeout)
 	if src.HeaderTimeout.Set && src.HeaderTimeout.Duration <= 0 {
 		p.errf("/source/header_timeout", "invalid-value", "header_timeout must be above 0")
@@ -420,7 +421,7 @@ func compileLimits(src *config.HTTPSource, p *problems, o *opener) {
 	}
 }
 
-func compileRetry(r *config.Retry, p *problems) retryPolicy {
+func compileRetry(r *Retry, p *problems) retryPolicy {
 	rp := retryPolicy{attempts: defaultAttempts, initial: defaultInitial, max: defaultMaxDelay}
 	if r == nil {
 		return rp
@@ -438,7 +439,7 @@ func compileRetry(r *config.Retry, p *problems) retryPolicy {
 	return rp
 }
 
-func compileRate(r *config.RateLimit, p *problems, at, key string) rateSpec {
+func compileRate(r *RateLimit, p *problems, at, key string) rateSpec {
 	rs := rateSpec{key: key, window: defaultWindow}
 	if r == nil {
 		return rs
@@ -483,7 +484,7 @@ func compileRate(r *config.RateLimit, p *problems, at, key string) rateSpec {
 	return rs
 }
 
-func compileAuth(a *config.Auth, p *problems) (authMaker, []string) {
+func compileAuth(a *Auth, p *problems) (authMaker, []string) {
 	typ := "none"
 	if a != nil && a.Type != "" {
 		typ = a.Type
@@ -494,7 +495,7 @@ func compileAuth(a *config.Auth, p *problems) (authMaker, []string) {
 		return authKinds["none"](nil, p, "")
 	}
 	if a == nil {
-		a = &config.Auth{}
+		a = &Auth{}
 	}
 	return k(a, p, "/source/auth")
 }

@@ -60,8 +60,6 @@ func TestCompileProblems(t *testing.T) {
 		{"next_url and shared paths", `{type: http, base_url: "http://h"}`, `{paginate: {style: next_url, total: "a.", has_more: "(x", max_pages: -1}}`,
 			[]string{"/entities/e/paginate/has_more bad-gjson", "/entities/e/paginate/max_pages invalid-value",
 				"/entities/e/paginate/next_url missing-setting", "/entities/e/paginate/total bad-gjson"}},
-		{"unused setting is a warning", `{type: http, base_url: "http://h"}`, `{paginate: {style: link_header, limit: 10}}`,
-			[]string{"/entities/e/paginate/limit unused-setting (warning)"}},
 		{"restart without watermark path", `{type: http, base_url: "http://h"}`,
 			`{paginate: {style: cursor, cursor: c, param: after, restart_after: 10000}}`,
 			[]string{"/entities/e/paginate/restart_watermark missing-setting"}},

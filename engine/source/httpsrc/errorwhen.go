@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/jsonpick"
 
 	"github.com/expr-lang/expr"
@@ -42,7 +41,7 @@ type errorRule struct {
 	retry bool // a match is retried like a 5xx (the default)
 }
 
-func compileErrorWhen(w config.ErrorWhen, at string, p *problems) *errorWhen {
+func compileErrorWhen(w ErrorWhen, at string, p *problems) *errorWhen {
 	out := &errorWhen{body: jsonpick.New("body")}
 	for i, r := range w {
 		rat := at

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/jsonpick"
 )
 
@@ -81,7 +80,7 @@ func TestErrorWhenReadsOnlyItsPaths(t *testing.T) {
 	h := http.Header{"X-Error": {"1"}, "Content-Type": {"application/json"}}
 	for _, ex := range errorWhenExprs {
 		p := &problems{}
-		w := compileErrorWhen(config.ErrorWhen{{Expr: ex}}, "/e", p)
+		w := compileErrorWhen(ErrorWhen{{Expr: ex}}, "/e", p)
 		if w == nil {
 			t.Fatalf("%s: %v", ex, p.list)
 		}
@@ -120,7 +119,7 @@ func TestErrorWhenNeedsTheWholeBody(t *testing.T) {
 	}
 	for _, tc := range cases {
 		p := &problems{}
-		w := compileErrorWhen(config.ErrorWhen{{Expr: tc.expr}}, "/e", p)
+		w := compileErrorWhen(ErrorWhen{{Expr: tc.expr}}, "/e", p)
 		if w == nil {
 			t.Fatalf("%s: %v", tc.expr, p.list)
 		}
@@ -158,7 +157,7 @@ func TestErrorWhenOutOfRangeNumber(t *testing.T) {
 		{`body?.status == "error"`, `{"results":1e400}`, "no match"},
 	}
 	for _, tc := range cases {
-		w := compileErrorWhen(config.ErrorWhen{{Expr: tc.expr}}, "/e", &problems{})
+		w := compileErrorWhen(ErrorWhen{{Expr: tc.expr}}, "/e", &problems{})
 		if got := outcome(w.failed(200, nil, tc.body)); got != tc.want {
 			t.Errorf("%s on %s: %s, want %s", tc.expr, tc.body, got, tc.want)
 		}
@@ -179,7 +178,7 @@ func BenchmarkErrorWhen(b *testing.B) {
 	}
 	sb.WriteString(`],"paging":{"next":{"after":"500","link":"?after=500"}}}`)
 	body := sb.String()
-	w := compileErrorWhen(config.ErrorWhen{{Expr: `body?.status == "error"`}}, "/e", &problems{})
+	w := compileErrorWhen(ErrorWhen{{Expr: `body?.status == "error"`}}, "/e", &problems{})
 	whole := *w
 	whole.body, whole.headers = &jsonpick.Set{Name: "body", Whole: true}, true
 	h := http.Header{"Content-Type": {"application/json"}, "X-Hubspot-Ratelimit-Remaining": {"99"}}

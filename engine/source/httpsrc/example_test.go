@@ -41,7 +41,7 @@ entities:
     primary_key: id
     fields: {id: id, title: title}
 `, "BASE", srv.URL)
-	p, _ := config.Parse("arrivy.yaml", []byte(yml), config.Options{}).Decode()
+	p, _ := source.Decode(config.Parse("arrivy.yaml", []byte(yml), config.Options{}))
 	compile, _ := source.Lookup(p.Source.Type)
 	opener, problems := compile(&source.Spec{Pipeline: p.Name, Source: &p.Source, Entity: p.Entities[0], Path: "/entities/tasks"})
 	if opener == nil {

@@ -85,11 +85,11 @@ func pipeline(t *testing.T, yml, base string, env map[string]string) (*config.Pi
 	d := config.Parse("test.yaml", []byte(yml), config.Options{LookupEnv: func(k string) (string, bool) {
 		v, ok := env[k]
 		return v, ok
-	}})
+	}, SettingsTypes: source.SettingsTypes})
 	if d.Findings().HasErrors() {
 		t.Fatalf("parse: %v", d.Findings())
 	}
-	p, err := d.Decode()
+	p, err := source.Decode(d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"github.com/tidwall/gjson"
 
-	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/source"
 )
 
@@ -42,7 +41,7 @@ type jobCond struct {
 	prog         *vm.Program
 }
 
-func compileJob(spec *source.Spec, p *problems, o *opener, j *config.Job) *jobSpec {
+func compileJob(spec *source.Spec, p *problems, o *opener, j *Job) *jobSpec {
 	at := spec.Path + "/job"
 	js := &jobSpec{id: j.ID, failMessage: j.FailMessage}
 	if j.Start == nil {
@@ -100,7 +99,7 @@ func compileJobCond(p *problems, at, setting, src string) *jobCond {
 // compileJobRequest compiles a start or poll request: the entity's
 // method, path and headers rules without records or paging. {{ job.id }}
 // is set for the poll, not for the start.
-func compileJobRequest(spec *source.Spec, p *problems, o *opener, req *config.Request, at string, poll bool) requestSpec {
+func compileJobRequest(spec *source.Spec, p *problems, o *opener, req *Request, at string, poll bool) requestSpec {
 	rs := requestSpec{base: o.req.base}
 	var tpls []*template
 	rs.path = p.template(at+"/path", req.Path)
@@ -120,7 +119,7 @@ func compileJobRequest(spec *source.Spec, p *problems, o *opener, req *config.Re
 	for _, k := range sortedKeys(req.Params) {
 		rs.params = append(rs.params, namedTemplate{k, p.template(at+"/params/"+escapePointer(k), req.Params[k])})
 	}
-	rs.headers = compileHeaders(p, "/source/headers", spec.Source.HTTPSource.Headers, nil)
+	rs.headers = compileHeaders(p, "/source/headers", sourceOf(spec).Headers, nil)
 	rs.headers = compileHeaders(p, at+"/headers", req.Headers, rs.headers)
 	for i := range rs.params {
 		tpls = append(tpls, &rs.params[i].t)
@@ -145,7 +144,7 @@ func compileJobRequest(spec *source.Spec, p *problems, o *opener, req *config.Re
 	if usesJob && !poll {
 		p.errf(at, "bad-template", "{{ job.… }} is not set yet when the job starts: it is for job.poll and the entity's request")
 	}
-	if usesParent && spec.Entity.HTTPEntity.Parent == nil {
+	if usesParent && spec.Entity.Parent == nil {
 		p.errf(at, "bad-template", "{{ parent.… }} is only set for an entity read per parent record: add parent: {entity: <name>}")
 	}
 	return rs

@@ -3,12 +3,13 @@ package httpsrc
 import (
 	"net/http"
 	"net/url"
-	"slices"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/crmsync/crmsync/engine/config"
+	"github.com/crmsync/crmsync/engine/source"
 )
 
 // pager walks the pages of one query. A new one is made for each query
@@ -33,7 +34,10 @@ type pageResult struct {
 	url    *url.URL // the request's URL, for relative next links
 	count  int      // records on the page
 	total  int      // records in all, from paginate.total; -1 when unknown
-	redact *redactor
+	// records are the page's records as fields read them (rows made
+	// objects), for styles that page on a record's value.
+	records []source.Record
+	redact  *redactor
 	// allowed reports whether an origin other than the first page's is in
 	// allow_origins.
 	allowed func(origin string) bool
@@ -47,43 +51,55 @@ type pagerCtx struct {
 	params map[string]string // the entity's query parameters
 }
 
-// pagerKind is one pagination style: the settings it reads (besides the
-// shared ones) and its compile step.
+// pagerKind is one pagination style: the struct its own settings decode
+// into (besides the shared ones in Paginate) and its compile step.
 type pagerKind struct {
-	keys    []string
-	compile func(pg *config.Paginate, pc *pagerCtx) pagerSpec
+	desc    string
+	config  reflect.Type
+	compile func(cfg any, pg *Paginate, pc *pagerCtx) pagerSpec
 }
 
 var pagerKinds = map[string]pagerKind{}
 
 // registerPager makes a pagination style available; each style's file
-// registers its own from init. It panics on a duplicate.
-func registerPager(style string, k pagerKind) {
+// registers its own from init, with what it is (desc, for the schema),
+// the struct of its own keys (C: yaml tags, and desc, minimum, maximum
+// and enum tags the schema is generated from; struct{} for none) and its
+// compile step. It panics on a duplicate.
+func registerPager[C any](style, desc string, compile func(c *C, pg *Paginate, pc *pagerCtx) pagerSpec) {
 	if _, dup := pagerKinds[style]; dup {
 		panic("httpsrc: registerPager called twice for " + style)
 	}
-	pagerKinds[style] = k
+	pagerKinds[style] = pagerKind{desc: desc, config: reflect.TypeFor[C](),
+		compile: func(cfg any, pg *Paginate, pc *pagerCtx) pagerSpec { return compile(cfg.(*C), pg, pc) }}
 }
 
 // PagerStyles lists the registered pagination styles, sorted (for the
 // JSON Schema and the docs).
 func PagerStyles() []string { return pagerStyles() }
 
+// PagerConfig returns what a pagination style is and the struct type of
+// its own settings, for the JSON Schema.
+func PagerConfig(style string) (desc string, config reflect.Type, ok bool) {
+	k, ok := pagerKinds[style]
+	return k.desc, k.config, ok
+}
+
 // Places are where a parameter (a cursor, a watermark) may go: in: query,
 // body or header.
 var Places = []string{"query", "body", "header"}
 
 // sharedPageKeys are read whatever the style.
-var sharedPageKeys = []string{"style", "total", "has_more", "max_pages", "max_empty_pages", "restart_after", "restart_watermark"}
+var sharedPageKeys = config.YAMLKeys(Paginate{})
 
 // defaultMaxEmpty is how many pages in a row without records end the
 // paging: a server that keeps handing out new cursors for empty pages is
 // otherwise paged forever.
 const defaultMaxEmpty = 3
 
-func (o *opener) compilePaginate(pg *config.Paginate, at string, req *config.Request, p *problems) {
+func (o *opener) compilePaginate(pg *Paginate, at string, req *Request, p *problems) {
 	if pg == nil {
-		pg = &config.Paginate{Style: "none"}
+		pg = &Paginate{Style: "none"}
 	}
 	pc := &pagerCtx{problems: p, at: at, method: o.req.method, params: req.Params}
 	style := pg.Style
@@ -96,12 +112,16 @@ func (o *opener) compilePaginate(pg *config.Paginate, at string, req *config.Req
 		p.errf(at+"/style", "invalid-value", "unknown pagination style %q: want one of %s", style, strings.Join(pagerStyles(), ", "))
 		return
 	}
-	for _, key := range setPageKeys(pg) {
-		if !slices.Contains(sharedPageKeys, key) && !slices.Contains(k.keys, key) {
-			p.warnf(at+"/"+key, "unused-setting", "%s is not read by pagination style %s", key, style)
+	// Keys of another style are the schema's to reject (it is generated
+	// from each style's struct): here the style's own are decoded.
+	cfg := reflect.New(k.config)
+	if pg.Node != nil {
+		if err := pg.Node.Decode(cfg.Interface()); err != nil {
+			p.errf(at, "wrong-type", "paginate: %v", err)
+			return
 		}
 	}
-	o.pager = k.compile(pg, pc)
+	o.pager = k.compile(cfg.Interface(), pg, pc)
 	if pg.Total != "" && p.path(at+"/total", "total", pg.Total) {
 		o.rules.total = pg.Total
 	}
@@ -152,12 +172,12 @@ func (pc *pagerCtx) where(in string) string {
 
 // limit finds the page size: paginate.limit, else a number the entity
 // already sends in limitParam. 0 when unknown.
-func (pc *pagerCtx) limit(pg *config.Paginate, limitParam string) (n int, send bool) {
-	if pg.Limit < 0 {
+func (pc *pagerCtx) limit(limit int, limitParam string) (n int, send bool) {
+	if limit < 0 {
 		pc.errf(pc.at+"/limit", "invalid-value", "limit must be 1 or more")
 	}
-	if pg.Limit > 0 {
-		return pg.Limit, true
+	if limit > 0 {
+		return limit, true
 	}
 	if v, ok := pc.params[limitParam]; ok && limitParam != "" {
 		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
@@ -173,26 +193,5 @@ func pagerStyles() []string {
 		out = append(out, k)
 	}
 	sort.Strings(out)
-	return out
-}
-
-// setPageKeys lists the paginate settings the file gives.
-func setPageKeys(pg *config.Paginate) []string {
-	var out []string
-	add := func(key string, set bool) {
-		if set {
-			out = append(out, key)
-		}
-	}
-	add("offset_param", pg.OffsetParam != "")
-	add("page_param", pg.PageParam != "")
-	add("limit_param", pg.LimitParam != "")
-	add("limit", pg.Limit != 0)
-	add("start_page", pg.StartPage != nil)
-	add("total_pages", pg.TotalPages != "")
-	add("cursor", pg.Cursor != "")
-	add("param", pg.Param != "")
-	add("in", pg.In != "")
-	add("next_url", pg.NextURL != "")
 	return out
 }

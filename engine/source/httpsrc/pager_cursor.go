@@ -4,12 +4,18 @@ import (
 	"fmt"
 	"hash/maphash"
 
-	"github.com/crmsync/crmsync/engine/config"
 	"github.com/tidwall/gjson"
 )
 
 func init() {
-	registerPager("cursor", pagerKind{keys: []string{"cursor", "param", "in"}, compile: compileCursor})
+	registerPager("cursor", "The body names the next cursor (HubSpot paging.next.after), which goes back as a query parameter, body key or header.", compileCursor)
+}
+
+// cursorConfig is the keys of style cursor.
+type cursorConfig struct {
+	Cursor string `yaml:"cursor" desc:"gjson path of the next cursor in the body (HubSpot: paging.next.after). Reading stops when it is missing or empty."`
+	Param  string `yaml:"param" desc:"Name of the query parameter, body key or header that carries the cursor."`
+	In     string `yaml:"in" enum:"query,body,header" desc:"Where the cursor goes (default query)."`
 }
 
 // cursorSpec: the body names the next cursor (HubSpot paging.next.after),
@@ -18,8 +24,8 @@ type cursorSpec struct {
 	path, param, in string
 }
 
-func compileCursor(pg *config.Paginate, pc *pagerCtx) pagerSpec {
-	s := &cursorSpec{path: pg.Cursor, param: pg.Param, in: pc.where(pg.In)}
+func compileCursor(c *cursorConfig, _ *Paginate, pc *pagerCtx) pagerSpec {
+	s := &cursorSpec{path: c.Cursor, param: c.Param, in: pc.where(c.In)}
 	if s.path == "" {
 		pc.errf(pc.at+"/cursor", "missing-setting", "pagination style cursor needs cursor: the gjson path of the next cursor in the body (HubSpot: paging.next.after)")
 	} else {

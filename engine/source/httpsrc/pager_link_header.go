@@ -1,9 +1,8 @@
 package httpsrc
 
-import "github.com/crmsync/crmsync/engine/config"
-
 func init() {
-	registerPager("link_header", pagerKind{compile: func(*config.Paginate, *pagerCtx) pagerSpec { return linkHeaderSpec{} }})
+	registerPager("link_header", `The RFC 8288 Link header's rel="next" (GitHub).`,
+		func(*struct{}, *Paginate, *pagerCtx) pagerSpec { return linkHeaderSpec{} })
 }
 
 // linkHeaderSpec follows the RFC 8288 Link header's rel="next" (GitHub).

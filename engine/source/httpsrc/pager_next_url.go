@@ -3,24 +3,28 @@ package httpsrc
 import (
 	"fmt"
 
-	"github.com/crmsync/crmsync/engine/config"
 	"github.com/tidwall/gjson"
 )
 
 func init() {
-	registerPager("next_url", pagerKind{keys: []string{"next_url"}, compile: compileNextURL})
+	registerPager("next_url", "The body holds the next page's URL, full or relative.", compileNextURL)
+}
+
+// nextURLConfig is the keys of style next_url.
+type nextURLConfig struct {
+	NextURL string `yaml:"next_url" desc:"gjson path of the next page's full URL in the body."`
 }
 
 // nextURLSpec: the body holds the next page's URL, full or relative.
 type nextURLSpec struct{ path string }
 
-func compileNextURL(pg *config.Paginate, pc *pagerCtx) pagerSpec {
-	if pg.NextURL == "" {
+func compileNextURL(c *nextURLConfig, _ *Paginate, pc *pagerCtx) pagerSpec {
+	if c.NextURL == "" {
 		pc.errf(pc.at+"/next_url", "missing-setting", "pagination style next_url needs next_url: the gjson path of the next page's URL in the body")
 	} else {
-		pc.path(pc.at+"/next_url", "next_url", pg.NextURL)
+		pc.path(pc.at+"/next_url", "next_url", c.NextURL)
 	}
-	return &nextURLSpec{path: pg.NextURL}
+	return &nextURLSpec{path: c.NextURL}
 }
 
 func (s *nextURLSpec) newPager() pager {

@@ -1,9 +1,7 @@
 package httpsrc
 
-import "github.com/crmsync/crmsync/engine/config"
-
 func init() {
-	registerPager("none", pagerKind{compile: func(*config.Paginate, *pagerCtx) pagerSpec { return nonePager{} }})
+	registerPager("none", "One page.", func(*struct{}, *Paginate, *pagerCtx) pagerSpec { return nonePager{} })
 }
 
 // nonePager reads one page.

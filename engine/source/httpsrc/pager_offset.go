@@ -1,9 +1,15 @@
 package httpsrc
 
-import "github.com/crmsync/crmsync/engine/config"
-
 func init() {
-	registerPager("offset", pagerKind{keys: []string{"offset_param", "limit_param", "limit", "in"}, compile: compileOffset})
+	registerPager("offset", "?offset=0&limit=100, then offset=100, …: the offset moves by the records received.", compileOffset)
+}
+
+// offsetConfig is the keys of style offset.
+type offsetConfig struct {
+	OffsetParam string `yaml:"offset_param" desc:"Query parameter (or body key, header) for the offset (default offset)."`
+	LimitParam  string `yaml:"limit_param" desc:"Query parameter for the page size (default limit)."`
+	Limit       int    `yaml:"limit" minimum:"1" desc:"Page size to ask for; without it, a number the request already sends in limit_param. It tells a short last page, unless total is set."`
+	In          string `yaml:"in" enum:"query,body,header" desc:"Where offset and limit go (default query)."`
 }
 
 // offsetSpec: ?offset=0&limit=100, then offset=100, … The offset moves by
@@ -14,15 +20,15 @@ type offsetSpec struct {
 	sendLimit                   bool
 }
 
-func compileOffset(pg *config.Paginate, pc *pagerCtx) pagerSpec {
-	s := &offsetSpec{offsetParam: pg.OffsetParam, limitParam: pg.LimitParam, in: pc.where(pg.In)}
+func compileOffset(c *offsetConfig, pg *Paginate, pc *pagerCtx) pagerSpec {
+	s := &offsetSpec{offsetParam: c.OffsetParam, limitParam: c.LimitParam, in: pc.where(c.In)}
 	if s.offsetParam == "" {
 		s.offsetParam = "offset"
 	}
 	if s.limitParam == "" {
 		s.limitParam = "limit"
 	}
-	s.limit, s.sendLimit = pc.limit(pg, s.limitParam)
+	s.limit, s.sendLimit = pc.limit(c.Limit, s.limitParam)
 	if s.limit == 0 && pg.Total == "" {
 		pc.errf(pc.at+"/limit", "missing-setting", "pagination style offset needs limit (the page size, sent as %s) to tell a short last page, or total (a gjson path of the record count)", s.limitParam)
 	}

@@ -1,12 +1,21 @@
 package httpsrc
 
 import (
-	"github.com/crmsync/crmsync/engine/config"
 	"github.com/tidwall/gjson"
 )
 
 func init() {
-	registerPager("page", pagerKind{keys: []string{"page_param", "start_page", "limit_param", "limit", "total_pages", "in"}, compile: compilePage})
+	registerPager("page", "?page=1, 2, … (or from 0), optionally with a page size.", compilePage)
+}
+
+// pageConfig is the keys of style page.
+type pageConfig struct {
+	PageParam  string `yaml:"page_param" desc:"Query parameter (or body key, header) for the page number (default page)."`
+	LimitParam string `yaml:"limit_param" desc:"Query parameter for the page size (required with limit)."`
+	Limit      int    `yaml:"limit" minimum:"1" desc:"Page size to ask for; without it, a number the request already sends in limit_param."`
+	StartPage  *int   `yaml:"start_page" minimum:"0" maximum:"1" desc:"Number of the first page, 0 or 1 (default 1)."`
+	TotalPages string `yaml:"total_pages" desc:"gjson path of the total page count in the body."`
+	In         string `yaml:"in" enum:"query,body,header" desc:"Where page and limit go (default query)."`
 }
 
 // pageSpec: ?page=1, 2, … (or from 0), optionally with a page size.
@@ -17,23 +26,23 @@ type pageSpec struct {
 	totalPages                string // gjson path
 }
 
-func compilePage(pg *config.Paginate, pc *pagerCtx) pagerSpec {
-	s := &pageSpec{pageParam: pg.PageParam, limitParam: pg.LimitParam, in: pc.where(pg.In), start: 1}
+func compilePage(c *pageConfig, pg *Paginate, pc *pagerCtx) pagerSpec {
+	s := &pageSpec{pageParam: c.PageParam, limitParam: c.LimitParam, in: pc.where(c.In), start: 1}
 	if s.pageParam == "" {
 		s.pageParam = "page"
 	}
-	if pg.StartPage != nil {
-		s.start = *pg.StartPage
+	if c.StartPage != nil {
+		s.start = *c.StartPage
 		if s.start != 0 && s.start != 1 {
 			pc.errf(pc.at+"/start_page", "invalid-value", "start_page must be 0 or 1")
 		}
 	}
-	if pg.Limit > 0 && s.limitParam == "" {
+	if c.Limit > 0 && s.limitParam == "" {
 		pc.errf(pc.at+"/limit_param", "missing-setting", "pagination style page with limit needs limit_param: the query parameter of the page size (per_page, items_per_page, …)")
 	}
-	s.limit, s.sendLimit = pc.limit(pg, s.limitParam)
-	if pg.TotalPages != "" && pc.path(pc.at+"/total_pages", "total_pages", pg.TotalPages) {
-		s.totalPages = pg.TotalPages
+	s.limit, s.sendLimit = pc.limit(c.Limit, s.limitParam)
+	if c.TotalPages != "" && pc.path(pc.at+"/total_pages", "total_pages", c.TotalPages) {
+		s.totalPages = c.TotalPages
 	}
 	return s
 }

@@ -165,7 +165,7 @@ func (r *reader) read(ctx context.Context, st source.ReadState, emit func(source
 			prevHash, prevPage = h, n
 		}
 		more, err := pg.advance(&pageResult{number: n, body: res.body, header: res.header, url: res.url,
-			count: count, total: total, redact: r.red, allowed: r.o.allowed})
+			count: count, total: total, records: recs, redact: r.red, allowed: r.o.allowed})
 		if err != nil {
 			return fmt.Errorf("entity %q: page %d: %s", r.o.entity, n, r.red.text(err.Error()))
 		}

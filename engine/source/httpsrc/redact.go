@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/crmsync/crmsync/engine/redact"
+	"github.com/crmsync/crmsync/engine/source"
 )
 
 // redactor hides secrets in every text a reader prints: the pipeline's
@@ -107,3 +108,17 @@ func (r *redactor) rawURL(s string) string {
 	}
 	return r.url(u)
 }
+
+// SecretNames are the header and query parameter names whose values the
+// auth settings make secret (api keys, signed headers), for the tools
+// that print requests (source.SecretNamer).
+func (o *opener) SecretNames() (headers, params []string) {
+	return o.secretHeaders, o.secretParams
+}
+
+var _ source.SecretNamer = (*opener)(nil)
+
+// RecordsPath is the full read's records path (source.RecordsPather).
+func (o *opener) RecordsPath() string { return o.records }
+
+var _ source.RecordsPather = (*opener)(nil)

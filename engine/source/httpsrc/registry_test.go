@@ -11,7 +11,7 @@ func TestRegisterPagerDuplicatePanics(t *testing.T) {
 			t.Fatalf("recover() = %q, want a panic naming cursor", r)
 		}
 	}()
-	registerPager("cursor", pagerKinds["cursor"])
+	registerPager("cursor", "again", compileCursor)
 }
 
 func TestRegisterAuthDuplicatePanics(t *testing.T) {
@@ -21,4 +21,21 @@ func TestRegisterAuthDuplicatePanics(t *testing.T) {
 		}
 	}()
 	registerAuth("bearer", authKinds["bearer"])
+}
+
+// TestPagerKeysDescribed: every style's own keys carry what the schema is
+// generated from, and an in: key offers exactly the places where() takes.
+func TestPagerKeysDescribed(t *testing.T) {
+	for _, style := range PagerStyles() {
+		_, cfg, _ := PagerConfig(style)
+		for i := range cfg.NumField() {
+			f := cfg.Field(i)
+			if f.Tag.Get("desc") == "" {
+				t.Errorf("style %s: field %s has no desc tag", style, f.Name)
+			}
+			if key, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); key == "in" && f.Tag.Get("enum") != strings.Join(Places, ",") {
+				t.Errorf("style %s: in offers %q, where() takes %v", style, f.Tag.Get("enum"), Places)
+			}
+		}
+	}
 }

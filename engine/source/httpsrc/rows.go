@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/jsontext"
 	"github.com/crmsync/crmsync/engine/source"
 	"github.com/tidwall/gjson"
@@ -38,7 +37,7 @@ type rowsSpec struct {
 // RowsHeaders are the values rows.header takes.
 var RowsHeaders = []string{"first", "none"}
 
-func compileRows(r *config.Rows, at string, p *problems) *rowsSpec {
+func compileRows(r *Rows, at string, p *problems) *rowsSpec {
 	if r == nil {
 		return nil
 	}

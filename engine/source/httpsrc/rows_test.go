@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/source"
 )
 
@@ -316,7 +315,7 @@ func BenchmarkRowShape(b *testing.B) {
 	for i := 1; i <= n; i++ {
 		recs[i] = source.Record{JSON: `["lead` + strconv.Itoa(i) + `@example.com","Maria","Gonzalez","(303) 555-0142","Facebook","2024-03-04",12500]`}
 	}
-	spec := compileRows(&config.Rows{}, "", &problems{})
+	spec := compileRows(&Rows{}, "", &problems{})
 	page := make([]source.Record, len(recs))
 	b.ReportAllocs()
 	b.ResetTimer()

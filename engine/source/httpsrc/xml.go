@@ -8,7 +8,6 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/source"
 	"github.com/crmsync/crmsync/engine/xmljson"
 )
@@ -24,9 +23,9 @@ const (
 var Formats = []string{formatJSON, formatXML}
 
 // compileFormat reads format and xml for one request.
-func (o *opener) compileFormat(spec *source.Spec, req *config.Request, at string, p *problems) {
-	src := &spec.Source.HTTPSource
-	o.bodyFormat = spec.Source.Format
+func (o *opener) compileFormat(spec *source.Spec, req *Request, at string, p *problems) {
+	src := sourceOf(spec)
+	o.bodyFormat = sourceOf(spec).Format
 	fat := "/source/format"
 	if req.Format != "" {
 		o.bodyFormat, fat = req.Format, at+"/format"

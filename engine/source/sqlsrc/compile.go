@@ -21,11 +21,7 @@ import (
 )
 
 func init() {
-	source.Register("sql", compile)
-	source.RegisterSettings("sql", source.Settings{
-		Source: config.YAMLKeys(config.SQLSource{}),
-		Entity: config.YAMLKeys(config.SQLEntity{}),
-	})
+	source.Register(source.Kind{Name: "sql", Source: (*SourceConfig)(nil), Entity: (*EntityConfig)(nil), Compile: compile})
 }
 
 // opener is one compiled entity: everything but the connection.
@@ -52,13 +48,16 @@ func (o *opener) GoString() string { return o.String() }
 
 // compile checks the settings of one sql entity without any I/O.
 func compile(spec *source.Spec) (source.Opener, []source.Problem) {
-	c := &compiler{spec: spec, at: spec.Path}
+	c := &compiler{spec: spec, at: spec.Path, src: &SourceConfig{}, cfg: &EntityConfig{}}
+	if s, ok := spec.Source.Settings.(*SourceConfig); ok && s != nil {
+		c.src = s
+	}
+	if e, ok := spec.Entity.Settings.(*EntityConfig); ok && e != nil {
+		c.cfg = e
+	}
 	d := c.dialect()
 	ent := spec.Entity
-	o := &opener{d: d, dsn: spec.Source.DSN, tz: spec.Timezone, entity: ent.Name, batch: spec.BatchSize, count: ent.Count}
-	if o.tz == nil {
-		o.tz = time.UTC
-	}
+	o := &opener{d: d, dsn: c.src.DSN, tz: c.zone(), entity: ent.Name, batch: spec.BatchSize, count: c.cfg.Count}
 	if o.batch < 1 {
 		o.batch = 500
 	}
@@ -83,8 +82,28 @@ func compile(spec *source.Spec) (source.Opener, []source.Problem) {
 // compiler collects the problems of one sql entity's settings.
 type compiler struct {
 	spec  *source.Spec
-	at    string // the entity's JSON pointer
+	src   *SourceConfig // the source's sql settings
+	cfg   *EntityConfig // the entity's
+	at    string        // the entity's JSON pointer
 	probs []source.Problem
+}
+
+// zone is source.timezone, else the pipeline's (defaults.timezone), else
+// UTC: how naive database times are read.
+func (c *compiler) zone() *time.Location {
+	def := c.spec.Timezone
+	if def == nil {
+		def = time.UTC
+	}
+	if c.src.Timezone == "" {
+		return def
+	}
+	l, err := time.LoadLocation(c.src.Timezone)
+	if err != nil {
+		c.add("/source/timezone", "bad-timezone", "unknown time zone %q (use an IANA name such as UTC or America/Chicago)", c.src.Timezone)
+		return def
+	}
+	return l
 }
 
 func (c *compiler) add(path, code, format string, args ...any) {
@@ -98,7 +117,7 @@ func (c *compiler) warn(path, code, format string, args ...any) {
 // dialect checks driver and dsn; with neither usable it goes on with
 // PostgreSQL's lexical rules so the entity is still checked.
 func (c *compiler) dialect() *dialect {
-	src := c.spec.Source
+	src := c.src
 	d, ok := dialects[strings.ToLower(src.Driver)]
 	switch {
 	case src.Driver == "":
@@ -122,12 +141,12 @@ func (c *compiler) dialect() *dialect {
 // relation is what the entity reads: a table (from, columns, where) or
 // a SELECT of its own (query).
 func (c *compiler) relation(o *opener, s *statements) {
-	ent, at, d := c.spec.Entity, c.at, s.d
+	ent, at, d := c.cfg, c.at, s.d
 	switch {
 	case ent.From != "" && ent.Query != "":
-		c.add(at+"/query", "invalid-value", "entity %q sets both from and query: keep one (from reads a table, query runs a SELECT)", ent.Name)
+		c.add(at+"/query", "invalid-value", "entity %q sets both from and query: keep one (from reads a table, query runs a SELECT)", c.spec.Entity.Name)
 	case ent.From == "" && ent.Query == "":
-		c.add(at+"/from", "missing-setting", "entity %q needs from (a table name) or query (a SELECT)", ent.Name)
+		c.add(at+"/from", "missing-setting", "entity %q needs from (a table name) or query (a SELECT)", c.spec.Entity.Name)
 	case ent.From != "":
 		if msg := checkName(ent.From); msg != "" {
 			c.add(at+"/from", "invalid-value", "from %q: %s", ent.From, msg)
@@ -162,7 +181,7 @@ func (c *compiler) relation(o *opener, s *statements) {
 
 // columns is the select list of a from entity: its columns, quoted, or *.
 func (c *compiler) columns(d *dialect) string {
-	ent := c.spec.Entity
+	ent := c.cfg
 	if len(ent.Columns) == 0 {
 		return "*"
 	}
@@ -184,10 +203,10 @@ func (c *compiler) columns(d *dialect) string {
 // keys are the key columns the read pages on: key_columns, else the
 // primary key.
 func (c *compiler) keys(s *statements) []string {
-	ent := c.spec.Entity
+	ent := c.cfg
 	keys, keyPath := []string(ent.KeyColumns), c.at+"/key_columns"
 	if len(keys) == 0 {
-		keys, keyPath = ent.PrimaryKey, c.at+"/primary_key"
+		keys, keyPath = c.spec.Entity.PrimaryKey, c.at+"/primary_key"
 	}
 	for i, k := range keys {
 		if msg := checkName(k); msg != "" {
@@ -218,7 +237,7 @@ func (c *compiler) incremental(o *opener, s *statements, keys []string) {
 		o.lookback = inc.Lookback.Duration
 		c.extraStreams(s, inc)
 		if s.query != nil {
-			lintJoins(ent, inc, &c.probs, at)
+			lintJoins(ent, c.cfg.Query, inc, &c.probs, at)
 		}
 		if len(keys) == 0 {
 			c.add(at+"/primary_key", "missing-setting", "incremental sql entity %q needs primary_key (or key_columns): the read pages on (incremental column, key) so that rows sharing one time are neither lost nor repeated", ent.Name)

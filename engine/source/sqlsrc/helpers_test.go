@@ -150,12 +150,16 @@ func (db *testDB) compile(t testing.TB, entityYAML string, o opts) (source.Opene
 
 func compileYAML(t testing.TB, driver, dsn, entityYAML string, o opts) (source.Opener, []source.Problem) {
 	t.Helper()
-	src := &config.Source{Type: "sql"}
-	src.Driver, src.DSN = driver, config.NewSecret(dsn)
+	src := &config.Source{Type: "sql", Settings: &SourceConfig{Driver: driver, DSN: config.NewSecret(dsn)}}
 	ent := &config.Entity{Name: "e"}
+	cfg := &EntityConfig{}
 	if err := yaml.Unmarshal([]byte(entityYAML), ent); err != nil {
 		t.Fatalf("entity YAML: %v", err)
 	}
+	if err := yaml.Unmarshal([]byte(entityYAML), cfg); err != nil {
+		t.Fatalf("entity YAML: %v", err)
+	}
+	ent.Settings = cfg
 	if ent.Incremental != nil && ent.Incremental.Field == "" {
 		ent.Incremental = nil
 	}

@@ -130,8 +130,8 @@ func selectList(q string) ([]string, bool) {
 // from a joined table whose changes the read does not follow: a change
 // to that table alone leaves them stale until --full. A joined table is
 // followed when incremental.joined names an output column read from it.
-func lintJoins(ent *config.Entity, inc *config.Incremental, probs *[]source.Problem, at string) {
-	cols := joinedColumns(ent.Query)
+func lintJoins(ent *config.Entity, query string, inc *config.Incremental, probs *[]source.Problem, at string) {
+	cols := joinedColumns(query)
 	followed := map[string]bool{}
 	for _, jc := range cols {
 		if slices.Contains(inc.Joined, jc.column) {

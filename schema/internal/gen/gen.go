@@ -12,13 +12,15 @@
 // Where things are:
 //   - a new validator, function, field type, pagination style, auth type
 //     or source type appears by registering it; nothing here changes;
-//   - a new setting is a yaml key in package config plus one line in the
-//     def of its mapping here (sourceSettings, entitySettings, fieldDef,
-//     paginateDef, …); the generator stops naming any key config decodes
-//     and no line describes, or the reverse (checkDecoded, sameKeys);
-//   - which source type reads a source or entity key is registered by the
-//     type (source.RegisterSettings), and picks source_<type> and
-//     entity_<type>.
+//   - a new setting is a yaml key in its owner's settings struct (package
+//     config for the skeleton, the source kind's package for its own)
+//     plus one line in the def of its mapping here (sourceSettings,
+//     entitySettings, fieldDef, …); the generator stops naming any key
+//     the structs decode and no line describes, or the reverse
+//     (checkDecoded, sameKeys);
+//   - which source type reads a source or entity key is what its
+//     registered settings types decode (source.Kind), and picks
+//     source_<type> and entity_<type>.
 //
 // The builders mirror the Python generator this replaces, one for one:
 // S("…", enum=[…]) is S("…", enum(list)), I("…", minimum=1) is
@@ -68,7 +70,9 @@ func Schema() ([]byte, error) {
 			kw("anyOf", []any{obj(kw("type", "string")), obj(ref("error_rule")),
 				obj(kw("type", "array"), kw("minItems", 1), kw("items", obj(kw("anyOf", []any{obj(kw("type", "string")), obj(ref("error_rule"))}))))}))),
 	)))
-	defs.Set("paginate", paginateDef())
+	if err := paginateDefs(defs); err != nil {
+		return nil, err
+	}
 	defs.Set("request", requestDef())
 	defs.Set("incremental_request", incrementalRequestDef())
 	defs.Set("job", jobDef())
@@ -179,28 +183,6 @@ func rateLimitDef() *Obj {
 		kw("remaining_header", S("Response header that says how many calls remain in the window (X-HubSpot-RateLimit-Remaining, X-RateLimit-Remaining). At 0 crmsync waits for the reset.")),
 		kw("reset_header", S("Response header that says when the window resets (epoch seconds or seconds from now).")),
 		kw("window", dur("How long to wait when remaining reaches 0 and no reset header says when the window ends (HubSpot: 10s); a 429 without Retry-After waits at least this long (default 1s).")),
-	))
-}
-
-func paginateDef() *Obj {
-	return O("How to get the next page. style picks the method; each style reads its own settings.", props(
-		kw("style", S("Pagination style.", enum(httpsrc.PagerStyles()))),
-		kw("offset_param", S("offset: query parameter for the offset (default offset).")),
-		kw("page_param", S("page: query parameter for the page number (default page).")),
-		kw("limit_param", S("offset, page: query parameter for the page size (default limit for offset).")),
-		kw("limit", I("offset, page: page size to ask for.", kw("minimum", 1))),
-		kw("start_page", I("page: number of the first page, 0 or 1 (default 1).", kw("minimum", 0), kw("maximum", 1))),
-		kw("total", S("offset, page: gjson path of the total record count in the body; reading stops when it is reached.")),
-		kw("total_pages", S("page: gjson path of the total page count in the body.")),
-		kw("cursor", S("cursor: gjson path of the next cursor in the body (HubSpot: paging.next.after). Reading stops when it is missing or empty.")),
-		kw("param", S("cursor: name of the query parameter, body key or header that carries the cursor.")),
-		kw("in", S("cursor: where the cursor goes (default query).", enum(httpsrc.Places))),
-		kw("next_url", S("next_url: gjson path of the next page's full URL in the body.")),
-		kw("has_more", S("gjson path of a boolean in the body that says whether more pages follow.")),
-		kw("max_pages", I("Stop after this many pages (0: no limit).", kw("minimum", 0))),
-		kw("max_empty_pages", I("Stop, with a warning, after this many pages in a row without records even when the server says more follow (a cursor handed out for every empty page would otherwise be followed forever). The records read so far count; the sync succeeds. Default 3; 0: the default.", kw("minimum", 0))),
-		kw("restart_after", I("cursor: restart the query after this many records (HubSpot search stops at 10,000), from the newest restart_watermark seen.", kw("minimum", 1))),
-		kw("restart_watermark", S("cursor: gjson path, in each record, of the value the query is sorted by; its newest value becomes {{ watermark }} when the query restarts.")),
 	))
 }
 

@@ -12,20 +12,19 @@ import (
 	"github.com/crmsync/crmsync/engine/source/sqlsrc"
 )
 
-// kind is one registered source type and the keys it reads.
+// kind is one registered source type and the keys it reads: those of
+// its settings types, and the skeleton keys only it takes.
 type kind struct {
-	name string
-	source.Settings
+	name           string
+	Source, Entity []string
 }
 
 func sourceKinds() ([]kind, error) {
 	var out []kind
 	for _, t := range source.Types() {
-		s, ok := source.SettingsOf(t)
-		if !ok {
-			return nil, fmt.Errorf("source type %q registers no settings: call source.RegisterSettings from its init", t)
-		}
-		out = append(out, kind{t, s})
+		k, _ := source.KindOf(t)
+		out = append(out, kind{name: t, Source: config.YAMLKeys(k.Source),
+			Entity: append(config.YAMLKeys(k.Entity), k.Optional...)})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no source type is registered")
@@ -148,14 +147,18 @@ func pick(all *Obj, keep func(string) bool) *Obj {
 // entity_<type> (the shared keys and the type's own) for each type.
 func entityDefs(defs *Obj, kinds []kind) error {
 	all := entitySettings()
-	if err := sameKeys("entity", all.Keys(), config.YAMLKeys(config.Entity{})); err != nil {
+	decoded := config.YAMLKeys(config.Entity{})
+	for _, k := range kinds {
+		decoded = union(decoded, k.Entity)
+	}
+	if err := sameKeys("entity", all.Keys(), decoded); err != nil {
 		return err
 	}
 	kindKey := map[string]bool{}
 	for _, k := range kinds {
 		for _, key := range k.Entity {
 			if all.Get(key) == nil {
-				return fmt.Errorf("source type %q reads entity key %q, which config.Entity does not decode", k.name, key)
+				return fmt.Errorf("source type %q reads entity key %q, which schema/internal/gen does not describe", k.name, key)
 			}
 			kindKey[key] = true
 		}
@@ -175,6 +178,9 @@ func entityDefs(defs *Obj, kinds []kind) error {
 func sourceDefs(defs *Obj, kinds []kind) error {
 	all := sourceSettings()
 	decoded := config.YAMLKeys(config.Source{})
+	for _, k := range kinds {
+		decoded = union(decoded, k.Source)
+	}
 	if err := sameKeys("source", append([]string{"type"}, all.Keys()...), decoded); err != nil {
 		return err
 	}
@@ -183,7 +189,7 @@ func sourceDefs(defs *Obj, kinds []kind) error {
 	for _, k := range kinds {
 		for _, key := range k.Source {
 			if all.Get(key) == nil {
-				return fmt.Errorf("source type %q reads source key %q, which config.Source does not decode", k.name, key)
+				return fmt.Errorf("source type %q reads source key %q, which schema/internal/gen does not describe", k.name, key)
 			}
 		}
 		keys := props(kw("type", D("Source type.", kw("const", k.name))))
@@ -260,10 +266,10 @@ func checkDecoded(defs *Obj) error {
 		def string
 		v   any
 	}{
-		{"auth", config.Auth{}}, {"rate_limit", config.RateLimit{}}, {"retry", config.Retry{}},
-		{"paginate", config.Paginate{}}, {"request", config.Request{}}, {"incremental", config.Incremental{}},
-		{"error_rule", config.ErrorRule{}}, {"lookup", config.LookupRequest{}}, {"incremental_request", config.IncrementalRequest{}}, {"job", config.Job{}}, {"rows", config.Rows{}},
-		{"csv", config.CSVFormat{}}, {"field", config.Field{}}, {"child", config.Child{}}, {"defaults", config.Defaults{}},
+		{"auth", httpsrc.Auth{}}, {"rate_limit", httpsrc.RateLimit{}}, {"retry", httpsrc.Retry{}},
+		{"request", httpsrc.Request{}}, {"incremental", config.Incremental{}},
+		{"error_rule", httpsrc.ErrorRule{}}, {"lookup", httpsrc.LookupRequest{}}, {"incremental_request", httpsrc.IncrementalRequest{}}, {"job", httpsrc.Job{}}, {"rows", httpsrc.Rows{}},
+		{"csv", filesrc.CSVFormat{}}, {"field", config.Field{}}, {"child", config.Child{}}, {"defaults", config.Defaults{}},
 	} {
 		d := defs.Get(c.def).(*Obj)
 		if err := sameKeys(c.def, d.Get("properties").(*Obj).Keys(), config.YAMLKeys(c.v)); err != nil {
@@ -271,7 +277,7 @@ func checkDecoded(defs *Obj) error {
 		}
 	}
 	cw := defs.Get("entity").(*Obj).Get("properties").(*Obj).Get("changed_when").(*Obj)
-	if err := sameKeys("changed_when", cw.Get("properties").(*Obj).Keys(), config.YAMLKeys(config.ChangedWhen{})); err != nil {
+	if err := sameKeys("changed_when", cw.Get("properties").(*Obj).Keys(), config.YAMLKeys(httpsrc.ChangedWhen{})); err != nil {
 		return err
 	}
 	parent := defs.Get("entity").(*Obj).Get("properties").(*Obj).Get("parent").(*Obj)

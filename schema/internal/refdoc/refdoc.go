@@ -57,7 +57,7 @@ var sections = []struct{ def, title string }{
 
 // skipped are definitions that only join others (unions, shared shapes)
 // or are described where they are used.
-var skipped = map[string]bool{"source": true, "source_any": true, "entity": true, "fields": true, "validator": true, "on_invalid": true, "duration": true}
+var skipped = map[string]bool{"source": true, "source_any": true, "paginate_any": true, "entity": true, "fields": true, "validator": true, "on_invalid": true, "duration": true}
 
 // Settings renders the settings reference from the schema.
 func Settings(schemaJSON []byte) ([]byte, error) {
@@ -82,6 +82,9 @@ func Settings(schemaJSON []byte) ([]byte, error) {
 		}
 		done[s.def] = true
 		section(&b, s.title, n)
+		if s.def != "" {
+			variants(&b, &root, s.def, done)
+		}
 	}
 	var rest []string
 	for name := range root.Defs {
@@ -97,6 +100,30 @@ func Settings(schemaJSON []byte) ([]byte, error) {
 		b.WriteString("## on_invalid\n\n" + oneLine(p.Description) + " Values: " + enumText(p.Enum) + ".\n\n")
 	}
 	return []byte(b.String()), nil
+}
+
+// variants writes, after a definition, the unlisted ones named
+// <def>_<variant> that fix a property to a constant (paginate_cursor:
+// style cursor), titled by it: "paginate, style: cursor".
+func variants(b *strings.Builder, root *node, def string, done map[string]bool) {
+	var names []string
+	for name := range root.Defs {
+		if strings.HasPrefix(name, def+"_") && !done[name] && !skipped[name] {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		n, title := root.Defs[name], name
+		for key, p := range n.Properties {
+			if p.Const != nil {
+				title = fmt.Sprintf("%s, %s: %v", def, key, p.Const)
+				break
+			}
+		}
+		done[name] = true
+		section(b, title, n)
+	}
 }
 
 func section(b *strings.Builder, title string, n *node) {

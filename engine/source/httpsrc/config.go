@@ -1,17 +1,23 @@
-package config
+package httpsrc
 
-// HTTPSource holds the settings of type: http.
-type HTTPSource struct {
+import (
+	"github.com/crmsync/crmsync/engine/config"
+	"github.com/crmsync/crmsync/engine/source"
+	"go.yaml.in/yaml/v3"
+)
+
+// SourceConfig holds the settings of a source of type: http (besides type).
+type SourceConfig struct {
 	BaseURL   string            `yaml:"base_url"`
 	Headers   map[string]string `yaml:"headers"`
 	Auth      *Auth             `yaml:"auth"`
 	RateLimit *RateLimit        `yaml:"rate_limit"`
 	Retry     *Retry            `yaml:"retry"`
-	Timeout   Duration          `yaml:"timeout"`
+	Timeout   config.Duration   `yaml:"timeout"`
 	// HeaderTimeout bounds the wait for a response's status line and
 	// headers; IdleTimeout the gap between two reads of its body.
-	HeaderTimeout Duration `yaml:"header_timeout"`
-	IdleTimeout   Duration `yaml:"idle_timeout"`
+	HeaderTimeout config.Duration `yaml:"header_timeout"`
+	IdleTimeout   config.Duration `yaml:"idle_timeout"`
 	// MaxBodyBytes bounds one response body (0: the default); MaxDepth
 	// the nesting of arrays and objects in it, checked before parsing.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
@@ -22,11 +28,10 @@ type HTTPSource struct {
 	Paginate     *Paginate `yaml:"paginate"`   // default for every entity
 	ErrorWhen    ErrorWhen `yaml:"error_when"` // expr over the decoded body
 	Records      string    `yaml:"records"`    // default records path for every entity
-	// The source's format key (FileSource.Format, shared) says how
-	// response bodies are read: json, or xml (converted to JSON once per
-	// page, so every path reads it the same way). Unset: JSON, or XML
-	// when the response's Content-Type says XML.
-	//
+	// Format says how response bodies are read: json, or xml (converted
+	// to JSON once per page, so every path reads it the same way). Unset:
+	// JSON, or XML when the response's Content-Type says XML.
+	Format string `yaml:"format"`
 	// XML tunes the XML-to-JSON mapping.
 	XML *XMLFormat `yaml:"xml"`
 	// Lookups are requests run once at the start of each entity's sync;
@@ -47,17 +52,15 @@ type LookupRequest struct {
 	// Cache keeps the records this long for later syncs of the same
 	// process (crmsync serve, or a run of several entities); 0: read at
 	// the start of every sync.
-	Cache Duration `yaml:"cache"`
+	Cache config.Duration `yaml:"cache"`
 }
 
-// HTTPEntity holds an entity's settings for type: http.
-type HTTPEntity struct {
+// EntityConfig holds an entity's own settings for type: http.
+type EntityConfig struct {
 	Request  *Request  `yaml:"request"`
 	Records  string    `yaml:"records"`
 	Rows     *Rows     `yaml:"rows"`
 	Paginate *Paginate `yaml:"paginate"`
-	// Parent makes the entity iterate over another entity's records.
-	Parent *Parent `yaml:"parent"`
 	// RateLimit is an extra bucket for this entity's requests, waited on
 	// after the source's (an endpoint with its own limit, such as a search).
 	RateLimit *RateLimit `yaml:"rate_limit"`
@@ -91,8 +94,8 @@ type Job struct {
 	Poll *Request `yaml:"poll"`
 	// Every is the wait between polls (default 2s); Timeout bounds the
 	// whole wait for the job (default 10m).
-	Every   Duration `yaml:"every"`
-	Timeout Duration `yaml:"timeout"`
+	Every   config.Duration `yaml:"every"`
+	Timeout config.Duration `yaml:"timeout"`
 	// DoneWhen and FailWhen are expr expressions over the poll body's
 	// top-level keys; FailMessage a gjson path of the reason in it.
 	DoneWhen    string `yaml:"done_when"`
@@ -127,34 +130,34 @@ type Auth struct {
 	Type string `yaml:"type"` // none | api_key | bearer | basic | oauth2 | jwt | signed | aws_sigv4
 
 	// api_key: one or more headers and/or query parameters.
-	Headers map[string]Secret `yaml:"headers"`
-	Query   map[string]Secret `yaml:"query"`
+	Headers map[string]config.Secret `yaml:"headers"`
+	Query   map[string]config.Secret `yaml:"query"`
 
 	// bearer
-	Token  Secret `yaml:"token"`
-	Scheme string `yaml:"scheme"` // Authorization scheme, default "Bearer"
+	Token  config.Secret `yaml:"token"`
+	Scheme string        `yaml:"scheme"` // Authorization scheme, default "Bearer"
 	// Format is the whole Authorization value with {{ token }} where the
 	// token goes, for schemes that are not "<scheme> <token>"
 	// (CallRail: 'Token token="{{ token }}"').
 	Format string `yaml:"format"`
 
 	// basic
-	Username string `yaml:"username"`
-	Password Secret `yaml:"password"`
+	Username string        `yaml:"username"`
+	Password config.Secret `yaml:"password"`
 
 	// oauth2
-	Grant        string   `yaml:"grant"` // client_credentials | refresh_token
-	TokenURL     string   `yaml:"token_url"`
-	ClientID     string   `yaml:"client_id"`
-	ClientSecret Secret   `yaml:"client_secret"`
-	RefreshToken Secret   `yaml:"refresh_token"`
-	Scopes       []string `yaml:"scopes"` // oauth2 and jwt
+	Grant        string        `yaml:"grant"` // client_credentials | refresh_token
+	TokenURL     string        `yaml:"token_url"`
+	ClientID     string        `yaml:"client_id"`
+	ClientSecret config.Secret `yaml:"client_secret"`
+	RefreshToken config.Secret `yaml:"refresh_token"`
+	Scopes       []string      `yaml:"scopes"` // oauth2 and jwt
 
 	// signed: headers computed for every request (and every retry) by
 	// expressions over secrets.<name> and the request (method, url,
 	// host, path, query, body), with hmac_sha256, base64, unix_now …
-	Secrets map[string]Secret `yaml:"secrets"`
-	Sign    map[string]string `yaml:"sign"`
+	Secrets map[string]config.Secret `yaml:"secrets"`
+	Sign    map[string]string        `yaml:"sign"`
 
 	// jwt: a signed JWT assertion (RFC 7523) exchanged at token_url for
 	// an access token, with the issuer and RS256 key from a service-account
@@ -162,20 +165,20 @@ type Auth struct {
 	// key_file is its path, key its contents. token_url overrides the
 	// key's token_uri; subject is the user to act for (domain-wide
 	// delegation).
-	KeyFile string `yaml:"key_file"`
-	Key     Secret `yaml:"key"`
-	Subject string `yaml:"subject"`
+	KeyFile string        `yaml:"key_file"`
+	Key     config.Secret `yaml:"key"`
+	Subject string        `yaml:"subject"`
 	// oauth2 grant refresh_token: an authorized_user JSON file
 	// (client_id, client_secret, refresh_token) instead of the three settings.
 	CredentialsFile string `yaml:"credentials_file"`
 
 	// aws_sigv4: AWS Signature Version 4 over every request (its body
 	// hashed), for the service's signing name in the region.
-	Service         string `yaml:"service"`
-	Region          string `yaml:"region"`
-	AccessKeyID     Secret `yaml:"access_key_id"`
-	SecretAccessKey Secret `yaml:"secret_access_key"`
-	SessionToken    Secret `yaml:"session_token"`
+	Service         string        `yaml:"service"`
+	Region          string        `yaml:"region"`
+	AccessKeyID     config.Secret `yaml:"access_key_id"`
+	SecretAccessKey config.Secret `yaml:"secret_access_key"`
+	SessionToken    config.Secret `yaml:"session_token"`
 }
 
 // RateLimit is a token bucket shared by every entity of the source, or by
@@ -184,60 +187,63 @@ type RateLimit struct {
 	PerSecond float64 `yaml:"per_second"`
 	// Requests per Per is the rate as an API states it ("40 requests per
 	// 2 seconds"); it is another spelling of per_second.
-	Requests int      `yaml:"requests"`
-	Per      Duration `yaml:"per"`
-	Burst    int      `yaml:"burst"`
-	Budget   string   `yaml:"budget"`
+	Requests int             `yaml:"requests"`
+	Per      config.Duration `yaml:"per"`
+	Burst    int             `yaml:"burst"`
+	Budget   string          `yaml:"budget"`
 	// Response headers that tell how many calls remain and when the window resets.
 	RemainingHeader string `yaml:"remaining_header"`
 	ResetHeader     string `yaml:"reset_header"`
 	// Window is how long to wait when the remaining count reaches 0 and no
 	// reset header says when the window ends (HubSpot: 10s; default 1s).
-	Window Duration `yaml:"window"`
+	Window config.Duration `yaml:"window"`
 }
 
 // Retry is the back-off policy for 429, 5xx, resets, timeouts and truncated bodies.
 type Retry struct {
-	Attempts int      `yaml:"attempts"`
-	Initial  Duration `yaml:"initial"`
-	Max      Duration `yaml:"max"`
+	Attempts int             `yaml:"attempts"`
+	Initial  config.Duration `yaml:"initial"`
+	Max      config.Duration `yaml:"max"`
 	// When are expressions over an error response (a status no other rule
 	// retries: a 400 or 403) that say it is worth another try, for APIs
 	// that throttle with one (AWS: 400 ThrottlingException).
 	When ErrorWhen `yaml:"when"`
 }
 
-// Paginate picks a pagination style and its settings.
+// Paginate picks a pagination style and holds the settings every style
+// reads; each style owns its other keys (its config struct, registered
+// with registerPager), decoded from Node when the style compiles.
 type Paginate struct {
-	Style string `yaml:"style"` // none | offset | page | cursor | next_url | link_header
+	Style string `yaml:"style" desc:"Pagination style."`
 
-	// offset and page
-	OffsetParam string `yaml:"offset_param"`
-	PageParam   string `yaml:"page_param"`
-	LimitParam  string `yaml:"limit_param"`
-	Limit       int    `yaml:"limit"`
-	StartPage   *int   `yaml:"start_page"`
-	Total       string `yaml:"total"`       // gjson path of the total record count
-	TotalPages  string `yaml:"total_pages"` // gjson path of the total page count
+	Total   string `yaml:"total" desc:"offset, page: gjson path of the total record count in the body; reading stops when it is reached."`
+	HasMore string `yaml:"has_more" desc:"gjson path of a boolean in the body that says whether more pages follow."`
 
-	// cursor and next_url
-	Cursor  string `yaml:"cursor"`   // gjson path of the next cursor
-	Param   string `yaml:"param"`    // where the cursor goes
-	In      string `yaml:"in"`       // query | body | header (default query)
-	NextURL string `yaml:"next_url"` // gjson path of the next page's full URL
-	HasMore string `yaml:"has_more"` // gjson path of a "more pages" boolean
-
-	MaxPages int `yaml:"max_pages"`
+	MaxPages int `yaml:"max_pages" desc:"Stop after this many pages (0: no limit)." minimum:"0"`
 	// MaxEmptyPages stops paging after this many pages in a row without
 	// records (0: the default, 3).
-	MaxEmptyPages int `yaml:"max_empty_pages"`
+	MaxEmptyPages int `yaml:"max_empty_pages" minimum:"0" desc:"Stop, with a warning, after this many pages in a row without records even when the server says more follow (a cursor handed out for every empty page would otherwise be followed forever). The records read so far count; the sync succeeds. Default 3; 0: the default."`
 
 	// A query that stops after a fixed number of results (HubSpot search:
 	// 10,000) is restarted after RestartAfter records, with {{ watermark }}
 	// set to the newest value of RestartWatermark (a gjson path into each
 	// record) seen so far and the cursor cleared.
-	RestartAfter     int    `yaml:"restart_after"`
-	RestartWatermark string `yaml:"restart_watermark"`
+	RestartAfter     int    `yaml:"restart_after" minimum:"1" desc:"cursor: restart the query after this many records (HubSpot search stops at 10,000), from the newest restart_watermark seen."`
+	RestartWatermark string `yaml:"restart_watermark" desc:"cursor: gjson path, in each record, of the value the query is sorted by; its newest value becomes {{ watermark }} when the query restarts."`
+
+	// Node is the paginate mapping as written, for the style's own keys.
+	Node *yaml.Node `yaml:"-"`
+}
+
+// UnmarshalYAML decodes the shared keys and keeps the mapping for the
+// style.
+func (pg *Paginate) UnmarshalYAML(n *yaml.Node) error {
+	type plain Paginate // no UnmarshalYAML: no recursion
+	if err := n.Decode((*plain)(pg)); err != nil {
+		return err
+	}
+	pg.Node = n
+	return nil
 }
 
 // XMLFormat tunes how an XML body maps to JSON keys.
@@ -264,18 +270,6 @@ type Request struct {
 	Body    any               `yaml:"body"`
 }
 
-// Parent makes an entity iterate over the records of another entity
-// (a substream): one read per parent record, with {{ parent.<path> }}
-// available to the request.
-type Parent struct {
-	Entity string `yaml:"entity"`
-	// Batch, above 1, makes one read per batch of up to that many parent
-	// records: {{ parent.<path> }} then reads a JSON array of them
-	// ({{ parent.#.id }}), as batch APIs such as HubSpot's v4
-	// associations batch read want.
-	Batch int `yaml:"batch"`
-}
-
 // ErrorWhen is the error_when setting: expressions over a 2xx response
 // that say the body reports a failure. It is written as one expression,
 // as {expr: …, retry: false}, or as a list of those tried in order (the
@@ -291,3 +285,55 @@ type ErrorRule struct {
 
 // Retryable reports whether a match of the rule is worth another try.
 func (r ErrorRule) Retryable() bool { return r.Retry == nil || *r.Retry }
+
+// UnmarshalYAML reads error_when: one expression, a mapping
+// {expr, retry}, or a list of either.
+func (w *ErrorWhen) UnmarshalYAML(n *yaml.Node) error {
+	one := func(n *yaml.Node) (ErrorRule, error) {
+		if n.Kind == yaml.ScalarNode {
+			return ErrorRule{Expr: n.Value}, nil
+		}
+		type plain ErrorRule // no UnmarshalYAML: no recursion
+		var r plain
+		err := n.Decode(&r)
+		return ErrorRule(r), err
+	}
+	*w = nil
+	switch {
+	case n.Kind == yaml.ScalarNode && (n.Tag == "!!null" || n.Value == ""):
+		return nil
+	case n.Kind == yaml.SequenceNode:
+		for _, c := range n.Content {
+			r, err := one(c)
+			if err != nil {
+				return err
+			}
+			*w = append(*w, r)
+		}
+		return nil
+	}
+	r, err := one(n)
+	if err != nil {
+		return err
+	}
+	*w = ErrorWhen{r}
+	return nil
+}
+
+// sourceOf and entityOf are the spec's http settings (empty ones when a
+// spec carries none).
+func sourceOf(spec *source.Spec) *SourceConfig {
+	if s, ok := spec.Source.Settings.(*SourceConfig); ok && s != nil {
+		return s
+	}
+	return &SourceConfig{}
+}
+
+func entityOf(spec *source.Spec) *EntityConfig {
+	if spec.Entity != nil {
+		if e, ok := spec.Entity.Settings.(*EntityConfig); ok && e != nil {
+			return e
+		}
+	}
+	return &EntityConfig{}
+}
