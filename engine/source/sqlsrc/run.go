@@ -44,6 +44,11 @@ type run struct {
 	buf     []byte // JSON of the page's rows, back to back
 	ends    []int  // end offset of each row in buf
 	scratch []byte
+	// cells index the page's rows (source.Record.Cells), len(keys.Names)
+	// a row, when every row of the page was written with the same keys;
+	// keys is nil otherwise.
+	cells []source.Cell
+	keys  *source.Keys
 }
 
 // built is a statement rendered for the driver.
@@ -190,7 +195,7 @@ func (rn *run) query(ctx context.Context, sh shape) (n int, more bool, err error
 			}
 		}
 		vals := rows.values()
-		rn.buf = rn.lay.appendRow(rn.buf, vals, tz, &rn.scratch)
+		rn.buf = rn.lay.appendRow(rn.buf, vals, tz, &rn.scratch, rn.cellsFor())
 		rn.ends = append(rn.ends, len(rn.buf))
 		if keyed {
 			rn.capture(vals, sh.phase)
@@ -202,6 +207,20 @@ func (rn *run) query(ctx context.Context, sh shape) (n int, more bool, err error
 		return n, false, ctxErr(ctx, rn.pageError(err, "reading rows"))
 	}
 	return n, more, nil
+}
+
+// cellsFor is where the next row's cells go: nil when the page cannot
+// be indexed (the layout has no keys, or differs from its first row's).
+func (rn *run) cellsFor() *[]source.Cell {
+	k := rn.lay.keys
+	if len(rn.ends) == 0 {
+		rn.keys, rn.cells = k, rn.cells[:0]
+	}
+	if k == nil || k != rn.keys {
+		rn.keys = nil
+		return nil
+	}
+	return &rn.cells
 }
 
 // flush emits the rows in the buffer as one page: one string for the
@@ -219,6 +238,15 @@ func (rn *run) flush(last bool) error {
 		recs[i].JSON = s[prev:e]
 		prev = e
 	}
+	if keys := rn.keys; keys != nil && len(rn.cells) == len(recs)*len(keys.Names) {
+		// The cells go with the page, like the buffer.
+		n := len(keys.Names)
+		for i := range recs {
+			recs[i].Keys, recs[i].Cells = keys, rn.cells[i*n:(i+1)*n:(i+1)*n]
+		}
+		rn.cells = make([]source.Cell, 0, cap(rn.cells))
+	}
+	rn.cells, rn.keys = rn.cells[:0], nil
 	rn.buf, rn.ends = make([]byte, 0, cap(rn.buf)), rn.ends[:0]
 	p := source.Page{Number: rn.page + 1, Records: recs, Total: rn.total}
 	if rn.r.o.stmts.mode != modeStream {
