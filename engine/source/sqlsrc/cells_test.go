@@ -1,6 +1,7 @@
 package sqlsrc
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -166,4 +167,59 @@ func describe(prog *transform.Program, out *transform.Output) string {
 	}
 	fmt.Fprintf(&b, "\n  outcome %d id %q errors %d/%d reasons %q", out.Outcome, out.ID, out.ValidationErrors, out.ProcessingErrors, out.Reasons)
 	return b.String()
+}
+
+// TestMyRawRowsMatchScan: the driver's own rows give every column of the
+// job table the text database/sql's Scan into RawBytes gives, in the
+// binary protocol (a prepared statement with a value) and the text one.
+func TestMyRawRowsMatchScan(t *testing.T) {
+	tc := cellTables[0]
+	db := tc.db(t)
+	db.exec(t, tc.create)
+	db.exec(t, "INSERT INTO job VALUES "+strings.Join(tc.rows, ", "))
+	c, _, _, err := connectMySQL(context.Background(), db.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	m := c.(*myConn)
+	texts := func(rows dbRows) (out []string) {
+		for _, col := range rows.columns() {
+			out = append(out, col.name+" "+col.dbType)
+		}
+		for rows.next() {
+			for i, v := range rows.values() {
+				if v == nil {
+					out = append(out, fmt.Sprintf("%d: NULL", i))
+				} else {
+					out = append(out, fmt.Sprintf("%d: %q", i, v))
+				}
+			}
+		}
+		if err := rows.err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{"SELECT * FROM job ORDER BY id", nil},
+		{"SELECT * FROM job WHERE id > ? ORDER BY id", []any{int64(0)}},
+	} {
+		rows, err := m.query(context.Background(), q.sql, q.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := texts(rows)
+		rows.close()
+		var got []string
+		if _, err := m.each(context.Background(), q.sql, q.args, func(r dbRows) error { got = texts(r); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if len(want) < 3*18 || strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s:\nraw:  %q\nscan: %q", q.sql, got, want)
+		}
+	}
 }

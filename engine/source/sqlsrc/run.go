@@ -166,11 +166,27 @@ func (rn *run) query(ctx context.Context, sh shape) (n int, more bool, err error
 		args[i] = rn.arg(name, sh.phase)
 	}
 	rn.r.calls.Add(1)
+	if eq, ok := rn.c.(eachQuerier); ok {
+		started, err := eq.each(ctx, b.sql, args, func(rows dbRows) error {
+			var err error
+			n, more, err = rn.rows(ctx, rows, sh)
+			return err
+		})
+		if err != nil && !started {
+			return 0, false, ctxErr(ctx, rn.pageError(err, "querying"))
+		}
+		return n, more, err
+	}
 	rows, err := rn.c.query(ctx, b.sql, args)
 	if err != nil {
 		return 0, false, ctxErr(ctx, rn.pageError(err, "querying"))
 	}
 	defer rows.close()
+	return rn.rows(ctx, rows, sh)
+}
+
+// rows encodes a result's rows into the page buffer (see query).
+func (rn *run) rows(ctx context.Context, rows dbRows, sh shape) (n int, more bool, err error) {
 	cols := rows.columns()
 	if len(cols) == 0 {
 		// pgx reports a failed statement only through rows.Err.
