@@ -100,35 +100,37 @@ func sameColumns(a, b []column) bool {
 	return true
 }
 
-// appendRow writes one row as a JSON object. With cells not nil (the
-// layout has keys), it also notes where each value lies, relative to
-// the row's first byte.
-func (l *layout) appendRow(buf []byte, vals [][]byte, tz *time.Location, scratch *[]byte, cells *[]source.Cell) []byte {
+// appendRow writes one row as a JSON object. With index (the layout has
+// keys), it also appends to cells where each value lies, relative to the
+// row's first byte.
+func (l *layout) appendRow(buf []byte, vals [][]byte, tz *time.Location, scratch *[]byte, cells []source.Cell, index bool) ([]byte, []source.Cell) {
 	row := len(buf)
 	for i := 0; i < l.visible; i++ {
 		buf = append(buf, l.prefix[i]...)
-		buf = l.appendCell(buf, vals[i], i, tz, scratch, cells, row)
+		start := len(buf)
+		if v := vals[i]; v == nil {
+			buf = append(buf, "null"...)
+		} else {
+			buf = appendValue(buf, l.cols[i].kind, v, tz, scratch)
+		}
+		if index {
+			cells = append(cells, source.Cell{Start: uint32(start - row), End: uint32(len(buf) - row)})
+		}
 	}
 	if l.incKey != nil {
 		buf = append(buf, l.incKey...)
-		buf = l.appendCell(buf, vals[l.incIdx], l.incIdx, tz, scratch, cells, row)
+		start := len(buf)
+		if v := vals[l.incIdx]; v == nil {
+			buf = append(buf, "null"...)
+		} else {
+			buf = appendValue(buf, l.cols[l.incIdx].kind, v, tz, scratch)
+		}
+		if index {
+			cells = append(cells, source.Cell{Start: uint32(start - row), End: uint32(len(buf) - row)})
+		}
 	}
 	if l.visible == 0 && l.incKey == nil {
 		buf = append(buf, '{')
 	}
-	return append(buf, '}')
-}
-
-// appendCell writes column i's value v (nil: NULL).
-func (l *layout) appendCell(buf, v []byte, i int, tz *time.Location, scratch *[]byte, cells *[]source.Cell, row int) []byte {
-	start := len(buf)
-	if v == nil {
-		buf = append(buf, "null"...)
-	} else {
-		buf = appendValue(buf, l.cols[i].kind, v, tz, scratch)
-	}
-	if cells != nil {
-		*cells = append(*cells, source.Cell{Start: uint32(start - row), End: uint32(len(buf) - row)})
-	}
-	return buf
+	return append(buf, '}'), cells
 }

@@ -211,7 +211,7 @@ func (rn *run) rows(ctx context.Context, rows dbRows, sh shape) (n int, more boo
 			}
 		}
 		vals := rows.values()
-		rn.buf = rn.lay.appendRow(rn.buf, vals, tz, &rn.scratch, rn.cellsFor())
+		rn.buf, rn.cells = rn.lay.appendRow(rn.buf, vals, tz, &rn.scratch, rn.cells, rn.indexRow())
 		rn.ends = append(rn.ends, len(rn.buf))
 		if keyed {
 			rn.capture(vals, sh.phase)
@@ -225,18 +225,24 @@ func (rn *run) rows(ctx context.Context, rows dbRows, sh shape) (n int, more boo
 	return n, more, nil
 }
 
-// cellsFor is where the next row's cells go: nil when the page cannot
-// be indexed (the layout has no keys, or differs from its first row's).
-func (rn *run) cellsFor() *[]source.Cell {
+// indexRow reports whether the next row's cells are noted: not when the
+// page cannot be indexed (the layout has no keys, or differs from its
+// first row's). A page's cells are sized at its start (up to 64k).
+func (rn *run) indexRow() bool {
 	k := rn.lay.keys
 	if len(rn.ends) == 0 {
 		rn.keys, rn.cells = k, rn.cells[:0]
+		if k != nil {
+			if n := min(rn.r.o.batch*len(k.Names), 1<<16); cap(rn.cells) < n {
+				rn.cells = make([]source.Cell, 0, n)
+			}
+		}
 	}
 	if k == nil || k != rn.keys {
 		rn.keys = nil
-		return nil
+		return false
 	}
-	return &rn.cells
+	return true
 }
 
 // flush emits the rows in the buffer as one page: one string for the
