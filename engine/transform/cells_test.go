@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -159,4 +160,66 @@ func TestCellsFallBack(t *testing.T) {
 	if out.Values[0] != int64(9) || out.Values[1] != nil {
 		t.Errorf("bad cell: values %v", out.Values)
 	}
+}
+
+// BenchmarkCells processes a 42-column job row as an SQL source writes
+// it, read from its cells and from its JSON, in the same run.
+func BenchmarkCells(b *testing.B) {
+	var js, fields strings.Builder
+	js.WriteString("{")
+	for i := 0; i < 42; i++ {
+		if i > 0 {
+			js.WriteString(",")
+		}
+		var v, typ string
+		switch i % 6 {
+		case 0:
+			v, typ = fmt.Sprint(100000+i*37), "integer"
+		case 1:
+			v, typ = fmt.Sprintf("%d.%02d", 1000+i, i), "decimal"
+		case 2:
+			v, typ = `"2024-01-01T10:00:00Z"`, "datetime"
+		case 3:
+			v, typ = `"2020-01-15"`, "date"
+		case 4:
+			v, typ = `"Roof replacement 4711"`, "string"
+		default:
+			v, typ = "null", "string"
+		}
+		fmt.Fprintf(&js, `"col_%02d":%s`, i, v)
+		fmt.Fprintf(&fields, "col_%02d: {type: %s}\n      ", i, typ)
+	}
+	js.WriteString("}")
+	fs := strings.Replace(fields.String(), "col_00: {type: integer}", "id: {path: col_00, type: integer}", 1)
+	prog := compileFields(b, strings.TrimSpace(fs))
+	rec := indexed(b, js.String())
+	for _, c := range []struct {
+		name string
+		rec  source.Record
+	}{{"cells", rec}, {"json", source.Record{JSON: rec.JSON}}} {
+		b.Run(c.name, func(b *testing.B) {
+			pr := prog.NewProcessor(Context{})
+			out := Output{Values: make([]any, len(prog.Fields()))}
+			pr.Process(c.rec, &out)
+			if out.Outcome != Keep || out.ValidationErrors+out.ProcessingErrors > 0 {
+				b.Fatalf("benchmark record does not pass cleanly: %+v", out)
+			}
+			b.ReportAllocs()
+			cpu0 := processCPU()
+			for b.Loop() {
+				pr.Process(c.rec, &out)
+			}
+			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// processCPU is the process's user and system time so far: on a shared
+// machine a steadier measure than wall time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
