@@ -18,9 +18,10 @@ import (
 // fills. A processor keeps the last one; the records of a result share
 // their Keys.
 type cellPlan struct {
-	keys  *source.Keys
-	ok    bool    // the extractor's plain paths can be read from cells
-	slots [][]int // per key, the slots it fills (the first of duplicate keys wins)
+	keys     *source.Keys
+	ok       bool    // the extractor's plain paths can be read from cells
+	slots    [][]int // per key, the slots it fills (the first of duplicate keys wins)
+	unfilled []int   // the plain paths' slots no key fills
 }
 
 // planCells maps keys to the plain paths' slots; ok is false when a
@@ -43,6 +44,11 @@ func (x *extractor) planCells(keys *source.Keys) cellPlan {
 			p.slots[k] = child.slots
 		}
 	}
+	for name, child := range x.root.children {
+		if !seen[name] {
+			p.unfilled = append(p.unfilled, child.slots...)
+		}
+	}
 	p.ok = true
 	return p
 }
@@ -54,7 +60,7 @@ func (x *extractor) extractRecord(rec source.Record, out []gjson.Result, found [
 		if plan.keys != rec.Keys {
 			*plan = x.planCells(rec.Keys)
 		}
-		if plan.ok && x.fromCells(rec, out, found, plan) {
+		if plan.ok && x.fromCells(rec, out, plan) {
 			for _, c := range x.complex {
 				out[c.slot] = gjson.Get(rec.JSON, c.path)
 			}
@@ -65,11 +71,12 @@ func (x *extractor) extractRecord(rec source.Record, out []gjson.Result, found [
 }
 
 // fromCells fills the plain paths' slots from the record's cells, as
-// scan would; false when a cell is not what the source promised.
-func (x *extractor) fromCells(rec source.Record, out []gjson.Result, found []bool, plan *cellPlan) bool {
-	clear(found)
-	for i := range out {
-		out[i] = gjson.Result{}
+// scan would; false when a cell is not what the source promised. Every
+// plain slot is written (a missing key's is zero), so out needs no
+// clearing first; found is extract's and stays untouched.
+func (x *extractor) fromCells(rec source.Record, out []gjson.Result, plan *cellPlan) bool {
+	for _, s := range plan.unfilled {
+		out[s] = gjson.Result{}
 	}
 	js := rec.JSON
 	for k, slots := range plan.slots {
@@ -103,7 +110,7 @@ func (x *extractor) fromCells(rec source.Record, out []gjson.Result, found []boo
 			return false // embedded JSON: the scanner's to read
 		}
 		for _, s := range slots {
-			out[s], found[s] = v, true
+			out[s] = v
 		}
 	}
 	return true
