@@ -48,9 +48,11 @@ lint-pipelines: build
 	./$(BIN) lint pipelines/ examples/quickstart/ engine/pipeline/testdata/valid/
 
 ## bench: whole processes beside their references in one run, one table of ratios
-##  (scripts/bench; CRMSYNC_BENCH_ROWS=200000 for fewer than 1M contacts; see docs/guides/performance.md)
+##  (scripts/bench; CRMSYNC_BENCH_ROWS=200000 for fewer than 1M contacts; see docs/guides/performance.md),
+##  then the SQL first sync beside a plain SELECT * (BenchmarkSQLFirstSync, the same CRMSYNC_BENCH_ROWS)
 bench: services
 	$(GO) run ./scripts/bench
+	$(GO) test -run '^$$' -bench SQLFirstSync -benchtime 1x ./engine/runner/
 
 ## bench-go: the record-path and load-path Go benchmarks (not part of test)
 bench-go: services

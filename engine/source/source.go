@@ -13,6 +13,26 @@ type Record struct {
 	JSON string
 	File string
 	Row  int
+	// Keys and Cells, when set, index JSON: the source wrote it as one
+	// flat object whose keys are Keys.Names in that order, and Cells[k]
+	// is where the value of key k lies in JSON. The record path then
+	// reads a top-level key by its index instead of scanning the text
+	// again (SQL rows). A record made any other way leaves both unset;
+	// whoever changes JSON must drop them.
+	Keys  *Keys
+	Cells []Cell
+}
+
+// Keys are the top-level keys of records a source wrote itself, shared
+// by the records of a result (a pointer the record path can remember).
+type Keys struct {
+	Names []string
+}
+
+// Cell is the byte range [Start, End) of one value (its JSON text) in a
+// record's JSON.
+type Cell struct {
+	Start, End uint32
 }
 
 // Page is one unit of reading: an HTTP page, a batch of SQL rows, a chunk

@@ -102,6 +102,7 @@ type Processor struct {
 	results, parentResults []gjson.Result
 	found, parentFound     []bool
 	order, parentOrder     keyOrder
+	cells                  cellPlan // the last record's Keys, read (cells.go)
 }
 
 type eventKind uint8
@@ -184,7 +185,7 @@ func (pr *Processor) Process(rec source.Record, out *Output) {
 		pr.ctxMap["file"] = rec.File
 		pr.ctxMap["row"] = rec.Row
 	}
-	p.extract.extract(rec.JSON, pr.results, pr.found, &pr.order)
+	p.extract.extractRecord(rec, pr.results, pr.found, &pr.order, &pr.cells)
 	if p.parentExtract.n > 0 {
 		p.parentExtract.extract(pr.parent, pr.parentResults, pr.parentFound, &pr.parentOrder)
 	}

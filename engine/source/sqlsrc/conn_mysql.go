@@ -3,6 +3,7 @@ package sqlsrc
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"strings"
 
@@ -19,7 +20,8 @@ type myConn struct {
 	db          *sql.DB
 	c           *sql.Conn
 	stmts       map[string]*sql.Stmt
-	interpolate bool // the driver binds values itself (interpolateParams)
+	raw         map[string]driver.Stmt // prepared on the driver's connection (conn_mysql_raw.go)
+	interpolate bool                   // the driver binds values itself (interpolateParams)
 }
 
 func parseMySQLDSN(dsn string) (*mysqldrv.Config, error) {
@@ -70,7 +72,7 @@ func connectMySQL(ctx context.Context, dsn string) (dbConn, target, bool, error)
 		_ = db.Close()
 		return nil, tg, false, err
 	}
-	return &myConn{db: db, c: c, stmts: map[string]*sql.Stmt{}, interpolate: cfg.InterpolateParams}, tg, utc, nil
+	return &myConn{db: db, c: c, stmts: map[string]*sql.Stmt{}, raw: map[string]driver.Stmt{}, interpolate: cfg.InterpolateParams}, tg, utc, nil
 }
 
 // unsafeCharset: the DSN asks for a charset or collation whose bytes a
@@ -109,6 +111,7 @@ func (m *myConn) query(ctx context.Context, q string, args []any) (dbRows, error
 }
 
 func (m *myConn) close() {
+	m.closeRaw()
 	for _, st := range m.stmts {
 		_ = st.Close()
 	}

@@ -3,6 +3,8 @@ package sqlsrc
 import (
 	"fmt"
 	"time"
+
+	"github.com/crmsync/crmsync/engine/source"
 )
 
 // layout is how a result's rows become JSON objects: the key prefix and
@@ -15,6 +17,10 @@ type layout struct {
 	prefix  [][]byte // `{"name":` for the first column, `,"name":` after
 	incKey  []byte   // the increment written as incremental.field, when no column has that name
 	incIdx  int
+	// keys are the record's keys in order, for the Cells of each record
+	// (see source.Record); nil when a column is embedded JSON, whose text
+	// is the database's and not known to be one well-formed value.
+	keys *source.Keys
 }
 
 func (rn *run) layoutFor(cols []column) error {
@@ -55,11 +61,31 @@ func (rn *run) layoutFor(cols []column) error {
 		p = appendString(p, []byte(o.incField))
 		l.incKey = append(p, ':')
 	}
+	l.keys = l.indexKeys(o.incField)
 	rn.lay = l
 	if n := hidden; len(rn.cur.vals) != n {
 		rn.cur.vals = make([]cval, n)
 	}
 	return nil
+}
+
+// indexKeys names the keys appendRow writes, or nil when a value may
+// not be one JSON value.
+func (l *layout) indexKeys(incField string) *source.Keys {
+	k := &source.Keys{}
+	for i := 0; i < l.visible; i++ {
+		if l.cols[i].kind == kJSON {
+			return nil
+		}
+		k.Names = append(k.Names, l.cols[i].name)
+	}
+	if l.incKey != nil {
+		if l.cols[l.incIdx].kind == kJSON {
+			return nil
+		}
+		k.Names = append(k.Names, incField)
+	}
+	return k
 }
 
 func sameColumns(a, b []column) bool {
@@ -74,26 +100,37 @@ func sameColumns(a, b []column) bool {
 	return true
 }
 
-// appendRow writes one row as a JSON object.
-func (l *layout) appendRow(buf []byte, vals [][]byte, tz *time.Location, scratch *[]byte) []byte {
+// appendRow writes one row as a JSON object. With index (the layout has
+// keys), it also appends to cells where each value lies, relative to the
+// row's first byte.
+func (l *layout) appendRow(buf []byte, vals [][]byte, tz *time.Location, scratch *[]byte, cells []source.Cell, index bool) ([]byte, []source.Cell) {
+	row := len(buf)
 	for i := 0; i < l.visible; i++ {
 		buf = append(buf, l.prefix[i]...)
+		start := len(buf)
 		if v := vals[i]; v == nil {
 			buf = append(buf, "null"...)
 		} else {
 			buf = appendValue(buf, l.cols[i].kind, v, tz, scratch)
 		}
+		if index {
+			cells = append(cells, source.Cell{Start: uint32(start - row), End: uint32(len(buf) - row)})
+		}
 	}
 	if l.incKey != nil {
 		buf = append(buf, l.incKey...)
+		start := len(buf)
 		if v := vals[l.incIdx]; v == nil {
 			buf = append(buf, "null"...)
 		} else {
 			buf = appendValue(buf, l.cols[l.incIdx].kind, v, tz, scratch)
 		}
+		if index {
+			cells = append(cells, source.Cell{Start: uint32(start - row), End: uint32(len(buf) - row)})
+		}
 	}
 	if l.visible == 0 && l.incKey == nil {
 		buf = append(buf, '{')
 	}
-	return append(buf, '}')
+	return append(buf, '}'), cells
 }

@@ -44,6 +44,11 @@ type run struct {
 	buf     []byte // JSON of the page's rows, back to back
 	ends    []int  // end offset of each row in buf
 	scratch []byte
+	// cells index the page's rows (source.Record.Cells), len(keys.Names)
+	// a row, when every row of the page was written with the same keys;
+	// keys is nil otherwise.
+	cells []source.Cell
+	keys  *source.Keys
 }
 
 // built is a statement rendered for the driver.
@@ -161,11 +166,27 @@ func (rn *run) query(ctx context.Context, sh shape) (n int, more bool, err error
 		args[i] = rn.arg(name, sh.phase)
 	}
 	rn.r.calls.Add(1)
+	if eq, ok := rn.c.(eachQuerier); ok {
+		started, err := eq.each(ctx, b.sql, args, func(rows dbRows) error {
+			var err error
+			n, more, err = rn.rows(ctx, rows, sh)
+			return err
+		})
+		if err != nil && !started {
+			return 0, false, ctxErr(ctx, rn.pageError(err, "querying"))
+		}
+		return n, more, err
+	}
 	rows, err := rn.c.query(ctx, b.sql, args)
 	if err != nil {
 		return 0, false, ctxErr(ctx, rn.pageError(err, "querying"))
 	}
 	defer rows.close()
+	return rn.rows(ctx, rows, sh)
+}
+
+// rows encodes a result's rows into the page buffer (see query).
+func (rn *run) rows(ctx context.Context, rows dbRows, sh shape) (n int, more bool, err error) {
 	cols := rows.columns()
 	if len(cols) == 0 {
 		// pgx reports a failed statement only through rows.Err.
@@ -190,7 +211,7 @@ func (rn *run) query(ctx context.Context, sh shape) (n int, more bool, err error
 			}
 		}
 		vals := rows.values()
-		rn.buf = rn.lay.appendRow(rn.buf, vals, tz, &rn.scratch)
+		rn.buf, rn.cells = rn.lay.appendRow(rn.buf, vals, tz, &rn.scratch, rn.cells, rn.indexRow())
 		rn.ends = append(rn.ends, len(rn.buf))
 		if keyed {
 			rn.capture(vals, sh.phase)
@@ -202,6 +223,26 @@ func (rn *run) query(ctx context.Context, sh shape) (n int, more bool, err error
 		return n, false, ctxErr(ctx, rn.pageError(err, "reading rows"))
 	}
 	return n, more, nil
+}
+
+// indexRow reports whether the next row's cells are noted: not when the
+// page cannot be indexed (the layout has no keys, or differs from its
+// first row's). A page's cells are sized at its start (up to 64k).
+func (rn *run) indexRow() bool {
+	k := rn.lay.keys
+	if len(rn.ends) == 0 {
+		rn.keys, rn.cells = k, rn.cells[:0]
+		if k != nil {
+			if n := min(rn.r.o.batch*len(k.Names), 1<<16); cap(rn.cells) < n {
+				rn.cells = make([]source.Cell, 0, n)
+			}
+		}
+	}
+	if k == nil || k != rn.keys {
+		rn.keys = nil
+		return false
+	}
+	return true
 }
 
 // flush emits the rows in the buffer as one page: one string for the
@@ -219,6 +260,15 @@ func (rn *run) flush(last bool) error {
 		recs[i].JSON = s[prev:e]
 		prev = e
 	}
+	if keys := rn.keys; keys != nil && len(rn.cells) == len(recs)*len(keys.Names) {
+		// The cells go with the page, like the buffer.
+		n := len(keys.Names)
+		for i := range recs {
+			recs[i].Keys, recs[i].Cells = keys, rn.cells[i*n:(i+1)*n:(i+1)*n]
+		}
+		rn.cells = make([]source.Cell, 0, cap(rn.cells))
+	}
+	rn.cells, rn.keys = rn.cells[:0], nil
 	rn.buf, rn.ends = make([]byte, 0, cap(rn.buf)), rn.ends[:0]
 	p := source.Page{Number: rn.page + 1, Records: recs, Total: rn.total}
 	if rn.r.o.stmts.mode != modeStream {
