@@ -198,6 +198,7 @@ func (d *DB) dropFull(ctx context.Context, table string, syncID int64) error {
 	}
 	d.mu.Lock()
 	delete(d.plans, newName)
+	delete(d.pending, newName)
 	d.mu.Unlock()
 	if err := d.simple(ctx, fmt.Sprintf("DROP TABLE IF EXISTS %s, %s", d.ident(newName), d.ident(seen))); err != nil {
 		return fmt.Errorf("dropping the work tables: %w", err)
@@ -240,6 +241,16 @@ func (d *DB) dropStaleWork(ctx context.Context, table string, keep int64) {
 
 func (d *DB) swap(ctx context.Context, t *sink.Table, fr *fullRun) error {
 	target, fresh := d.ident(t.Name), d.ident(fr.newName)
+	// The new table was loaded without its _synced_at index: it is built
+	// before the table is swapped in, so readers never see it without.
+	d.mu.Lock()
+	pending := d.pending[fr.newName] != nil
+	d.mu.Unlock()
+	if pending {
+		if err := d.buildIndex(ctx, fr.newName); err != nil {
+			return err
+		}
+	}
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		sql := []string{
 			"DROP TABLE IF EXISTS " + target,
@@ -278,6 +289,7 @@ func (d *DB) swap(ctx context.Context, t *sink.Table, fr *fullRun) error {
 	d.mu.Lock()
 	delete(d.plans, fr.newName)
 	delete(d.plans, t.Name)
+	delete(d.pending, fr.newName)
 	d.mu.Unlock()
 	return d.Prepare(ctx, t)
 }

@@ -44,6 +44,9 @@ type DB struct {
 	full  map[string]*fullRun // table name → full refresh in progress
 	locks map[int64]int       // advisory lock keys held by this process
 	live  map[int64]bool      // sync ids started here and not yet finished
+	// pending: physical table → its _synced_at index, deferred until the
+	// sync that first loads it finishes (index.go).
+	pending map[string]*pendingIndex
 }
 
 func open(ctx context.Context, dsn string) (sink.Destination, error) { return Open(ctx, dsn) }
@@ -71,6 +74,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		full:     map[string]*fullRun{},
 		locks:    map[int64]int{},
 		live:     map[int64]bool{},
+		pending:  map[string]*pendingIndex{},
 	}
 	// Batches commit without waiting for the WAL flush unless the DSN sets
 	// synchronous_commit itself. A server crash can then lose the last

@@ -141,6 +141,9 @@ func (d *DB) StartSync(ctx context.Context, s *sink.Sync) (int64, error) {
 
 // FinishSync stores the outcome and counters of sync s.ID.
 func (d *DB) FinishSync(ctx context.Context, s *sink.Sync) error {
+	// The indexes deferred for the tables this sync loaded first, before
+	// the history says it ended; a failure is reported after recording it.
+	ierr := d.buildIndexes(ctx, s.ID)
 	finished := s.FinishedAt
 	if finished.IsZero() {
 		finished = time.Now()
@@ -175,6 +178,9 @@ func (d *DB) FinishSync(ctx context.Context, s *sink.Sync) error {
 	d.mu.Lock()
 	delete(d.live, s.ID)
 	d.mu.Unlock()
+	if ierr != nil {
+		return fmt.Errorf("sync %d (recorded): %w (the next sync of the table creates it)", s.ID, ierr)
+	}
 	return nil
 }
 

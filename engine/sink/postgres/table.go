@@ -58,6 +58,7 @@ func (d *DB) Prepare(ctx context.Context, t *sink.Table) error {
 // Prepares apart, and compiles its statements.
 func (d *DB) ensureTable(ctx context.Context, t *sink.Table, physical string) (*plan, error) {
 	var p *plan
+	later := false
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", hash64("crmsync table", d.schema, physical)); err != nil {
 			return err
@@ -76,11 +77,13 @@ func (d *DB) ensureTable(ctx context.Context, t *sink.Table, physical string) (*
 		} else if err := tx.QueryRow(ctx, "SELECT NOT EXISTS (SELECT 1 FROM "+d.ident(physical)+")").Scan(&empty); err != nil {
 			return fmt.Errorf("looking for rows: %w", err)
 		}
-		// What downstream incremental models filter on (WHERE _synced_at > …).
-		sql := fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)",
-			quote(derived(physical, "_synced_at_idx")), d.ident(physical), quote(colSyncedAt))
-		if _, err := tx.Exec(ctx, sql); err != nil {
-			return fmt.Errorf("creating the _synced_at index: %w", err)
+		// An empty table gets its _synced_at index after its first load
+		// (index.go); one with rows gets it now if it lacks it.
+		later = empty
+		if !empty {
+			if _, err := tx.Exec(ctx, d.syncedAtIndexSQL(physical)); err != nil {
+				return fmt.Errorf("creating the _synced_at index: %w", err)
+			}
 		}
 		if len(t.ParentKey) > 0 {
 			sql := fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)",
@@ -96,6 +99,9 @@ func (d *DB) ensureTable(ctx context.Context, t *sink.Table, physical string) (*
 		p.fresh.Store(empty && p.keyed)
 		return nil
 	})
+	if err == nil {
+		d.deferIndex(physical, later)
+	}
 	return p, err
 }
 

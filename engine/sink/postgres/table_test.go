@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -180,14 +181,17 @@ func TestDerivedNames(t *testing.T) {
 }
 
 // TestSyncedAtIndex: every table gets an index on _synced_at (what
-// downstream incremental models filter on); a table made by an older
-// version gets it at its next Prepare; a replace sync keeps it.
+// downstream incremental models filter on). An empty table gets it when
+// the sync that first loads it finishes, not row by row during the load;
+// a load killed before that, rows written without a sync, or a table made
+// by an older version, get it at the table's next Prepare once it holds
+// rows; a replace sync swaps its new table in with the index.
 func TestSyncedAtIndex(t *testing.T) {
+	ctx := context.Background()
 	d, admin := openTest(t)
-	tbl := contactsTable()
-	mustPrepare(t, d, tbl)
 	indexes := func(table string) []string {
-		rows, err := admin.Query(context.Background(), `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 AND indexdef LIKE '%(_synced_at)%' ORDER BY 1`, table)
+		t.Helper()
+		rows, err := admin.Query(ctx, `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 AND indexdef LIKE '%(_synced_at)%' ORDER BY 1`, table)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,23 +201,92 @@ func TestSyncedAtIndex(t *testing.T) {
 		}
 		return names
 	}
-	if got := indexes(tbl.Name); len(got) != 1 || got[0] != tbl.Name+"_synced_at_idx" {
-		t.Fatalf("indexes on _synced_at: %v", got)
+	want := func(when, table string) {
+		t.Helper()
+		if got := indexes(table); len(got) != 1 || got[0] != table+"_synced_at_idx" {
+			t.Fatalf("%s: indexes on _synced_at of %s: %v", when, table, got)
+		}
 	}
-	if _, err := admin.Exec(context.Background(), "DROP INDEX "+quote(tbl.Name+"_synced_at_idx")); err != nil {
+	none := func(when, table string) {
+		t.Helper()
+		if got := indexes(table); len(got) != 0 {
+			t.Fatalf("%s: indexes on _synced_at of %s: %v, want none yet", when, table, got)
+		}
+	}
+	start := func(d *DB, entity string) int64 {
+		t.Helper()
+		id, err := d.StartSync(ctx, &sink.Sync{Pipeline: "crm", Entity: entity, Status: sink.StatusRunning})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	finish := func(d *DB, id int64) {
+		t.Helper()
+		if err := d.FinishSync(ctx, &sink.Sync{ID: id, Status: sink.StatusSuccess}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A first sync: the index comes with its end.
+	tbl := contactsTable()
+	mustPrepare(t, d, tbl)
+	none("after Prepare of a new table", tbl.Name)
+	id := start(d, "contacts")
+	for b := int64(0); b < 3; b++ {
+		mustWrite(t, d, &sink.Batch{SyncID: id, Table: tbl, Rows: contacts(b*10+1, b*10+10, "a")})
+	}
+	none("during the first load", tbl.Name)
+	other := start(d, "other")
+	finish(d, other) // another sync's end leaves it alone
+	none("after another sync ended", tbl.Name)
+	finish(d, id)
+	want("after the first sync", tbl.Name)
+
+	// An older version's table, or one whose index was dropped: the next
+	// Prepare of the table with rows builds it.
+	if _, err := admin.Exec(ctx, "DROP INDEX "+quote(tbl.Name+"_synced_at_idx")); err != nil {
 		t.Fatal(err)
 	}
-	mustPrepare(t, d, tbl) // as a new version's first Prepare of an older table
-	if got := indexes(tbl.Name); len(got) != 1 {
-		t.Fatalf("after Prepare on an older table, indexes on _synced_at: %v", got)
+	mustPrepare(t, d, tbl)
+	want("after Prepare of a table with rows", tbl.Name)
+
+	// A first load killed midway (no FinishSync): the rerun's Prepare in
+	// a new process builds it, and the rerun is exact.
+	killed := &sink.Table{Name: "killed", PrimaryKey: []string{"id"}, Columns: tbl.Columns}
+	mustPrepare(t, d, killed)
+	id = start(d, "killed")
+	mustWrite(t, d, &sink.Batch{SyncID: id, Table: killed, Rows: contacts(1, 50, "a")})
+	none("after a batch of a load that is then killed", killed.Name)
+	d2, err := Open(ctx, withSchema(t, testDSN(t), d.Schema()))
+	if err != nil {
+		t.Fatal(err)
 	}
-	// A replace sync swaps in a new table: its index takes the table's name.
+	defer d2.Close()
+	mustPrepare(t, d2, killed)
+	want("after the rerun's Prepare", killed.Name)
+	id = start(d2, "killed")
+	for _, rows := range [][]sink.Row{contacts(1, 50, "a"), contacts(51, 100, "a")} {
+		mustWrite(t, d2, &sink.Batch{SyncID: id, Table: killed, Rows: rows})
+	}
+	finish(d2, id)
+	if n := count(t, admin, "SELECT count(DISTINCT id) FROM killed WHERE email = 'a'"); n != 100 {
+		t.Fatalf("after the rerun: %d rows, want 100", n)
+	}
+
+	// A batch without a sync (no FinishSync follows): the next Prepare.
+	nosync := &sink.Table{Name: "nosync", PrimaryKey: []string{"id"}, Columns: tbl.Columns}
+	mustPrepare(t, d, nosync)
+	mustWrite(t, d, &sink.Batch{Table: nosync, Rows: contacts(1, 5, "a")})
+	mustPrepare(t, d, nosync)
+	want("after a batch without a sync and a Prepare", nosync.Name)
+
+	// A replace sync swaps in a new table loaded without the index: it is
+	// built before the swap and takes the table's name.
 	tbl.Write = sink.Replace
 	mustPrepare(t, d, tbl)
-	for id := int64(1); id <= 2; id++ {
+	for id := int64(101); id <= 102; id++ {
 		fullSync(t, d, tbl, id, true, contacts(1, 10, "x"))
-		if got := indexes(tbl.Name); len(got) != 1 || got[0] != tbl.Name+"_synced_at_idx" {
-			t.Fatalf("after replace sync %d, indexes on _synced_at: %v", id, got)
-		}
+		want(fmt.Sprintf("after replace sync %d", id), tbl.Name)
 	}
 }

@@ -66,6 +66,12 @@ func (d *DB) Write(ctx context.Context, b *sink.Batch) (sink.Result, error) {
 	for attempt := 1; ; attempt++ {
 		res, err := d.writeOnce(ctx, b, p, fr, e, kids)
 		if err == nil {
+			if len(b.Rows) > 0 {
+				d.wrote(b.SyncID, p.physical)
+			}
+			for _, k := range kids {
+				d.wrote(b.SyncID, k.p.physical)
+			}
 			return res, nil
 		}
 		if errors.Is(err, errNotFresh) {
