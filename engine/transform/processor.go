@@ -102,6 +102,8 @@ type Processor struct {
 	results, parentResults []gjson.Result
 	found, parentFound     []bool
 	order, parentOrder     keyOrder
+
+	boxes value.Boxes // text fields' values, boxed without an allocation each
 }
 
 type eventKind uint8
@@ -209,6 +211,8 @@ func (pr *Processor) Process(rec source.Record, out *Output) {
 					reg = pr.parentResults[f.region.slot]
 				}
 				v, err = f.conv.PhoneIn(r, reg.Str)
+			} else if r.Type == gjson.String && f.conv.Type() == value.String {
+				v = pr.boxes.String(r.Str) // what FromJSON returns, boxed from a slab
 			} else {
 				v, err = f.conv.FromJSON(r)
 			}
