@@ -134,7 +134,11 @@ func (s *syncer) stream(parent context.Context, reader source.Reader, st source.
 			kids = append(kids, ch.Transform)
 		}
 		s.pool = newPool(workers, ncol, kids, func() *transform.Processor { return s.e.Program.NewProcessor(wctx) })
-		defer func() { s.pool.close(); s.pool = nil }()
+		defer func() {
+			s.log.Debug(fmt.Sprintf("%s %s: at most %d pages in the record workers at once", s.plan.Name, s.e.Name, s.pool.deepest), "pages", s.pool.deepest)
+			s.pool.close()
+			s.pool = nil
+		}()
 	}
 	s.log.Debug(fmt.Sprintf("%s %s: %d record workers", s.plan.Name, s.e.Name, workers), "workers", workers)
 	for _, ch := range s.e.Children {
@@ -152,13 +156,16 @@ func (s *syncer) stream(parent context.Context, reader source.Reader, st source.
 		return finish(err)
 	}
 	started := false
-	for page := range pages {
+	start := func(page source.Page) error { // before the page's first record
 		if !started {
 			s.logStart(page.Total)
 			started = true
 		}
-		if err := s.page(ctx, proc, page, b); err != nil {
-			return fail(err)
+		return s.pageStart(ctx, proc, page, b)
+	}
+	end := func(page source.Page) (bool, error) { // after its last; false ends the read
+		if err := s.pageEnd(ctx, page, b); err != nil {
+			return false, err
 		}
 		if s.o.Progress != nil {
 			s.pages++
@@ -166,16 +173,30 @@ func (s *syncer) stream(parent context.Context, reader source.Reader, st source.
 		}
 		s.afterPage(page)
 		if s.truncated {
-			cancel()
-			for range pages {
-			}
-			<-errc
-			if s.e.Incremental != nil && !s.sorted() && b.resume == "" {
-				s.log.Warn(fmt.Sprintf("max_records stopped %s %s before the end of its read; without incremental.sorted (and with no source position) the watermark cannot move, so the next run starts from the same place", s.plan.Name, s.e.Name))
-			}
-			return finish(s.flush(context.WithoutCancel(ctx), b, true))
+			return false, nil
 		}
 		letGo(ctx, step)
+		return true, nil
+	}
+	var stopped bool
+	if s.pool != nil && s.maxRecords() == 0 {
+		// Pages flow through the workers one after the other (workers.go).
+		stopped, err = s.pool.pipeline(ctx, s, proc, pages, b, start, end)
+	} else {
+		stopped, err = s.pageByPage(ctx, proc, pages, b, start, end)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if stopped {
+		cancel()
+		for range pages {
+		}
+		<-errc
+		if s.e.Incremental != nil && !s.sorted() && b.resume == "" {
+			s.log.Warn(fmt.Sprintf("max_records stopped %s %s before the end of its read; without incremental.sorted (and with no source position) the watermark cannot move, so the next run starts from the same place", s.plan.Name, s.e.Name))
+		}
+		return finish(s.flush(context.WithoutCancel(ctx), b, true))
 	}
 	if !started {
 		s.logStart(-1)
@@ -281,10 +302,28 @@ func (s *syncer) read(ctx context.Context, reader source.Reader, st source.ReadS
 	return flushGroup()
 }
 
-// page processes one page and writes full batches.
-func (s *syncer) page(ctx context.Context, proc *transform.Processor, page source.Page, b *batcher) error {
-	e := s.e
-	ncol := len(e.Table.Columns)
+// pageByPage processes the pages one at a time (one worker, or several
+// under max_records); start and end as for pool.pipeline.
+func (s *syncer) pageByPage(ctx context.Context, proc *transform.Processor, pages <-chan source.Page, b *batcher,
+	start func(source.Page) error, end func(source.Page) (bool, error)) (bool, error) {
+	for page := range pages {
+		if err := start(page); err != nil {
+			return false, err
+		}
+		if err := s.pageRecords(ctx, proc, page, b); err != nil {
+			return false, err
+		}
+		goOn, err := end(page)
+		if err != nil || !goOn {
+			return !goOn, err
+		}
+	}
+	return false, nil
+}
+
+// pageStart begins a page: its parent, and the records the source could
+// not read, which come before the page's records.
+func (s *syncer) pageStart(_ context.Context, proc *transform.Processor, page source.Page, b *batcher) error {
 	proc.SetParent(page.Parent)
 	for _, rj := range page.Rejects {
 		s.r.Processed++
@@ -296,34 +335,44 @@ func (s *syncer) page(ctx context.Context, proc *transform.Processor, page sourc
 			return err
 		}
 	}
+	return nil
+}
+
+// pageRecords processes a page's records, on one goroutine or (under
+// max_records) on the workers, page by page.
+func (s *syncer) pageRecords(ctx context.Context, proc *transform.Processor, page source.Page, b *batcher) error {
 	if s.pool != nil {
 		// Several workers transform the records; what depends on their
 		// order runs here, in order (see workers.go).
-		if err := s.pool.records(ctx, s, proc, page, b); err != nil {
+		return s.pool.records(ctx, s, proc, page, b)
+	}
+	ncol := len(s.e.Table.Columns)
+	for _, rec := range page.Records {
+		if m := s.maxRecords(); m > 0 && s.r.Processed >= m {
+			s.truncated = true
+			break
+		}
+		s.r.Processed++
+		out := &b.out
+		i := len(b.rows)
+		out.Values = b.slot(i, ncol, s.e.BatchSize)
+		proc.Process(rec, out)
+		if err := s.record(ctx, proc, page, rec, out, b, nil); err != nil {
 			return err
 		}
-	} else {
-		for _, rec := range page.Records {
-			if m := s.maxRecords(); m > 0 && s.r.Processed >= m {
-				s.truncated = true
-				break
-			}
-			s.r.Processed++
-			out := &b.out
-			i := len(b.rows)
-			out.Values = b.slot(i, ncol, s.e.BatchSize)
-			proc.Process(rec, out)
-			if err := s.record(ctx, proc, page, rec, out, b, nil); err != nil {
-				return err
-			}
-		}
 	}
+	return nil
+}
+
+// pageEnd ends a page: its position is the batch's, and a full batch is
+// written.
+func (s *syncer) pageEnd(ctx context.Context, page source.Page, b *batcher) error {
 	// Only a page read to its end moves the source position: a page that
 	// max_records cut short is read again from its start next time.
 	if !s.truncated {
 		b.resume = page.Resume
 	}
-	if len(b.rows)+len(b.rejects) >= e.BatchSize {
+	if len(b.rows)+len(b.rejects) >= s.e.BatchSize {
 		return s.flush(ctx, b, false)
 	}
 	return nil

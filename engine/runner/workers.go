@@ -76,6 +76,8 @@ type pool struct {
 	n    int
 	work chan *chunk
 	ring []*chunk // chunks in flight at most: 2 per worker
+
+	deepest int // the most pages pipeline held at once (logged at the end)
 }
 
 // newPool starts n workers, each with a processor from newProc; kids are
@@ -129,12 +131,13 @@ func chunkSize(n, workers int) int {
 	return min(max(size, minChunk), maxChunk)
 }
 
-// records transforms the page's records on the workers and passes each,
-// in order, to s.record. The page's unreadable records were counted
-// already. On an error every chunk handed out is waited for, so the
-// next page finds the slots free.
+// records transforms one page's records on the workers and passes each,
+// in order, to s.record; the page ends with its last record. It is the
+// path under max_records, which must know how many records came before
+// a page to cut it (see pipeline for the rest). The page's unreadable
+// records were counted already. On an error every chunk handed out is
+// waited for, so the next page finds the slots free.
 func (p *pool) records(ctx context.Context, s *syncer, proc *transform.Processor, page source.Page, b *batcher) error {
-	ncol := len(s.e.Table.Columns)
 	recs := page.Records
 	cut := false
 	if m := s.maxRecords(); m > 0 {
@@ -159,30 +162,148 @@ func (p *pool) records(ctx context.Context, s *syncer, proc *transform.Processor
 		}
 		c := p.ring[ci%len(p.ring)]
 		<-c.done
-		for k := range c.recs {
-			s.r.Processed++
-			i := len(b.rows)
-			out := &b.out
-			*out = c.outs[k]
-			out.Values = b.slot(i, ncol, s.e.BatchSize)
-			copy(out.Values, c.outs[k].Values)
-			clear(c.outs[k].Values) // the batch holds them now; the slot must not pin the page
-			proc.Replay(out)
-			var kids *elements
-			if c.kids != nil {
-				kids = &c.kids[k]
+		if err := p.pass(ctx, s, proc, page, c, b); err != nil {
+			for j := ci + 1; j < next; j++ {
+				<-p.ring[j%len(p.ring)].done
 			}
-			if err := s.record(ctx, proc, page, c.recs[k], out, b, kids); err != nil {
-				for j := ci + 1; j < next; j++ {
-					<-p.ring[j%len(p.ring)].done
-				}
-				return err
-			}
+			return err
 		}
-		c.recs = nil
 	}
 	if cut {
 		s.truncated = true
 	}
 	return nil
+}
+
+// pass hands a transformed chunk's records, in order, to s.record.
+func (p *pool) pass(ctx context.Context, s *syncer, proc *transform.Processor, page source.Page, c *chunk, b *batcher) error {
+	ncol := len(s.e.Table.Columns)
+	for k := range c.recs {
+		s.r.Processed++
+		i := len(b.rows)
+		out := &b.out
+		*out = c.outs[k]
+		out.Values = b.slot(i, ncol, s.e.BatchSize)
+		copy(out.Values, c.outs[k].Values)
+		clear(c.outs[k].Values) // the batch holds them now; the slot must not pin the page
+		proc.Replay(out)
+		var kids *elements
+		if c.kids != nil {
+			kids = &c.kids[k]
+		}
+		if err := s.record(ctx, proc, page, c.recs[k], out, b, kids); err != nil {
+			return err
+		}
+	}
+	c.recs = nil
+	return nil
+}
+
+// flowing is a page in the pipeline: its chunks handed out (sent) and
+// passed in order (taken).
+type flowing struct {
+	page        source.Page
+	size, nch   int
+	sent, taken int
+	begun       bool
+}
+
+// pipeline runs pages through the workers without draining them at a
+// page's end: while the ordered pass goes through the last chunks of a
+// page, the workers already transform the next page's first ones (the
+// reader has read it ahead), so no core waits at a page boundary.
+//
+// Chunks are handed out in page and record order from the ring, and the
+// ordered pass takes them back in that order, so s.record sees exactly
+// the sequence one worker sees: a page's unreadable records (start)
+// before its first record, its end (end: its Resume, the batch's flush)
+// after its last, and a checkpoint only after every record before it
+// was passed. Memory stays bounded: a page is taken from the reader only
+// when the ring has a free chunk and every page before it is handed out
+// whole, so at most len(ring)+1 pages are held here.
+//
+// end returning false stops the read: pipeline waits for the chunks in
+// flight and returns true. On an error too, every chunk in flight is
+// waited for first.
+func (p *pool) pipeline(ctx context.Context, s *syncer, proc *transform.Processor, pages <-chan source.Page, b *batcher,
+	start func(source.Page) error, end func(source.Page) (bool, error)) (bool, error) {
+	var queue []*flowing  // in order; all but the last handed out whole
+	issued, taken := 0, 0 // chunks handed out and taken back, since the start
+	open := true
+	drain := func() {
+		for ; taken < issued; taken++ {
+			<-p.ring[taken%len(p.ring)].done
+		}
+	}
+	add := func(page source.Page) {
+		f := &flowing{page: page}
+		if n := len(page.Records); n > 0 {
+			f.size = chunkSize(n, p.n)
+			f.nch = (n + f.size - 1) / f.size
+		}
+		queue = append(queue, f)
+		p.deepest = max(p.deepest, len(queue))
+	}
+	for {
+		// Hand out the last page's chunks while the ring has room.
+		if n := len(queue); n > 0 {
+			for f := queue[n-1]; f.sent < f.nch && issued-taken < len(p.ring); f.sent, issued = f.sent+1, issued+1 {
+				c := p.ring[issued%len(p.ring)]
+				c.recs, c.parent = f.page.Records[f.sent*f.size:min((f.sent+1)*f.size, len(f.page.Records))], f.page.Parent
+				p.work <- c
+			}
+		}
+		if len(queue) == 0 {
+			if !open {
+				return false, nil
+			}
+			page, ok := <-pages
+			if !ok {
+				return false, nil
+			}
+			add(page)
+			continue
+		}
+		h := queue[0]
+		if !h.begun {
+			h.begun = true
+			if err := start(h.page); err != nil {
+				drain()
+				return false, err
+			}
+		}
+		if h.taken == h.nch {
+			queue[0] = nil
+			queue = queue[1:]
+			goOn, err := end(h.page)
+			if err != nil || !goOn {
+				drain()
+				return !goOn, err
+			}
+			continue
+		}
+		c := p.ring[taken%len(p.ring)]
+		if last := queue[len(queue)-1]; open && last.sent == last.nch && issued-taken < len(p.ring) {
+			// A free chunk and nothing left to hand out: take the next
+			// page as soon as the reader has it, or this chunk back.
+			select {
+			case <-c.done:
+			case page, ok := <-pages:
+				if !ok {
+					open = false
+				} else {
+					add(page)
+				}
+				continue
+			}
+		} else {
+			<-c.done
+		}
+		taken++
+		h.taken++
+		if err := p.pass(ctx, s, proc, h.page, c, b); err != nil {
+			drain()
+			return false, err
+		}
+	}
 }

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -26,12 +29,16 @@ import (
 // only _raw holds), rejects, filtered records, conversion warnings (more
 // than ten per field, so some are counted and not printed), child arrays
 // with rejected elements, and — at failAt, if above 0 — a record whose
-// field fails the sync.
+// field fails the sync. A file page holds batch_size (100) records, so
+// the first record of each page from the second on repeats a key of
+// the page before.
 func sameJSONL(t *testing.T, n, failAt int) string {
 	var b strings.Builder
 	for i := 1; i <= n; i++ {
 		id := fmt.Sprintf(`"%d"`, i)
 		switch {
+		case i%100 == 1 && i > 100:
+			id = fmt.Sprintf(`"%d"`, i-2) // the previous page's
 		case i%37 == 0:
 			id = `""`
 		case i%41 == 0:
@@ -149,7 +156,10 @@ type sameRun struct {
 	events                  []string
 }
 
-func runSame(t *testing.T, plan *pipeline.Plan, workers int, full, window bool) sameRun {
+// runSame runs plan twice (the second --full). Without hooks, the reader
+// runs ahead of the record path and pages flow through the workers one
+// after the other; hooks hold the reader until a page was processed.
+func runSame(t *testing.T, plan *pipeline.Plan, workers int, full, window, withHooks bool) sameRun {
 	t.Helper()
 	d, db := openPostgres(t)
 	var logs lockedBuffer
@@ -175,7 +185,10 @@ func runSame(t *testing.T, plan *pipeline.Plan, workers int, full, window bool) 
 	}
 	out.warnings, out.notPrinted = map[string]int64{}, map[string]int64{}
 	for run := 0; run < 2; run++ { // a second, full run updates and leaves rows unchanged
-		o := runner.Options{Dest: d, Logger: log, Hooks: hooks, Workers: workers, Full: full || run > 0}
+		o := runner.Options{Dest: d, Logger: log, Workers: workers, Full: full || run > 0}
+		if withHooks {
+			o.Hooks = hooks
+		}
 		if window {
 			o.Start, o.End = time.Date(2024, 1, 5, 0, 0, 0, 0, time.UTC), time.Date(2024, 1, 20, 0, 0, 0, 0, time.UTC)
 		}
@@ -216,9 +229,7 @@ func runSame(t *testing.T, plan *pipeline.Plan, workers int, full, window bool) 
 		t.Fatal(err)
 	}
 	out.checkpoint = fmt.Sprintf("%q %q", cp.Watermark, cp.Resume)
-	out.rows = queryJSON(t, db, `SELECT (to_jsonb(t) - '_synced_at')::text FROM same_people t ORDER BY id`)
-	out.children = queryJSON(t, db, `SELECT (to_jsonb(t) - '_synced_at')::text FROM same_people_items t ORDER BY 1`)
-	out.children = append(out.children, queryJSON(t, db, `SELECT (to_jsonb(t) - '_synced_at')::text FROM same_people_made t ORDER BY 1`)...)
+	out.rows, out.children = sameRows(t, db, "_synced_at")
 	rejects, err := d.Rejects(context.Background(), sink.Filter{Pipeline: "same"})
 	if err != nil {
 		t.Fatal(err)
@@ -233,6 +244,20 @@ func runSame(t *testing.T, plan *pipeline.Plan, workers int, full, window bool) 
 		}
 	}
 	return out
+}
+
+// sameRows are the rows and child rows of samePlan's tables, without
+// the columns named in drop.
+func sameRows(t *testing.T, db *sql.DB, drop ...string) (rows, children []string) {
+	t.Helper()
+	minus := ""
+	for _, c := range drop {
+		minus += fmt.Sprintf(" - '%s'", c)
+	}
+	rows = queryJSON(t, db, `SELECT (to_jsonb(t)`+minus+`)::text FROM same_people t ORDER BY id`)
+	children = queryJSON(t, db, `SELECT (to_jsonb(t)`+minus+`)::text FROM same_people_items t ORDER BY 1`)
+	children = append(children, queryJSON(t, db, `SELECT (to_jsonb(t)`+minus+`)::text FROM same_people_made t ORDER BY 1`)...)
+	return rows, children
 }
 
 func queryJSON(t *testing.T, db *sql.DB, q string) []string {
@@ -258,7 +283,10 @@ func queryJSON(t *testing.T, db *sql.DB, q string) []string {
 // same rows, child rows, rejects, history counts, checkpoint, warnings
 // and their counts, log lines and hook events, in the same order — for
 // a whole read, a read cut by max_records mid-page and a sync that fails
-// on a record mid-page.
+// on a record mid-page. Pages hold 100 records and keys repeat across
+// them; without hooks the pages flow through the workers one after the
+// other (a page's first chunks transformed while the ordered pass is on
+// the last of the page before), with hooks page by page.
 func TestWorkersChangeNothing(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -279,16 +307,20 @@ func TestWorkersChangeNothing(t *testing.T) {
 		name       string
 		workers    int
 		gomaxprocs int
+		hooks      bool
 	}{
-		{"workers 4", 4, 0},
-		{"workers 2", 2, 0},
-		{"default, GOMAXPROCS 4", 0, 4},
-		{"workers 4, GOMAXPROCS 1", 4, 1},
+		{"workers 4", 4, 0, true},
+		{"workers 2", 2, 0, true},
+		{"default, GOMAXPROCS 4", 0, 4, true},
+		{"workers 4, GOMAXPROCS 1", 4, 1, true},
+		{"workers 2, pipelined", 2, 0, false},
+		{"workers 4, pipelined", 4, 0, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			plan := samePlan(t, sameJSONL(t, c.n, c.failAt), c.extra)
-			want := runSame(t, plan, 1, c.full, c.window)
+			want := runSame(t, plan, 1, c.full, c.window, true)
+			plain := runSame(t, plan, 1, c.full, c.window, false) // no hooks
 			if c.failAt > 0 && !strings.Contains(want.err, "record") {
 				t.Fatalf("the sync should fail on record %d: %q", c.failAt, want.err)
 			}
@@ -311,7 +343,11 @@ func TestWorkersChangeNothing(t *testing.T) {
 					if workers == 0 {
 						t.Setenv("CRMSYNC_WORKERS", "")
 					}
-					got := runSame(t, plan, workers, c.full, c.window)
+					got := runSame(t, plan, workers, c.full, c.window, v.hooks)
+					if !v.hooks {
+						compareSame(t, plain, got)
+						return
+					}
 					compareSame(t, want, got)
 				})
 			}
@@ -345,6 +381,124 @@ func compareSame(t *testing.T, want, got sameRun) {
 				t.Errorf("%s differ first at %d:\n one worker: %.600s\n    several: %.600s", l.what, i, l.w[i], l.g[i])
 				break
 			}
+		}
+	}
+}
+
+// TestWorkersKilledMidPipeline: a sync stopped while pages flow through
+// the workers (the next page's chunks handed out, the ordered pass not
+// there yet) has committed no checkpoint past a record it did not pass:
+// the next run, which goes on from the checkpoint, leaves exactly the
+// rows and child rows of a run never stopped. Keys repeat across pages
+// and batches, so a record skipped or read in the wrong order shows.
+// The stop is a cancelled context after a page (the ordered pass goes
+// on with what was read, the writer commits what was handed over) or a
+// crash after a batch: the destination fails every write from then on,
+// as if the process had died with the checkpoint of that batch stored.
+// It also checks that pages did flow through the workers.
+func TestWorkersKilledMidPipeline(t *testing.T) {
+	const n = 2000 // 20 pages of 100
+	plan := samePlan(t, sameJSONL(t, n, 0), "")
+	want := runSame(t, plan, 1, false, false, false)
+	for _, workers := range []int{1, 2, 4} {
+		for _, stop := range []struct {
+			name          string
+			page, batches int
+		}{{"cancelled after page 3", 3, 0}, {"cancelled after page 14", 14, 0}, {"crash after batch 2", 0, 2}, {"crash after batch 9", 0, 9}} {
+			t.Run(fmt.Sprintf("workers %d, %s", workers, stop.name), func(t *testing.T) {
+				d, db := openPostgres(t)
+				var logs lockedBuffer
+				log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				o := runner.Options{Dest: d, Logger: log, Workers: workers, Progress: func(p runner.Progress) {
+					if p.Pages == stop.page {
+						cancel()
+					}
+				}}
+				if stop.batches > 0 {
+					o.Dest = &crashAfter{Destination: d, left: stop.batches}
+				}
+				r := runner.Sync(ctx, plan, plan.Entities[0], o)
+				if r.Err == nil {
+					t.Fatalf("the sync should stop: processed %d", r.Processed)
+				}
+				cp, err := d.Checkpoint(context.Background(), "same", "people")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if cp.Resume == "" {
+					t.Fatalf("the batches before the stop should commit a position")
+				}
+				if rows, _ := sameRows(t, db); len(rows) >= len(want.rows) {
+					t.Fatalf("the stopped sync left %d rows, the whole read %d", len(rows), len(want.rows))
+				}
+				if workers > 1 {
+					held := 0
+					if m := regexp.MustCompile(`at most (\d+) pages in the record workers`).FindStringSubmatch(logs.b.String()); m != nil {
+						held, _ = strconv.Atoi(m[1])
+					}
+					if held < 2 {
+						t.Errorf("pages did not flow through the workers one after the other (%d at once):\n%.2000s", held, logs.b.String())
+					}
+				}
+				r = runner.Sync(context.Background(), plan, plan.Entities[0], runner.Options{Dest: d, Logger: quiet(), Workers: workers})
+				if r.Err != nil {
+					t.Fatal(r.Err)
+				}
+				rows, children := sameRows(t, db, "_synced_at")
+				compareLists(t, "rows", stripSyncID(want.rows), stripSyncID(rows))
+				compareLists(t, "child rows", stripSyncID(want.children), stripSyncID(children))
+			})
+		}
+	}
+}
+
+// crashAfter is a destination that dies after left batches: every later
+// write fails and stores nothing.
+type crashAfter struct {
+	sink.Destination
+	mu   sync.Mutex
+	left int
+}
+
+func (c *crashAfter) Write(ctx context.Context, b *sink.Batch) (sink.Result, error) {
+	c.mu.Lock()
+	dead := c.left <= 0
+	c.left--
+	c.mu.Unlock()
+	if dead {
+		return sink.Result{}, fmt.Errorf("the process died")
+	}
+	return c.Destination.Write(ctx, b)
+}
+
+// stripSyncID drops "_sync_id" from rows read with sameRows.
+func stripSyncID(rows []string) []string {
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		var m map[string]any
+		dec := json.NewDecoder(strings.NewReader(r))
+		dec.UseNumber()
+		if err := dec.Decode(&m); err != nil {
+			panic(err)
+		}
+		delete(m, "_sync_id")
+		b, _ := json.Marshal(m)
+		out[i] = string(b)
+	}
+	return out
+}
+
+func compareLists(t *testing.T, what string, want, got []string) {
+	t.Helper()
+	if len(want) != len(got) {
+		t.Errorf("%s: %d, want %d", what, len(got), len(want))
+	}
+	for i := range min(len(want), len(got)) {
+		if want[i] != got[i] {
+			t.Errorf("%s differ first at %d:\n want: %.600s\n  got: %.600s", what, i, want[i], got[i])
+			return
 		}
 	}
 }

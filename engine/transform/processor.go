@@ -103,6 +103,8 @@ type Processor struct {
 	found, parentFound     []bool
 	order, parentOrder     keyOrder
 	cells                  cellPlan // the last record's Keys, read (cells.go)
+
+	boxes value.Boxes // text fields' values, boxed without an allocation each
 }
 
 type eventKind uint8
@@ -210,6 +212,8 @@ func (pr *Processor) Process(rec source.Record, out *Output) {
 					reg = pr.parentResults[f.region.slot]
 				}
 				v, err = f.conv.PhoneIn(r, reg.Str)
+			} else if r.Type == gjson.String && f.conv.Type() == value.String {
+				v = pr.boxes.String(r.Str) // what FromJSON returns, boxed from a slab
 			} else {
 				v, err = f.conv.FromJSON(r)
 			}

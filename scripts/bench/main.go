@@ -22,6 +22,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
@@ -39,7 +40,7 @@ import (
 
 func main() {
 	if len(os.Args) > 1 {
-		refs := map[string]func([]string) error{"limit": refLimit, "copy": refCopy, "staged": refStaged}
+		refs := map[string]func([]string) error{"limit": refLimit, "copy": refCopy, "staged": refStaged, "gen": refGen}
 		if f, ok := refs[os.Args[1]]; ok {
 			if err := f(os.Args[2:]); err != nil {
 				fmt.Fprintln(os.Stderr, "crmsync-bench "+os.Args[1]+":", err)
@@ -47,7 +48,7 @@ func main() {
 			}
 			return
 		}
-		fmt.Fprintln(os.Stderr, "usage: bench [limit|copy|staged ...]; with no arguments, the whole comparison")
+		fmt.Fprintln(os.Stderr, "usage: bench [limit|copy|staged|gen ...]; with no arguments, the whole comparison")
 		os.Exit(2)
 	}
 	if err := drive(); err != nil {
@@ -182,6 +183,27 @@ func measure(name string, args ...string) (usage, error) {
 
 // generate writes n contacts; changed gives every row other values
 // (last name, amount, updatedAt) with the same ids.
+// refGen (gen [-changed] N FILE) writes the contacts a run measures and
+// the bench pipeline beside them (DIR/bench.yaml), to time one step
+// alone, alternating binaries: crmsync run --dry-run DIR/bench.yaml.
+func refGen(args []string) error {
+	fs := flag.NewFlagSet("gen", flag.ExitOnError)
+	changed := fs.Bool("changed", false, "the changed variant of every contact")
+	fs.Parse(args)
+	if fs.NArg() != 2 {
+		return fmt.Errorf("want N FILE")
+	}
+	n, err := strconv.Atoi(fs.Arg(0))
+	if err != nil || n <= 0 {
+		return fmt.Errorf("N %q: want a positive number", fs.Arg(0))
+	}
+	path := fs.Arg(1)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(path), "bench.yaml"), []byte(strings.Replace(pipelineYAML, "contacts.jsonl", filepath.Base(path), 1)), 0o644); err != nil {
+		return err
+	}
+	return generate(path, n, *changed)
+}
+
 func generate(path string, n int, changed bool) error {
 	f, err := os.Create(path)
 	if err != nil {
