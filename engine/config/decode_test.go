@@ -3,6 +3,7 @@ package config
 import (
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -93,5 +94,46 @@ func TestIsSecretPathByType(t *testing.T) {
 	other := Parse("demo.yaml", []byte("source: {type: sql}\n"), Options{SettingsTypes: testTypes})
 	if other.IsSecretPath("/source/auth/token") {
 		t.Error("a path is secret only for the kind whose type says so")
+	}
+}
+
+// A mapping whose keys depend on a discriminator, as http auth's do.
+type testVariantA struct {
+	Token Secret `yaml:"token"`
+}
+
+type testVariantB struct {
+	User string            `yaml:"user"`
+	Keys map[string]Secret `yaml:"keys"`
+}
+
+type testVariants struct {
+	Kind string `yaml:"kind"`
+	Held []any  `yaml:"-"`
+}
+
+func (*testVariants) SettingsVariants() []reflect.Type {
+	return []reflect.Type{reflect.TypeFor[testVariantA](), reflect.TypeFor[testVariantB]()}
+}
+
+func (v *testVariants) SettingsValues() []any { return v.Held }
+
+func TestSecretAtVariants(t *testing.T) {
+	type holder struct {
+		V *testVariants `yaml:"v"`
+	}
+	ty := reflect.TypeFor[holder]()
+	for keys, want := range map[string]bool{
+		"v/token": true, "v/keys/x": true, "v/user": false, "v/kind": false, "v/keys": false, "v/nope": false,
+	} {
+		if got := SecretAt(ty, strings.Split(keys, "/")); got != want {
+			t.Errorf("SecretAt(%s) = %v, want %v", keys, got, want)
+		}
+	}
+	h := holder{V: &testVariants{Held: []any{testVariantB{Keys: map[string]Secret{"x": NewSecret("s")}}}}}
+	var got []string
+	WalkSecrets(&h, "", func(p string, s Secret) { got = append(got, p+"="+s.Reveal()) })
+	if !slices.Equal(got, []string{"/v/keys/x=s"}) {
+		t.Errorf("WalkSecrets found %v, want the held variant's secret at its path", got)
 	}
 }

@@ -38,15 +38,37 @@ func (d *Document) DecodeSettings(p *Pipeline, src, ent reflect.Type) error {
 
 var secretType = reflect.TypeFor[Secret]()
 
+// Variants is a settings type whose mapping decodes into one of several
+// types, picked by a key in it (http auth's type). A key below it is a
+// secret when it is one in any of them: over-redacting never leaks.
+type Variants interface {
+	SettingsVariants() []reflect.Type
+}
+
+// Decoded is a settings value holding what its mapping decoded into
+// (the Variants value of its type), for WalkSecrets.
+type Decoded interface {
+	SettingsValues() []any
+}
+
+var variantsType = reflect.TypeFor[Variants]()
+
 // SecretAt reports whether the keys below a settings struct of type t
 // lead to a Secret: a Secret field, or a value of a map of them.
 func SecretAt(t reflect.Type, keys []string) bool {
-	for _, k := range keys {
+	for i, k := range keys {
 		for t != nil && t.Kind() == reflect.Pointer {
 			t = t.Elem()
 		}
 		if t == nil {
 			return false
+		}
+		if reflect.PointerTo(t).Implements(variantsType) {
+			for _, v := range reflect.New(t).Interface().(Variants).SettingsVariants() {
+				if SecretAt(v, keys[i:]) {
+					return true
+				}
+			}
 		}
 		switch t.Kind() {
 		case reflect.Struct:
@@ -107,6 +129,13 @@ func walkSecrets(v reflect.Value, path string, fn func(string, Secret)) {
 	if v.Type() == secretType {
 		fn(path, v.Interface().(Secret))
 		return
+	}
+	if v.CanAddr() {
+		if dv, ok := v.Addr().Interface().(Decoded); ok {
+			for _, x := range dv.SettingsValues() {
+				walkSecrets(reflect.ValueOf(x), path, fn)
+			}
+		}
 	}
 	switch v.Kind() {
 	case reflect.Struct:
