@@ -224,13 +224,18 @@ entities:
 	}
 	var dump bytes.Buffer
 	auth := plan.Source.Settings.(*httpsrc.SourceConfig).Auth
-	for _, s := range []any{auth.Headers["X-Auth-Key"], auth.Query["api_key"]} {
-		dump.WriteString(strings.Join([]string{fmtAll(s)}, ""))
+	secrets := map[string]config.Secret{}
+	config.WalkSecrets(auth, "/auth", func(p string, s config.Secret) { secrets[p] = s })
+	for _, s := range []any{secrets["/auth/headers/X-Auth-Key"], secrets["/auth/query/api_key"], auth, *auth} {
+		dump.WriteString(fmtAll(s))
+	}
+	if j, err := json.Marshal(auth); err != nil || strings.Contains(string(j), "SECRET") {
+		t.Fatalf("auth as JSON: %s, %v", j, err)
 	}
 	if strings.Contains(dump.String(), "SECRET") {
 		t.Fatalf("a secret prints: %s", dump.String())
 	}
-	if got := auth.Headers["X-Auth-Key"].Reveal(); got != "key-SECRET-1" {
+	if got := secrets["/auth/headers/X-Auth-Key"].Reveal(); got != "key-SECRET-1" {
 		t.Fatalf("Reveal = %q", got)
 	}
 }
@@ -322,7 +327,13 @@ entities:
 	if plan == nil {
 		t.Fatal(f)
 	}
-	if got := plan.Source.Settings.(*httpsrc.SourceConfig).Auth.Token.Reveal(); got != "12345" {
+	var got string
+	config.WalkSecrets(plan.Source.Settings.(*httpsrc.SourceConfig).Auth, "/auth", func(p string, s config.Secret) {
+		if p == "/auth/token" {
+			got = s.Reveal()
+		}
+	})
+	if got != "12345" {
 		t.Errorf("token %q, want the text 12345", got)
 	}
 	if plan.Source.Settings.(*httpsrc.SourceConfig).RateLimit.PerSecond != 4 || plan.Entities[0].BatchSize != 50 {

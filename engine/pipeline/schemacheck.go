@@ -135,17 +135,19 @@ func otherKindKey(schemaURL, key string) (typ string, ok bool) {
 	return m[2], slices.Contains(allowedKeys(union), key)
 }
 
-// styleDef matches the schema location of a pagination style's keys.
-var styleDef = regexp.MustCompile(`/\$defs/paginate_([a-z0-9_]+)(/additionalProperties)?$`)
+// variantDef matches the schema location of the keys of a pagination
+// style (paginate_<style>) or of an auth type (auth_<type>).
+var variantDef = regexp.MustCompile(`/\$defs/(paginate|auth)_([a-z0-9_]+)(/additionalProperties)?$`)
 
-// otherStyleKey reports whether key, unknown where it is, is a key of
-// another pagination style, and names the style in force.
-func otherStyleKey(schemaURL, key string) (style string, ok bool) {
-	m := styleDef.FindStringSubmatch(schemaURL)
-	if m == nil || m[1] == "any" {
-		return "", false
+// otherVariantKey reports whether key, unknown where it is, is a key of
+// another pagination style or auth type, and names the mapping (paginate
+// or auth) and the variant in force.
+func otherVariantKey(schemaURL, key string) (def, variant string, ok bool) {
+	m := variantDef.FindStringSubmatch(schemaURL)
+	if m == nil || m[2] == "any" {
+		return "", "", false
 	}
-	return m[1], slices.Contains(allowedKeys("#/$defs/paginate_any"), key)
+	return m[1], m[2], slices.Contains(allowedKeys("#/$defs/"+m[1]+"_any"), key)
 }
 
 func pointer(loc []string) string {
@@ -163,8 +165,12 @@ func reportSchemaError(d *config.Document, e *jsonschema.ValidationError, path s
 	case *kind.AdditionalProperties:
 		allowed := allowedKeys(e.SchemaURL)
 		for _, p := range k.Properties {
-			if style, ok := otherStyleKey(e.SchemaURL, p); ok {
-				d.AddKeyf(path+"/"+config.Escape(p), diag.Error, "wrong-style-setting", "setting %q of %s does not belong to pagination style %s", p, what, style)
+			if def, v, ok := otherVariantKey(e.SchemaURL, p); ok {
+				if def == "auth" {
+					d.AddKeyf(path+"/"+config.Escape(p), diag.Error, "wrong-auth-setting", "setting %q of %s does not belong to auth type %s", p, what, v)
+				} else {
+					d.AddKeyf(path+"/"+config.Escape(p), diag.Error, "wrong-style-setting", "setting %q of %s does not belong to pagination style %s", p, what, v)
+				}
 				continue
 			}
 			if typ, ok := otherKindKey(e.SchemaURL, p); ok {

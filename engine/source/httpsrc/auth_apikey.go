@@ -3,9 +3,21 @@ package httpsrc
 import (
 	"context"
 	"net/http"
+
+	"github.com/crmsync/crmsync/engine/config"
 )
 
-func init() { registerAuth("api_key", compileAPIKey) }
+func init() {
+	registerAuth("api_key", "Fixed secrets sent as headers and/or query parameters.", compileAPIKey)
+}
+
+// apiKeyConfig is the keys of type api_key.
+type apiKeyConfig struct {
+	Headers map[string]config.Secret `yaml:"headers" desc:"api_key: headers to send, name → value (Arrivy: X-Auth-Key and X-Auth-Token)."`
+	Query   map[string]config.Secret `yaml:"query" desc:"api_key: query parameters to send, name → value. Their values are redacted from every URL crmsync prints."`
+}
+
+func (a *apiKeyConfig) secretHeaders() []string { return sortedKeys(a.Headers) }
 
 // apiKeyAuth sends fixed secrets as headers and/or query parameters
 // (Arrivy: X-Auth-Key and X-Auth-Token).
@@ -13,7 +25,7 @@ type apiKeyAuth struct {
 	headers, query []kv
 }
 
-func compileAPIKey(a *Auth, c *problems, at string) (authMaker, []string) {
+func compileAPIKey(a *apiKeyConfig, c *problems, at string) (authMaker, []string) {
 	if len(a.Headers) == 0 && len(a.Query) == 0 {
 		c.errf(at+"/headers", "missing-setting", "auth type api_key needs headers or query (name → secret value), for example headers: {X-Auth-Key: ${env:KEY}}")
 	}

@@ -4,9 +4,22 @@ import (
 	"context"
 	"net/http"
 	"regexp"
+
+	"github.com/crmsync/crmsync/engine/config"
 )
 
-func init() { registerAuth("bearer", compileBearer) }
+func init() {
+	registerAuth("bearer", "A token sent in the Authorization header.", compileBearer)
+}
+
+// bearerConfig is the keys of type bearer.
+type bearerConfig struct {
+	Token  config.Secret "yaml:\"token\" desc:\"bearer: the token sent as `Authorization: <scheme> <token>`.\""
+	Scheme string        `yaml:"scheme" desc:"bearer: the word before the token in the Authorization header (default Bearer)."`
+	// Format is the whole Authorization value with {{ token }} where the
+	// token goes, for schemes that are not "<scheme> <token>".
+	Format string `yaml:"format" desc:"bearer: the whole Authorization value with {{ token }} in it, for APIs with their own form (CallRail: 'Token token=\"{{ token }}\"'). Not together with scheme."`
+}
 
 var tokenHole = regexp.MustCompile(`\{\{\s*token\s*\}\}`)
 
@@ -16,7 +29,7 @@ type bearerAuth struct {
 	value string
 }
 
-func compileBearer(a *Auth, c *problems, at string) (authMaker, []string) {
+func compileBearer(a *bearerConfig, c *problems, at string) (authMaker, []string) {
 	if !a.Token.IsSet() {
 		c.errf(at+"/token", "missing-setting", "auth type bearer needs token (write it as ${env:NAME} or ${file:PATH})")
 	}

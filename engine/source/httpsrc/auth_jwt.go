@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/crmsync/crmsync/engine/config"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/jwt"
 )
@@ -26,7 +27,21 @@ import (
 // service-account JSON key, read from key_file or key when the first
 // token is needed (so lint needs no key); a key that does not parse is an
 // error naming the file, never showing the key.
-func init() { registerAuth("jwt", compileJWT) }
+func init() {
+	registerAuth("jwt", "A signed JWT assertion (RFC 7523) from a service-account key, exchanged at the token URL for an access token.", compileJWT)
+}
+
+// jwtSettings is the keys of type jwt: key_file is the path of a
+// service-account JSON key (client_email, private_key, private_key_id,
+// token_uri), key its contents; token_url overrides the key's token_uri;
+// subject is the user to act for (domain-wide delegation).
+type jwtSettings struct {
+	TokenURL string        `yaml:"token_url" desc:"oauth2: the token endpoint. jwt: overrides the key's token_uri."`
+	Scopes   []string      `yaml:"scopes" desc:"oauth2, jwt: scopes to request."`
+	KeyFile  string        `yaml:"key_file" desc:"jwt: path of the service-account JSON key (client_email, private_key, private_key_id, token_uri), read at the first token request: ${env:GOOGLE_APPLICATION_CREDENTIALS}."`
+	Key      config.Secret `yaml:"key" desc:"jwt: the service-account JSON key itself, instead of key_file (${env:NAME})."`
+	Subject  string        `yaml:"subject" desc:"jwt: the user the service account acts for (domain-wide delegation); empty: the account itself."`
+}
 
 // serviceAccountKey is the part of a service-account JSON key jwt reads.
 type serviceAccountKey struct {
@@ -37,7 +52,7 @@ type serviceAccountKey struct {
 	TokenURI     string `json:"token_uri"`
 }
 
-func compileJWT(a *Auth, c *problems, at string) (authMaker, []string) {
+func compileJWT(a *jwtSettings, c *problems, at string) (authMaker, []string) {
 	switch {
 	case a.KeyFile == "" && !a.Key.IsSet():
 		c.errf(at+"/key_file", "missing-setting", "auth type jwt needs key_file (the path of the service-account JSON key, ${env:GOOGLE_APPLICATION_CREDENTIALS}) or key (its contents, ${env:NAME})")
@@ -50,11 +65,6 @@ func compileJWT(a *Auth, c *problems, at string) (authMaker, []string) {
 	if a.TokenURL != "" {
 		if u, err := url.Parse(a.TokenURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			c.errf(at+"/token_url", "invalid-value", "token_url %q is not an http(s) URL", a.TokenURL)
-		}
-	}
-	for k, set := range map[string]bool{"client_id": a.ClientID != "", "client_secret": a.ClientSecret.IsSet(), "refresh_token": a.RefreshToken.IsSet(), "grant": a.Grant != ""} {
-		if set {
-			c.errf(at+"/"+k, "unused-setting", "auth type jwt does not use %s: the service-account key signs the token request", k)
 		}
 	}
 	h := sha256.Sum256([]byte(strings.Join([]string{"jwt", a.KeyFile, a.Key.Reveal(), a.TokenURL, a.Subject, strings.Join(a.Scopes, " ")}, "\x00")))
@@ -73,7 +83,7 @@ func compileJWT(a *Auth, c *problems, at string) (authMaker, []string) {
 // later one with it. A key that does not read is not remembered: the
 // next request (crmsync serve's next tick) reads the file again. The
 // caller (oauth2Auth.token) runs one fetch at a time.
-func jwtFetch(a *Auth) func(ctx context.Context) (*oauth2.Token, error) {
+func jwtFetch(a *jwtSettings) func(ctx context.Context) (*oauth2.Token, error) {
 	var conf *jwt.Config
 	return func(ctx context.Context) (*oauth2.Token, error) {
 		if conf == nil {
@@ -89,7 +99,7 @@ func jwtFetch(a *Auth) func(ctx context.Context) (*oauth2.Token, error) {
 
 // jwtConfig parses the service-account key. Its errors name the file
 // (or key:) and the member, never a value of it.
-func jwtConfig(a *Auth) (*jwt.Config, error) {
+func jwtConfig(a *jwtSettings) (*jwt.Config, error) {
 	from, raw := "auth.key", []byte(a.Key.Reveal())
 	if a.KeyFile != "" {
 		from = "auth.key_file " + a.KeyFile

@@ -248,7 +248,6 @@ func TestJWTCompileProblems(t *testing.T) {
 		{"no key", `{type: jwt, scopes: [s]}`, "/source/auth/key_file missing-setting"},
 		{"both", `{type: jwt, key_file: /k, key: x, scopes: [s]}`, "/source/auth/key conflicting-settings"},
 		{"no scopes", `{type: jwt, key_file: /k}`, "/source/auth/scopes missing-setting"},
-		{"client id", `{type: jwt, key_file: /k, scopes: [s], client_id: c}`, "/source/auth/client_id unused-setting"},
 		{"token url", `{type: jwt, key_file: /k, scopes: [s], token_url: "ftp://x"}`, "/source/auth/token_url invalid-value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

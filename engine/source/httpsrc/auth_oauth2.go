@@ -14,11 +14,27 @@ import (
 	"sync"
 	"time"
 
+	"github.com/crmsync/crmsync/engine/config"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
 
-func init() { registerAuth("oauth2", compileOAuth2) }
+func init() {
+	registerAuth("oauth2", "An OAuth 2.0 access token from token_url (client_credentials or refresh_token grant), cached and renewed.", compileOAuth2)
+}
+
+// oauth2Config is the keys of type oauth2.
+type oauth2Config struct {
+	Grant        string        `yaml:"grant" enum:"client_credentials,refresh_token" desc:"oauth2: the grant used to get tokens."`
+	TokenURL     string        `yaml:"token_url" desc:"oauth2: the token endpoint. jwt: overrides the key's token_uri."`
+	ClientID     string        `yaml:"client_id" desc:"oauth2: the client id."`
+	ClientSecret config.Secret `yaml:"client_secret" desc:"oauth2: the client secret."`
+	RefreshToken config.Secret `yaml:"refresh_token" desc:"oauth2 refresh_token grant: the long-lived refresh token."`
+	Scopes       []string      `yaml:"scopes" desc:"oauth2, jwt: scopes to request."`
+	// CredentialsFile is an authorized_user JSON file (client_id,
+	// client_secret, refresh_token) instead of the three settings.
+	CredentialsFile string `yaml:"credentials_file" desc:"oauth2 refresh_token grant: an authorized_user JSON file (client_id, client_secret, refresh_token) instead of those three settings."`
+}
 
 // earlyExpiry renews a token this long before the server says it expires
 // (a quarter of its life for short-lived tokens), so that no request
@@ -42,7 +58,7 @@ type oauth2Auth struct {
 // OAuth2Grants are the grants auth type oauth2 can use (grant:).
 var OAuth2Grants = []string{"client_credentials", "refresh_token"}
 
-func compileOAuth2(a *Auth, c *problems, at string) (authMaker, []string) {
+func compileOAuth2(a *oauth2Config, c *problems, at string) (authMaker, []string) {
 	grant := a.Grant
 	if grant == "" {
 		grant = "client_credentials"
@@ -89,7 +105,7 @@ func compileOAuth2(a *Auth, c *problems, at string) (authMaker, []string) {
 	}, nil
 }
 
-func newOAuth2(grant string, a *Auth, client *http.Client, timeout time.Duration) *oauth2Auth {
+func newOAuth2(grant string, a *oauth2Config, client *http.Client, timeout time.Duration) *oauth2Auth {
 	o := &oauth2Auth{client: client, timeout: timeout}
 	switch grant {
 	case "refresh_token":

@@ -10,10 +10,23 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
 
+	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/exprfn"
 )
 
-func init() { registerAuth("signed", compileSigned) }
+func init() {
+	registerAuth("signed", "Headers computed for every request (and every retry) by expressions over secrets and the request.", compileSigned)
+}
+
+// signedConfig is the keys of type signed: headers computed by
+// expressions over secrets.<name> and the request (method, url, host,
+// path, query, body), with hmac_sha256, base64, unix_now …
+type signedConfig struct {
+	Secrets map[string]config.Secret `yaml:"secrets" desc:"signed: secret values the sign expressions read as secrets.<name>; redacted from all output."`
+	Sign    map[string]string        `yaml:"sign" desc:"signed: header name → expr expression computed for every request, retries included, over secrets.<name>, method, url, host, path, query and body, with hmac_sha256, hmac_sha1, sha256, base64, base64_decode, hex and unix_now; it must give text. The values are redacted from all output."`
+}
+
+func (a *signedConfig) secretHeaders() []string { return sortedKeys(a.Sign) }
 
 // signEnv is what a signed header's expression sees, fresh for every
 // request (each page and each retry).
@@ -39,7 +52,7 @@ type signedHeader struct {
 	prog      *vm.Program
 }
 
-func compileSigned(a *Auth, c *problems, at string) (authMaker, []string) {
+func compileSigned(a *signedConfig, c *problems, at string) (authMaker, []string) {
 	if len(a.Sign) == 0 {
 		c.errf(at+"/sign", "missing-setting", "auth type signed needs sign: header name → expression, for example Authorization: 'secrets.id + \":\" + base64(hmac_sha256(secrets.key, string(unix_now())))'")
 	}
@@ -58,9 +71,6 @@ func compileSigned(a *Auth, c *problems, at string) (authMaker, []string) {
 			continue
 		}
 		s.headers = append(s.headers, signedHeader{http.CanonicalHeaderKey(name), src, prog})
-	}
-	for _, name := range sortedKeys(a.Headers) {
-		c.errf(at+"/headers/"+escapePointer(name), "invalid-value", "auth type signed computes its headers with sign: (name → expression); headers belongs to api_key")
 	}
 	return func(*sourceState, *openEnv) authenticator { return s }, nil
 }

@@ -12,9 +12,22 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/crmsync/crmsync/engine/config"
 )
 
-func init() { registerAuth("aws_sigv4", compileSigV4) }
+func init() {
+	registerAuth("aws_sigv4", "AWS Signature Version 4 over every request (its body hashed), for the service's signing name in the region.", compileSigV4)
+}
+
+// sigv4Config is the keys of type aws_sigv4.
+type sigv4Config struct {
+	Service         string        `yaml:"service" desc:"aws_sigv4: the signing name of the AWS service (athena, execute-api, es)."`
+	Region          string        `yaml:"region" desc:"aws_sigv4: the AWS region the requests go to (us-east-1)."`
+	AccessKeyID     config.Secret `yaml:"access_key_id" desc:"aws_sigv4: the access key id (AKIA…, or ASIA… with a session_token)."`
+	SecretAccessKey config.Secret `yaml:"secret_access_key" desc:"aws_sigv4: the secret access key. Never printed."`
+	SessionToken    config.Secret `yaml:"session_token" desc:"aws_sigv4: the session token of temporary credentials (sent as X-Amz-Security-Token)."`
+}
 
 // sigv4Auth signs every request with AWS Signature Version 4 (the signer
 // of aws-sdk-go-v2, not a hand-made one): X-Amz-Date, X-Amz-Security-Token
@@ -32,7 +45,7 @@ type sigv4Auth struct {
 // with dashes (athena, execute-api, us-east-1).
 var signingName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 
-func compileSigV4(a *Auth, c *problems, at string) (authMaker, []string) {
+func compileSigV4(a *sigv4Config, c *problems, at string) (authMaker, []string) {
 	if a.Service == "" {
 		c.errf(at+"/service", "missing-setting", "auth type aws_sigv4 needs service: the signing name of the AWS service (athena, execute-api, es)")
 	} else if !signingName.MatchString(a.Service) {

@@ -69,7 +69,7 @@ func TestSigV4Vectors(t *testing.T) {
 			method, target, header, body := parseSuiteRequest(t, string(fixture(t, "aws-sigv4/"+name+"/request.txt")))
 			_, _, want, _ := parseSuiteRequest(t, string(fixture(t, "aws-sigv4/"+name+"/header-signed-request.txt")))
 
-			a := &Auth{Type: "aws_sigv4", Service: c.Service, Region: c.Region,
+			a := &sigv4Config{Service: c.Service, Region: c.Region,
 				AccessKeyID: config.NewSecret(c.Credentials.AccessKeyID), SecretAccessKey: config.NewSecret(c.Credentials.SecretAccessKey),
 				SessionToken: config.NewSecret(c.Credentials.Token)}
 			p := &problems{}
@@ -215,21 +215,21 @@ func awsEscape(s string) string {
 
 // TestSigV4Compile: what lint says about incomplete aws_sigv4 settings.
 func TestSigV4Compile(t *testing.T) {
-	full := Auth{Type: "aws_sigv4", Service: "athena", Region: "us-east-1",
+	full := sigv4Config{Service: "athena", Region: "us-east-1",
 		AccessKeyID: config.NewSecret("AKID"), SecretAccessKey: config.NewSecret("s")}
 	cases := []struct {
 		name   string
-		change func(a *Auth)
+		change func(a *sigv4Config)
 		path   string
 		want   string
 	}{
-		{"complete", func(*Auth) {}, "", ""},
-		{"no service", func(a *Auth) { a.Service = "" }, "/source/auth/service", "needs service"},
-		{"bad service", func(a *Auth) { a.Service = "Athena Service" }, "/source/auth/service", "not an AWS signing name"},
-		{"no region", func(a *Auth) { a.Region = "" }, "/source/auth/region", "needs region"},
-		{"bad region", func(a *Auth) { a.Region = "US East" }, "/source/auth/region", "not an AWS region name"},
-		{"no key id", func(a *Auth) { a.AccessKeyID = config.Secret{} }, "/source/auth/access_key_id", "needs access_key_id"},
-		{"no secret", func(a *Auth) { a.SecretAccessKey = config.Secret{} }, "/source/auth/secret_access_key", "needs secret_access_key"},
+		{"complete", func(*sigv4Config) {}, "", ""},
+		{"no service", func(a *sigv4Config) { a.Service = "" }, "/source/auth/service", "needs service"},
+		{"bad service", func(a *sigv4Config) { a.Service = "Athena Service" }, "/source/auth/service", "not an AWS signing name"},
+		{"no region", func(a *sigv4Config) { a.Region = "" }, "/source/auth/region", "needs region"},
+		{"bad region", func(a *sigv4Config) { a.Region = "US East" }, "/source/auth/region", "not an AWS region name"},
+		{"no key id", func(a *sigv4Config) { a.AccessKeyID = config.Secret{} }, "/source/auth/access_key_id", "needs access_key_id"},
+		{"no secret", func(a *sigv4Config) { a.SecretAccessKey = config.Secret{} }, "/source/auth/secret_access_key", "needs secret_access_key"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -176,10 +177,7 @@ func compileEntity(spec *source.Spec, p *problems) *opener {
 		r := compileRate(ent.RateLimit, p, ep+"/rate_limit", "entity:"+spec.Pipeline+"\x00"+o.entity)
 		o.entRate = &r
 	}
-	o.auth, o.secretParams = compileAuth(src.Auth, p)
-	if a := src.Auth; a != nil {
-		o.secretHeaders = append(sortedKeys(a.Headers), sortedKeys(a.Sign)...)
-	}
+	o.auth, o.secretParams, o.secretHeaders = compileAuth(src.Auth, p)
 	if len(src.ErrorWhen) > 0 {
 		o.errorWhen = compileErrorWhen(src.ErrorWhen, "/source/error_when", p)
 	}
@@ -484,7 +482,7 @@ func compileRate(r *RateLimit, p *problems, at, key string) rateSpec {
 	return rs
 }
 
-func compileAuth(a *Auth, p *problems) (authMaker, []string) {
+func compileAuth(a *Auth, p *problems) (authMaker, []string, []string) {
 	typ := "none"
 	if a != nil && a.Type != "" {
 		typ = a.Type
@@ -492,12 +490,24 @@ func compileAuth(a *Auth, p *problems) (authMaker, []string) {
 	k, ok := authKinds[typ]
 	if !ok {
 		p.errf("/source/auth/type", "invalid-value", "unknown auth type %q: want one of %s", typ, strings.Join(authTypes(), ", "))
-		return authKinds["none"](nil, p, "")
+		k = authKinds["none"]
 	}
-	if a == nil {
-		a = &Auth{}
+	// Keys of another type are the schema's to reject (it is generated
+	// from each type's struct): here the type's own are decoded.
+	cfg := reflect.New(k.config)
+	if ok && a != nil && a.Node != nil {
+		if err := a.Node.Decode(cfg.Interface()); err != nil {
+			p.errf("/source/auth", "wrong-type", "auth: %v", err)
+			mk, _ := authKinds["none"].compile(reflect.New(authKinds["none"].config).Interface(), p, "")
+			return mk, nil, nil
+		}
 	}
-	return k(a, p, "/source/auth")
+	mk, params := k.compile(cfg.Interface(), p, "/source/auth")
+	var headers []string
+	if h, ok := cfg.Interface().(secretHeaderer); ok {
+		headers = h.secretHeaders()
+	}
+	return mk, params, headers
 }
 
 // sortedMap lists a map as key=value pairs in key order.

@@ -125,60 +125,19 @@ type Rows struct {
 	Names []string `yaml:"names"`
 }
 
-// Auth is how HTTP requests authenticate.
+// Auth picks how HTTP requests authenticate; each type owns its other
+// keys (its config struct, registered with registerAuth), decoded from
+// Node when the source compiles.
 type Auth struct {
-	Type string `yaml:"type"` // none | api_key | bearer | basic | oauth2 | jwt | signed | aws_sigv4
+	Type string `yaml:"type" desc:"Authentication scheme."` // none | api_key | bearer | basic | oauth2 | jwt | signed | aws_sigv4
 
-	// api_key: one or more headers and/or query parameters.
-	Headers map[string]config.Secret `yaml:"headers"`
-	Query   map[string]config.Secret `yaml:"query"`
-
-	// bearer
-	Token  config.Secret `yaml:"token"`
-	Scheme string        `yaml:"scheme"` // Authorization scheme, default "Bearer"
-	// Format is the whole Authorization value with {{ token }} where the
-	// token goes, for schemes that are not "<scheme> <token>"
-	// (CallRail: 'Token token="{{ token }}"').
-	Format string `yaml:"format"`
-
-	// basic
-	Username string        `yaml:"username"`
-	Password config.Secret `yaml:"password"`
-
-	// oauth2
-	Grant        string        `yaml:"grant"` // client_credentials | refresh_token
-	TokenURL     string        `yaml:"token_url"`
-	ClientID     string        `yaml:"client_id"`
-	ClientSecret config.Secret `yaml:"client_secret"`
-	RefreshToken config.Secret `yaml:"refresh_token"`
-	Scopes       []string      `yaml:"scopes"` // oauth2 and jwt
-
-	// signed: headers computed for every request (and every retry) by
-	// expressions over secrets.<name> and the request (method, url,
-	// host, path, query, body), with hmac_sha256, base64, unix_now …
-	Secrets map[string]config.Secret `yaml:"secrets"`
-	Sign    map[string]string        `yaml:"sign"`
-
-	// jwt: a signed JWT assertion (RFC 7523) exchanged at token_url for
-	// an access token, with the issuer and RS256 key from a service-account
-	// JSON key (client_email, private_key, private_key_id, token_uri):
-	// key_file is its path, key its contents. token_url overrides the
-	// key's token_uri; subject is the user to act for (domain-wide
-	// delegation).
-	KeyFile string        `yaml:"key_file"`
-	Key     config.Secret `yaml:"key"`
-	Subject string        `yaml:"subject"`
-	// oauth2 grant refresh_token: an authorized_user JSON file
-	// (client_id, client_secret, refresh_token) instead of the three settings.
-	CredentialsFile string `yaml:"credentials_file"`
-
-	// aws_sigv4: AWS Signature Version 4 over every request (its body
-	// hashed), for the service's signing name in the region.
-	Service         string        `yaml:"service"`
-	Region          string        `yaml:"region"`
-	AccessKeyID     config.Secret `yaml:"access_key_id"`
-	SecretAccessKey config.Secret `yaml:"secret_access_key"`
-	SessionToken    config.Secret `yaml:"session_token"`
+	// Node is the auth mapping as written, for the type's own keys. It
+	// holds the secrets' text: never marshalled.
+	Node *yaml.Node `yaml:"-" json:"-"`
+	// Settings are the mapping decoded into the type's struct (every
+	// type's when the type is unknown), so the secrets in it are found.
+	// Exported so that fmt prints the Secrets in it as [redacted].
+	Settings []any `yaml:"-" json:"-"`
 }
 
 // RateLimit is a token bucket shared by every entity of the source, or by

@@ -60,7 +60,9 @@ func Schema() ([]byte, error) {
 			obj(kw("type", "string"), kw("pattern", `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`)),
 			obj(kw("type", "string"), kw("pattern", "^[0-9]+$")),
 		})))
-	defs.Set("auth", authDef())
+	if err := authDefs(defs); err != nil {
+		return nil, err
+	}
 	defs.Set("rate_limit", rateLimitDef())
 	defs.Set("retry", O("Retries with exponential back-off and jitter for 429, 5xx, connection resets, timeouts and truncated bodies, and for the error responses retry.when names.", props(
 		kw("attempts", I("How many times a request is tried in all (default 5). <PIPELINE>_RETRY_ATTEMPTS overrides it.", kw("minimum", 0))),
@@ -141,36 +143,6 @@ func Schema() ([]byte, error) {
 		return nil, err
 	}
 	return render(root)
-}
-
-func authDef() *Obj {
-	return O("How HTTP requests authenticate. type picks the scheme; each scheme reads its own settings.", props(
-		kw("type", S("Authentication scheme.", enum(httpsrc.AuthTypes()))),
-		kw("headers", secretmap("api_key: headers to send, name → value (Arrivy: X-Auth-Key and X-Auth-Token).")),
-		kw("query", secretmap("api_key: query parameters to send, name → value. Their values are redacted from every URL crmsync prints.")),
-		kw("token", secret("bearer: the token sent as `Authorization: <scheme> <token>`.")),
-		kw("scheme", S("bearer: the word before the token in the Authorization header (default Bearer).")),
-		kw("format", S(`bearer: the whole Authorization value with {{ token }} in it, for APIs with their own form (CallRail: 'Token token="{{ token }}"'). Not together with scheme.`)),
-		kw("username", S("basic: the user name.")),
-		kw("password", secret("basic: the password.")),
-		kw("grant", S("oauth2: the grant used to get tokens.", enum(httpsrc.OAuth2Grants))),
-		kw("token_url", S("oauth2: the token endpoint. jwt: overrides the key's token_uri.")),
-		kw("client_id", S("oauth2: the client id.")),
-		kw("client_secret", secret("oauth2: the client secret.")),
-		kw("refresh_token", secret("oauth2 refresh_token grant: the long-lived refresh token.")),
-		kw("scopes", strarray("oauth2, jwt: scopes to request.")),
-		kw("secrets", secretmap("signed: secret values the sign expressions read as secrets.<name>; redacted from all output.")),
-		kw("sign", strmap("signed: header name → expr expression computed for every request, retries included, over secrets.<name>, method, url, host, path, query and body, with hmac_sha256, hmac_sha1, sha256, base64, base64_decode, hex and unix_now; it must give text. The values are redacted from all output.")),
-		kw("key_file", S("jwt: path of the service-account JSON key (client_email, private_key, private_key_id, token_uri), read at the first token request: ${env:GOOGLE_APPLICATION_CREDENTIALS}.")),
-		kw("key", secret("jwt: the service-account JSON key itself, instead of key_file (${env:NAME}).")),
-		kw("subject", S("jwt: the user the service account acts for (domain-wide delegation); empty: the account itself.")),
-		kw("credentials_file", S("oauth2 refresh_token grant: an authorized_user JSON file (client_id, client_secret, refresh_token) instead of those three settings.")),
-		kw("service", S("aws_sigv4: the signing name of the AWS service (athena, execute-api, es).")),
-		kw("region", S("aws_sigv4: the AWS region the requests go to (us-east-1).")),
-		kw("access_key_id", secret("aws_sigv4: the access key id (AKIA…, or ASIA… with a session_token).")),
-		kw("secret_access_key", secret("aws_sigv4: the secret access key. Never printed.")),
-		kw("session_token", secret("aws_sigv4: the session token of temporary credentials (sent as X-Amz-Security-Token).")),
-	), "type")
 }
 
 func rateLimitDef() *Obj {

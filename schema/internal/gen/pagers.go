@@ -15,57 +15,100 @@ import (
 // and paginate_any (every key, for a paginate without a style or with an
 // unknown one). Nothing here names a style or a style's key.
 func paginateDefs(defs *Obj) error {
-	styles := httpsrc.PagerStyles()
-	shared, err := structProps("paginate", reflect.TypeFor[httpsrc.Paginate]())
+	return variantDefs(defs, variants{
+		def: "paginate", key: "style", keyDesc: "Pagination style.", what: "pagination style",
+		desc:    "How to get the next page. style picks the method; each style reads its own settings.",
+		anyDesc: "Pagination whose style is not set here, or unknown: every key of every style.",
+		branch:  "Pagination style %s: %s",
+		names:   httpsrc.PagerStyles(), config: httpsrc.PagerConfig,
+		shared: reflect.TypeFor[httpsrc.Paginate](),
+	})
+}
+
+// authDefs writes auth the same way: type picks auth_<type>, auth_any
+// has every key.
+func authDefs(defs *Obj) error {
+	return variantDefs(defs, variants{
+		def: "auth", key: "type", keyDesc: "Authentication scheme.", what: "auth type", required: true,
+		desc:    "How HTTP requests authenticate. type picks the scheme; each scheme reads its own settings.",
+		anyDesc: "Authentication whose type is unknown: every key of every type.",
+		branch:  "Auth type %s: %s",
+		names:   httpsrc.AuthTypes(), config: httpsrc.AuthConfig,
+		shared: reflect.TypeFor[httpsrc.Auth](),
+	})
+}
+
+// variants describes a mapping whose key (style, type) picks which other
+// keys it takes: shared has the keys every variant reads, config gives a
+// variant's description and the struct of its own keys.
+type variants struct {
+	def, key, keyDesc, what string
+	desc, anyDesc, branch   string
+	required                bool // the key must be set
+	names                   []string
+	config                  func(name string) (string, reflect.Type, bool)
+	shared                  reflect.Type
+}
+
+// variantDefs writes <def>, narrowed by its key with if/then to
+// <def>_<name> (the shared keys and the variant's own), and <def>_any
+// (every key, for a mapping whose key is not set or unknown).
+func variantDefs(defs *Obj, v variants) error {
+	shared, err := structProps(v.def, v.shared)
 	if err != nil {
 		return err
 	}
-	all := props(kw("style", S("Pagination style.", enum(styles))))
+	all := props(kw(v.key, S(v.keyDesc, enum(v.names))))
 	for _, k := range shared.Keys() {
-		if k != "style" {
+		if k != v.key {
 			all.Set(k, shared.Get(k))
 		}
 	}
 	var branches []any
-	for _, st := range styles {
-		desc, t, _ := httpsrc.PagerConfig(st)
-		own, err := structProps("paginate style "+st, t)
+	for _, n := range v.names {
+		desc, t, _ := v.config(n)
+		own, err := structProps(v.what+" "+n, t)
 		if err != nil {
 			return err
 		}
-		keys := props(kw("style", D("Pagination style.", kw("const", st))))
+		keys := props(kw(v.key, D(v.keyDesc, kw("const", n))))
 		for _, k := range shared.Keys() {
-			if k != "style" {
+			if k != v.key {
 				keys.Set(k, shared.Get(k))
 			}
 		}
 		for _, k := range own.Keys() {
 			if keys.Get(k) != nil {
-				return fmt.Errorf("pagination style %s: key %q is one of the shared keys", st, k)
+				return fmt.Errorf("%s %s: key %q is one of the shared keys", v.what, n, k)
 			}
 			keys.Set(k, own.Get(k))
 			if all.Get(k) == nil {
 				all.Set(k, own.Get(k))
 			}
 		}
-		defs.Set("paginate_"+st, O(fmt.Sprintf("Pagination style %s: %s", st, desc), keys))
+		defs.Set(v.def+"_"+n, O(fmt.Sprintf(v.branch, n, desc), keys))
 		branches = append(branches, obj(
-			kw("if", obj(kw("properties", obj(kw("style", obj(kw("const", st))))), kw("required", []string{"style"}))),
-			kw("then", obj(ref("paginate_"+st)))))
+			kw("if", obj(kw("properties", obj(kw(v.key, obj(kw("const", n))))), kw("required", []string{v.key}))),
+			kw("then", obj(ref(v.def+"_"+n)))))
 	}
-	defs.Set("paginate_any", O("Pagination whose style is not set here, or unknown: every key of every style.", all))
+	defs.Set(v.def+"_any", O(v.anyDesc, all))
 	branches = append(branches, obj(
-		kw("if", obj(kw("properties", obj(kw("style", obj(enum(styles))))), kw("required", []string{"style"}))),
-		kw("else", obj(ref("paginate_any")))))
-	defs.Set("paginate", typed("object", "How to get the next page. style picks the method; each style reads its own settings.",
-		kw("properties", props(kw("style", S("Pagination style.", enum(styles))))),
-		kw("allOf", branches)))
+		kw("if", obj(kw("properties", obj(kw(v.key, obj(enum(v.names))))), kw("required", []string{v.key}))),
+		kw("else", obj(ref(v.def+"_any")))))
+	d := typed("object", v.desc,
+		kw("properties", props(kw(v.key, S(v.keyDesc, enum(v.names))))),
+		kw("allOf", branches))
+	if v.required {
+		d.Set("required", []string{v.key})
+	}
+	defs.Set(v.def, d)
 	return nil
 }
 
 var (
 	durationType   = reflect.TypeFor[config.Duration]()
 	stringListType = reflect.TypeFor[config.StringList]()
+	secretType     = reflect.TypeFor[config.Secret]()
 )
 
 // structProps describes a settings struct from its tags: yaml (the key),
@@ -104,6 +147,12 @@ func structProps(what string, t reflect.Type) (*Obj, error) {
 			out.Set(key, dur(desc))
 		case ft == stringListType:
 			out.Set(key, strlist(desc))
+		case ft == secretType:
+			out.Set(key, secret(desc))
+		case ft.Kind() == reflect.Map && ft.Key().Kind() == reflect.String && ft.Elem() == secretType:
+			out.Set(key, secretmap(desc))
+		case ft.Kind() == reflect.Map && ft.Key().Kind() == reflect.String && ft.Elem().Kind() == reflect.String:
+			out.Set(key, strmap(desc))
 		case ft.Kind() == reflect.String:
 			out.Set(key, S(desc, kws...))
 		case ft.Kind() == reflect.Int || ft.Kind() == reflect.Int64:
