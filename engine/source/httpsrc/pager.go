@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/crmsync/crmsync/engine/config"
 	"github.com/crmsync/crmsync/engine/source"
 )
 
@@ -88,9 +87,6 @@ func PagerConfig(style string) (desc string, config reflect.Type, ok bool) {
 // Places are where a parameter (a cursor, a watermark) may go: in: query,
 // body or header.
 var Places = []string{"query", "body", "header"}
-
-// sharedPageKeys are read whatever the style.
-var sharedPageKeys = config.YAMLKeys(Paginate{})
 
 // defaultMaxEmpty is how many pages in a row without records end the
 // paging: a server that keeps handing out new cursors for empty pages is
